@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HmsSiteConfig(AppConfig):
+    name = "hms_site"
+    verbose_name = "HMS site"

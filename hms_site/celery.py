@@ -1,0 +1,47 @@
+"""The Celery app: broker and beat come from Django settings (``CELERY_*``).
+
+One retry policy for every task, defined here on the base task class:
+``TransientError`` is retried with exponential back-off (2 s, 4 s, 8 s, ...
+capped at 5 min, jittered) at most ``MAX_RETRIES`` times; anything else fails
+at once. ``acks_late`` plus ``reject_on_worker_lost`` means a task whose worker
+dies is delivered again, so every task must be idempotent.
+"""
+
+import os
+from pathlib import Path
+
+from celery import Celery, Task
+
+from ops.errors import TransientError
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hms_site.settings")
+
+MAX_RETRIES = 5
+
+
+class HmsTask(Task):
+    autoretry_for = (TransientError,)
+    max_retries = MAX_RETRIES
+    retry_backoff = 2
+    retry_backoff_max = 300
+    retry_jitter = True
+    acks_late = True
+    reject_on_worker_lost = True
+
+
+app = Celery("hms_site", task_cls=HmsTask)
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+def ensure_broker_folders() -> None:
+    """kombu's filesystem transport does not create its folders: make them."""
+    options = app.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+@app.on_after_configure.connect
+def _make_broker_folders(sender, **kwargs):
+    ensure_broker_folders()

@@ -1,0 +1,25 @@
+"""Settings for the test suite: production settings plus test-only speed-ups.
+
+The environment still decides the database (``DATABASE_URL``) and Redis.
+"""
+
+import os
+import uuid
+
+os.environ.setdefault("SECRET_KEY", "test-only-" + "x" * 60)
+os.environ.setdefault("DEBUG", "0")
+
+from hms_site.settings import *  # noqa: F403
+
+# The test client speaks plain HTTP.
+SECURE_SSL_REDIRECT = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+# A queue of this run's own, so a stale message from an earlier run is never consumed.
+CELERY_TASK_DEFAULT_QUEUE = f"hms-test-{uuid.uuid4().hex[:8]}"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,74 @@
+"""Shared fixtures: users by role, and the real services (Redis + Celery worker, Prometheus)."""
+
+import os
+
+import pytest
+import redis
+from django.conf import settings
+
+from tests.support.history import default_history
+from tests.support.prometheus import PrometheusServer, binaries_available
+from tests.support.services import require
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    url = settings.REDIS_URL
+    if not url:
+        require("Redis", "REDIS_URL is not set")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        require("Redis", f"{url}: {exc}")
+    return url
+
+
+@pytest.fixture
+def celery_worker(redis_url, transactional_db):
+    """A real Celery worker (solo pool, in this process) consuming this run's queue on Redis.
+
+    Tasks run in the worker's thread against the test database, so tests that
+    use it need ``transactional_db`` (requested here).
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from hms_site.celery import app
+
+    assert app.conf.broker_url == redis_url
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+        yield worker
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory):
+    """A private Prometheus on a free loopback port holding ``default_history()``."""
+    missing = binaries_available()
+    if missing:
+        require("Prometheus", f"not installed: {missing} (apt-get install prometheus)")
+    server = PrometheusServer(tmp_path_factory.mktemp("prometheus"), default_history())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return django_user_model.objects.create_superuser("admin_ada", "ada@example.org", "pw")
+
+
+@pytest.fixture
+def admin_client_token(admin_user):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin_user).key}")
+    return client
+
+
+def pytest_report_header(config):
+    return [
+        f"database: {os.environ.get('DATABASE_URL') or 'SQLite (default)'}",
+        f"redis: {os.environ.get('REDIS_URL') or 'not set'}",
+        f"HMS_REQUIRE_SERVICES={os.environ.get('HMS_REQUIRE_SERVICES', '0')}",
+    ]

@@ -1,0 +1,88 @@
+"""Bad settings stop start-up with a message that names the variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from hms_site.env import env_bool, env_float, env_int, env_str, env_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("raw,expected", [("1", True), ("true", True), ("off", False), ("", False)])
+def test_env_bool_accepts_the_usual_spellings(monkeypatch, raw, expected):
+    monkeypatch.setenv("HMS_FLAG", raw)
+    assert env_bool("HMS_FLAG", not expected) is expected
+
+
+def test_env_bool_refuses_maybe_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("DEBUG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match=r"DEBUG='maybe' is not a boolean"):
+        env_bool("DEBUG", False)
+
+
+def test_env_int_and_float_refuse_garbage(monkeypatch):
+    monkeypatch.setenv("HMS_N", "ten")
+    with pytest.raises(ImproperlyConfigured, match="HMS_N='ten' is not an integer"):
+        env_int("HMS_N", 1)
+    monkeypatch.setenv("HMS_X", "nan")
+    with pytest.raises(ImproperlyConfigured, match="HMS_X='nan' must be a finite number"):
+        env_float("HMS_X", 1.0)
+
+
+def test_env_url_refuses_wrong_scheme_and_bad_port(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "mysql://db/x")
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL=.*scheme must be one of"):
+        env_url("DATABASE_URL", None, schemes=("postgres", "sqlite"))
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@host:port/db")
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL=.*not a valid URL"):
+        env_url("DATABASE_URL", None, schemes=("postgres",))
+
+
+def test_secret_may_come_from_a_file(monkeypatch, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret\n")
+    monkeypatch.setenv("SLACK_BOT_TOKEN_FILE", str(secret))
+    assert env_str("SLACK_BOT_TOKEN") == "s3cret"
+
+
+def _manage_check(**env):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY"}
+    }
+    clean.pop("DJANGO_SETTINGS_MODULE", None)
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "env,named",
+    [
+        ({"DEBUG": "maybe"}, "DEBUG='maybe'"),
+        ({"DEBUG": "1", "DATABASE_URL": "postgres://u@db:notaport/x"}, "DATABASE_URL="),
+        ({"DEBUG": "1", "REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL="),
+        ({"DEBUG": "0"}, "SECRET_KEY must be set"),
+    ],
+)
+def test_bad_settings_stop_start_up_naming_the_variable(env, named):
+    result = _manage_check(**env)
+    assert result.returncode != 0
+    assert named in result.stderr
+
+
+def test_good_settings_start():
+    result = _manage_check(DEBUG="1")
+    assert result.returncode == 0, result.stderr

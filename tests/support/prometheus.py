@@ -1,0 +1,126 @@
+"""A private Prometheus (Debian's ``prometheus`` package) with backfilled history.
+
+History is written as OpenMetrics and turned into TSDB blocks with
+``promtool tsdb create-blocks-from openmetrics`` *before* the server starts,
+so queries at a fixed ``time`` give deterministic answers.
+"""
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from tests.support.services import free_port
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series: ``name{labels}`` with ``(unix_seconds, value)`` points in time order."""
+
+    name: str
+    points: list[tuple[int, float]]
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def openmetrics_lines(self) -> Iterable[str]:
+        label_text = ",".join(f'{k}="{v}"' for k, v in self.labels)
+        selector = f"{self.name}{{{label_text}}}" if label_text else self.name
+        for ts, value in self.points:
+            yield f"{selector} {value!r} {int(ts)}"
+
+
+def counter(name: str, *, start: int, end: int, step: int, per_step: float, labels=()) -> Series:
+    """A counter rising by ``per_step`` every ``step`` seconds from ``start`` to ``end``."""
+    points = [(ts, round(i * per_step, 6)) for i, ts in enumerate(range(start, end + 1, step))]
+    return Series(name, points, tuple(labels))
+
+
+def gauge(name: str, value: float, *, start: int, end: int, step: int, labels=()) -> Series:
+    return Series(name, [(ts, value) for ts in range(start, end + 1, step)], tuple(labels))
+
+
+def openmetrics(series: Iterable[Series]) -> str:
+    lines: list[str] = []
+    typed: set[str] = set()
+    for s in series:
+        if s.name not in typed:
+            # "unknown" keeps the name exactly as written (no _total suffix games).
+            lines.append(f"# TYPE {s.name} unknown")
+            typed.add(s.name)
+        lines.extend(s.openmetrics_lines())
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"
+
+
+def binaries_available() -> str | None:
+    """``None`` when prometheus and promtool are installed, else what is missing."""
+    missing = [b for b in ("prometheus", "promtool") if shutil.which(b) is None]
+    return ", ".join(missing) or None
+
+
+class PrometheusServer:
+    def __init__(self, workdir: Path, series: Iterable[Series]):
+        self.workdir = workdir
+        self.series = list(series)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "PrometheusServer":
+        tsdb = self.workdir / "tsdb"
+        tsdb.mkdir(parents=True, exist_ok=True)
+        data = self.workdir / "history.om"
+        data.write_text(openmetrics(self.series), encoding="utf-8")
+        subprocess.run(
+            ["promtool", "tsdb", "create-blocks-from", "openmetrics", str(data), str(tsdb)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        config = self.workdir / "prometheus.yml"
+        config.write_text("global:\n  scrape_interval: 15s\nscrape_configs: []\n")
+        self.log = open(self.workdir / "prometheus.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={config}",
+                f"--storage.tsdb.path={tsdb}",
+                "--storage.tsdb.retention.time=3650d",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"prometheus exited: {self.read_log()[-2000:]}")
+            try:
+                if requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"prometheus not ready after 30s: {self.read_log()[-2000:]}")
+
+    def read_log(self) -> str:
+        return (self.workdir / "prometheus.log").read_text(errors="replace")
+
+    def query(self, promql: str, at: int) -> requests.Response:
+        return requests.get(
+            f"{self.url}/api/v1/query", params={"query": promql, "time": at}, timeout=10
+        )
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if getattr(self, "log", None):
+            self.log.close()
