@@ -1,0 +1,1 @@
+"""APM models, one module per part; import them here so Django finds them."""

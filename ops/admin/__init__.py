@@ -1,0 +1,3 @@
+"""OPS admin, one module per part."""
+
+from ops.admin import heartbeat  # noqa: F401
