@@ -11,3 +11,7 @@ lint:
 
 format:
 	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
+
+bench:  ## run the benchmarks (needs DATABASE_URL for PostgreSQL figures)
+	scripts/setup.sh --dev
+	.venv/bin/python -m bench
