@@ -188,8 +188,14 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 HEARTBEAT_SECONDS = env_float("HMS_HEARTBEAT_SECONDS", 15.0, minimum=1.0)
+HMS_SLO_EVAL_SECONDS = env_float("HMS_SLO_EVAL_SECONDS", 5.0, minimum=1.0)
+HMS_SCRAPE_SECONDS = env_float("HMS_SCRAPE_SECONDS", 15.0, minimum=1.0)
+HMS_METRIC_RETENTION_DAYS = env_int("HMS_METRIC_RETENTION_DAYS", 30, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ops.tasks.record_heartbeat", "schedule": HEARTBEAT_SECONDS},
+    "ops-evaluate-slos": {"task": "ops.tasks.evaluate_slos", "schedule": HMS_SLO_EVAL_SECONDS},
+    "ops-scrape-sensors": {"task": "ops.tasks.scrape_sensors", "schedule": HMS_SCRAPE_SECONDS},
+    "ops-purge-samples": {"task": "ops.tasks.purge_expired_samples", "schedule": 3600.0},
 }
 
 # --- integrations -------------------------------------------------------------

@@ -1,8 +1,30 @@
+"""Thin Celery wrappers around ``ops`` services (every task is safe to run twice)."""
+
 from celery import shared_task
 
-from ops import services
+from ops import metrics, scrape, services, slo
 
 
 @shared_task
 def record_heartbeat() -> str:
     return services.record_heartbeat().beat_at.isoformat()
+
+
+@shared_task
+def evaluate_slos() -> dict:
+    result = slo.evaluate_all()
+    return {
+        "at": result.at.isoformat(),
+        "evaluated": result.evaluated,
+        "changes": len(result.changes),
+    }
+
+
+@shared_task
+def scrape_sensors() -> dict:
+    return scrape.scrape_all()
+
+
+@shared_task
+def purge_expired_samples() -> int:
+    return metrics.purge_expired()

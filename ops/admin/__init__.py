@@ -1,3 +1,3 @@
 """OPS admin, one module per part."""
 
-from ops.admin import heartbeat  # noqa: F401
+from ops.admin import heartbeat, metrics, services  # noqa: F401
