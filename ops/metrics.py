@@ -85,7 +85,7 @@ def _parse_ts(raw, now: datetime) -> datetime:
 
 
 def _check_sample(raw, default_service: str | None, now: datetime):
-    """-> ((service, name, labels_key, labels), ts, value) or raise ``_SampleError``."""
+    """-> ((service, name, labels_key), ts, value, labels) or raise ``_SampleError``."""
     if not isinstance(raw, dict):
         raise _SampleError({"non_field_errors": ["must be an object"]})
     errors: dict[str, list[str]] = {}
@@ -119,7 +119,7 @@ def _check_sample(raw, default_service: str | None, now: datetime):
         errors["labels"] = [f"must map up to {MAX_LABELS} names to text"]
     if errors:
         raise _SampleError(errors)
-    return (service, name, labels_key(labels), labels), ts, float(value)
+    return (service, name, labels_key(labels)), ts, float(value), labels
 
 
 class _SampleError(Exception):
@@ -128,7 +128,7 @@ class _SampleError(Exception):
 
 
 def _validate(payload, default_service, now):
-    """-> list of (series_key, ts, value); raise IngestError with index-keyed errors."""
+    """-> list of (series_key, ts, value, labels); raise IngestError with index-keyed errors."""
     if not isinstance(payload, dict):
         raise IngestError({"non_field_errors": ['send one sample object or {"samples": [...]}']})
     if "samples" not in payload:
@@ -156,10 +156,10 @@ def _validate(payload, default_service, now):
 
 
 def _check_names(rows, batch: bool, restrict_service: str | None) -> None:
-    services = {key[0] for key, _, _ in rows}
+    services = {row[0][0] for row in rows}
     if restrict_service is not None:
-        for index, (key, _, _) in enumerate(rows):
-            if key[0] != restrict_service:
+        for index, row in enumerate(rows):
+            if row[0][0] != restrict_service:
                 where = f"sample {index}: " if batch else ""
                 raise IngestForbidden(
                     f"{where}this ingest key may only write service {restrict_service!r}"
@@ -172,7 +172,8 @@ def _check_names(rows, batch: bool, restrict_service: str | None) -> None:
         known[service_id].add(name)
         found.add(service_id)
     errors = {}
-    for index, (key, _, _) in enumerate(rows):
+    for index, row in enumerate(rows):
+        key = row[0]
         if key[0] not in found:
             errors[str(index)] = {"service": [f"unknown service {key[0]!r}"]}
         elif key[1] not in known[key[0]]:
@@ -186,8 +187,9 @@ def _check_names(rows, batch: bool, restrict_service: str | None) -> None:
 # --- storage ------------------------------------------------------------------------
 
 
-def _series_ids(keys: set[tuple]) -> dict[tuple, int]:
-    """(service, name, labels_key, labels) -> series id, creating missing series."""
+def _series_ids(labels: dict[tuple, dict]) -> dict[tuple, int]:
+    """{(service, name, labels_key): labels} -> {key: series id}, creating missing series."""
+    keys = set(labels)
 
     def lookup():
         services = {k[0] for k in keys}
@@ -200,14 +202,17 @@ def _series_ids(keys: set[tuple]) -> dict[tuple, int]:
         return found
 
     found = lookup()
-    missing = [k for k in keys if k[:3] not in found]
+    missing = [k for k in keys if k not in found]
     if missing:
         Series.objects.bulk_create(
-            [Series(service_id=k[0], name=k[1], labels_key=k[2], labels=k[3]) for k in missing],
+            [
+                Series(service_id=k[0], name=k[1], labels_key=k[2], labels=labels[k])
+                for k in missing
+            ],
             ignore_conflicts=True,
         )
         found = lookup()
-    return {k: found[k[:3]] for k in keys}
+    return {k: found[k] for k in keys}
 
 
 def _store(rows: list[tuple[int, datetime, float]]) -> None:
@@ -240,8 +245,8 @@ def ingest(
     rows, batch = _validate(payload, default_service, now)
     _check_names(rows, batch, restrict_service)
     with transaction.atomic():
-        ids = _series_ids({key for key, _, _ in rows})
-        _store([(ids[key], ts, value) for key, ts, value in rows])
+        ids = _series_ids({key: labels for key, _, _, labels in rows})
+        _store([(ids[key], ts, value) for key, ts, value, _ in rows])
     return len(rows)
 
 

@@ -36,8 +36,14 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
-class MetricsJSONParser(parsers.JSONParser):
-    """JSON with a hard cap on body size (checked while reading, not trusted from headers)."""
+class MetricsJSONParser(parsers.BaseParser):
+    """JSON with a hard cap on body size (checked while reading, not trusted from headers).
+
+    Not a ``JSONParser`` subclass on purpose: DRF hands those ``request.body``,
+    which Django caps at ``DATA_UPLOAD_MAX_MEMORY_SIZE`` with an HTML 400.
+    """
+
+    media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
         if stream is None:
