@@ -1,4 +1,4 @@
-"""The ops_sdk against a live server: the seed's register / heartbeat / status snippets, unchanged."""
+"""ops_sdk against a live server: the seed's register, heartbeat and status snippets, unchanged."""
 
 import os
 import subprocess
