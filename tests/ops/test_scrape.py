@@ -1,4 +1,4 @@
-"""Scrape sensors: Prometheus text from a local HTTP server; a dead port is recorded, others still run."""
+"""Scrape sensors: Prometheus text from a loopback server; a dead port is recorded, others run."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""The evaluation task on a real Celery worker (Redis), with readings pushed through the real API."""
+"""The evaluation task on a real Celery worker (Redis), readings pushed through the real API."""
 
 from datetime import timedelta
 
