@@ -40,7 +40,9 @@ def test_upload_registers_the_seed_file_and_shows_the_key_once(admin_web):
 def test_upload_of_a_new_version_keeps_the_previous_one(admin_web):
     upload(admin_web, SCANNER_YAML)
     response = upload(admin_web, SCANNER_YAML.replace("owner: TSA", "owner: CBP"))
-    assert "Updated DCA_Luggage_Scanner to version 2" in str(list(response.context["messages"])[0])
+    assert "Updated DCA_Luggage_Scanner to version 2" in str(
+        next(iter(response.context["messages"]))
+    )
     assert ServiceVersion.objects.get().document["owner"] == "TSA"
 
 
@@ -62,7 +64,7 @@ def test_rotate_action_revokes_the_old_key_and_shows_the_new_one(admin_web):
         {"action": "rotate_ingest_key", "_selected_action": ["DCA_Luggage_Scanner"]},
         follow=True,
     )
-    message = str(list(response.context["messages"])[0])
+    message = str(next(iter(response.context["messages"])))
     new_key = message.rsplit(" ", 1)[1]
     assert new_key != old_key
     live = IngestKey.objects.get(revoked_at__isnull=True)
