@@ -82,7 +82,9 @@ class StatusSerializer(serializers.Serializer):
     percentile = serializers.FloatField()
     target = serializers.CharField()
     since = serializers.DateTimeField(allow_null=True)
-    evaluated_at = serializers.DateTimeField(allow_null=True)
+    evaluated_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the evaluator last ran (every few seconds)."
+    )
     open_incident = serializers.JSONField(
         allow_null=True, help_text="The open incident, or null (incidents come with playbooks)."
     )

@@ -22,6 +22,7 @@ from ops.api.permissions import CanIngestMetrics, ServicePermissions
 from ops.filtersets import SampleFilterSet, ServiceFilterSet
 from ops.models import SLO, Series, Service
 from ops.servicedef import DefinitionError
+from ops.slo import last_pass_at
 
 DOCUMENT_REQUEST = {
     "application/yaml": OpenApiTypes.STR,
@@ -98,7 +99,7 @@ class ServiceViewSet(
                 "percentile": slo.percentile,
                 "target": slo.target,
                 "since": slo.since,
-                "evaluated_at": slo.evaluated_at,
+                "evaluated_at": last_pass_at(),
                 "open_incident": None,
             }
         )

@@ -82,7 +82,7 @@ def test_an_older_pass_delivered_late_does_not_overwrite_a_newer_one():
     readings("DCA_Luggage_Scanner", [50.0] * 5, end=now)
     evaluate_all(now)
     late = evaluate_all(now - timedelta(minutes=30))  # would say no_data
-    assert late.changes == []
+    assert late.stale is True and late.changes == []
     assert (slo_of().state, slo_of().evaluated_at) == ("breached", now)
 
 
