@@ -7,7 +7,7 @@ import time
 
 
 def django_on_scratch_database():
-    """Set Django up on a fresh ``test_*`` database; returns a function that drops it.
+    """Set Django up on a fresh ``bench_<name>`` database; returns a function that drops it.
 
     Returns None (after printing why) when ``DATABASE_URL`` is not PostgreSQL.
     """
@@ -20,15 +20,18 @@ def django_on_scratch_database():
 
     django.setup()
     from django.db import connection
-    from django.test.utils import setup_test_environment
+    from django.test.utils import setup_test_environment, teardown_test_environment
 
     setup_test_environment()
     old_name = connection.settings_dict["NAME"]
+    # Not the test suite's test_<name>: a test run at the same time would drop it.
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"bench_{old_name}"
     with contextlib.redirect_stdout(sys.stderr):
         connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
 
     def teardown():
         connection.creation.destroy_test_db(old_name, verbosity=0)
+        teardown_test_environment()
 
     return teardown
 

@@ -193,8 +193,17 @@ HMS_SCRAPE_SECONDS = env_float("HMS_SCRAPE_SECONDS", 15.0, minimum=1.0)
 HMS_METRIC_RETENTION_DAYS = env_int("HMS_METRIC_RETENTION_DAYS", 30, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ops.tasks.record_heartbeat", "schedule": HEARTBEAT_SECONDS},
-    "ops-evaluate-slos": {"task": "ops.tasks.evaluate_slos", "schedule": HMS_SLO_EVAL_SECONDS},
-    "ops-scrape-sensors": {"task": "ops.tasks.scrape_sensors", "schedule": HMS_SCRAPE_SECONDS},
+    # A pass or scrape not started within its interval is dropped: the next one supersedes it.
+    "ops-evaluate-slos": {
+        "task": "ops.tasks.evaluate_slos",
+        "schedule": HMS_SLO_EVAL_SECONDS,
+        "options": {"expires": HMS_SLO_EVAL_SECONDS},
+    },
+    "ops-scrape-sensors": {
+        "task": "ops.tasks.scrape_sensors",
+        "schedule": HMS_SCRAPE_SECONDS,
+        "options": {"expires": HMS_SCRAPE_SECONDS},
+    },
     "ops-purge-samples": {"task": "ops.tasks.purge_expired_samples", "schedule": 3600.0},
 }
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import requests
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -88,10 +90,25 @@ def scrape_sensor(sensor: Sensor, now: datetime | None = None) -> int:
     return stored
 
 
+def _claim(sensor: Sensor, now: datetime) -> bool:
+    """Only one run scrapes a sensor per half interval (duplicate deliveries, overlapping runs)."""
+    recent = now - timedelta(seconds=settings.HMS_SCRAPE_SECONDS / 2)
+    return bool(
+        Sensor.objects.filter(pk=sensor.pk)
+        .filter(Q(last_scrape_at__isnull=True) | Q(last_scrape_at__lt=recent))
+        .update(last_scrape_at=now)
+    )
+
+
 def scrape_all() -> dict[str, int]:
-    """Scrape every sensor with a URL; ``{"scraped": n, "failed": m, "samples": k}``."""
+    """Scrape every sensor with a URL; ``{"scraped": n, "failed": m, "samples": k}``.
+
+    A sensor scraped less than half an interval ago (by this or another run) is skipped.
+    """
     result = {"scraped": 0, "failed": 0, "samples": 0}
     for sensor in Sensor.objects.exclude(scrape_url="").order_by("pk"):
+        if not _claim(sensor, timezone.now()):
+            continue
         try:
             stored = scrape_sensor(sensor)
         except Exception:  # one broken sensor must not stop the others

@@ -72,3 +72,12 @@ def test_slow_target_times_out_instead_of_hanging(monkeypatch):
         register_service(service_yaml(scrape_url=f"{server.url}/metrics"))
         assert scrape_all()["failed"] == 1
     assert "Timeout" in Sensor.objects.get().last_error
+
+
+def test_a_second_run_right_after_the_first_does_not_scrape_again():
+    with LoopbackServer(lambda request: Reply(200, EXPOSITION)) as server:
+        register_service(service_yaml(scrape_url=f"{server.url}/metrics"))
+        scrape_all()
+        assert scrape_all() == {"scraped": 0, "failed": 0, "samples": 0}
+    assert len(server.requests) == 1
+    assert Sample.objects.count() == 2
