@@ -51,7 +51,25 @@ class MetricsJSONParser(parsers.BaseParser):
         body = stream.read(MAX_METRICS_BODY_BYTES + 1)
         if len(body) > MAX_METRICS_BODY_BYTES:
             raise PayloadTooLarge()
-        try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise exceptions.ParseError(f"JSON parse error: {exc}") from None
+        return _decode(body)
+
+
+def _decode(body: bytes):
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise exceptions.ParseError(f"JSON parse error: {exc}") from None
+    except RecursionError:
+        raise exceptions.ParseError("JSON parse error: nested too deeply") from None
+
+
+class DocumentJSONParser(parsers.BaseParser):
+    """A service definition as JSON: capped like the YAML text, deep nesting refused."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        body = stream.read(MAX_DOCUMENT_BYTES + 1) if stream else b""
+        if len(body) > MAX_DOCUMENT_BYTES:
+            raise exceptions.ParseError(f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
+        return _decode(body) if body else {}

@@ -10,14 +10,19 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions, mixins, permissions, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ops import metrics, services
 from ops.api import serializers as s
 from ops.api.authentication import IngestKeyAuthentication, IngestPrincipal
-from ops.api.parsers import MetricsJSONParser, TextYamlParser, XYamlParser, YamlParser
+from ops.api.parsers import (
+    DocumentJSONParser,
+    MetricsJSONParser,
+    TextYamlParser,
+    XYamlParser,
+    YamlParser,
+)
 from ops.api.permissions import CanIngestMetrics, ServicePermissions
 from ops.filtersets import SampleFilterSet, ServiceFilterSet
 from ops.models import SLO, Series, Service
@@ -46,7 +51,7 @@ class ServiceViewSet(
     serializer_class = s.ServiceSerializer
     permission_classes = [ServicePermissions]
     filterset_class = ServiceFilterSet
-    parser_classes = [YamlParser, XYamlParser, TextYamlParser, JSONParser]
+    parser_classes = [YamlParser, XYamlParser, TextYamlParser, DocumentJSONParser]
     lookup_value_regex = r"[A-Za-z][A-Za-z0-9_.-]*"
 
     def _register(self, request, expected_id=None):

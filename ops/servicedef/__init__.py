@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 
 from ops.playbook.grammar import MetricThreshold, PlaybookError, Step, parse_step
 from ops.servicedef.schema import SERVICE_SCHEMA, TYPE_NAMES
-from ops.servicedef.yamlload import KEY_LINE, YamlError, load_yaml
+from ops.servicedef.yamlload import KEY_LINE, MAX_DEPTH, YamlError, load_yaml
 
 _VALIDATOR = Draft202012Validator(SERVICE_SCHEMA)
 DEFAULT_PERCENTILE = 95.0
@@ -136,6 +136,20 @@ def _cross_checks(data: dict, errors: _Errors) -> tuple[Step, ...]:
     return tuple(steps)
 
 
+def _too_deep(data) -> bool:
+    """Depth of already-decoded data (JSON bodies), measured without recursion."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return False
+
+
 def parse_definition(source: str | bytes | dict) -> ServiceDefinition:
     """Validate a whole definition; raise ``DefinitionError`` listing every problem found."""
     text = ""
@@ -148,6 +162,8 @@ def parse_definition(source: str | bytes | dict) -> ServiceDefinition:
         text = source.decode("utf-8") if isinstance(source, bytes) else source
     else:
         data, lines = source, {}
+        if _too_deep(data):
+            raise DefinitionError({"document": [f"nested deeper than {MAX_DEPTH} levels"]})
     errors = _Errors(lines)
     if not isinstance(data, dict):
         errors.add((), "must be a mapping with id, owner, sensors, slo and playbook")

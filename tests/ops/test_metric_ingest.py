@@ -210,3 +210,8 @@ def test_a_bad_sample_after_thousands_of_good_ones_still_stores_nothing(scanner)
     assert response.json() == {"samples": {"4500": {"value": ["must be a finite number"]}}}
     assert Sample.objects.count() == 0
     assert Series.objects.count() == 0  # the series made for the batch is rolled back too
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(scanner):
+    response = post_raw(api_client(staff_alice()), "[" * 100_000 + "]" * 100_000)
+    assert response.status_code == 400

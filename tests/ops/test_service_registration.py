@@ -189,3 +189,18 @@ def test_ops_register_command_registers_and_refuses_with_line(tmp_path, capsys):
     assert SLO.objects.get().threshold == 30
     with pytest.raises(CommandError, match="No such file"):
         call_command("ops_register", str(tmp_path / "missing.yaml"))
+
+
+def test_deeply_nested_json_is_refused_cleanly():
+    client = api_client(staff_alice())
+    shallow_enough_for_json = '{"id": "X", "owner": ' + "[" * 50 + "]" * 50 + "}"
+    response = client.post(
+        "/api/v1/services/", data=shallow_enough_for_json, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "nested deeper" in response.json()["document"][0]
+    bomb = "[" * 30_000 + "]" * 30_000  # under the size cap: the parser must refuse the depth
+    response = client.post("/api/v1/services/", data=bomb, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+    assert Service.objects.count() == 0
