@@ -62,8 +62,14 @@ def _line(node) -> int:
     return node.start_mark.line + 1
 
 
+_PLAIN_TAGS = {MappingNode: "tag:yaml.org,2002:map", SequenceNode: "tag:yaml.org,2002:seq"}
+
+
 def _to_python(loader, node, path, lines):
     lines[path] = _line(node)
+    plain = _PLAIN_TAGS.get(type(node))
+    if plain and node.tag != plain:
+        raise YamlError(f"tag {node.tag!r} is not allowed", _line(node))
     if isinstance(node, MappingNode):
         result = {}
         for key_node, value_node in node.value:

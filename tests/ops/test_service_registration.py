@@ -139,8 +139,10 @@ def test_removed_sensor_is_dropped_and_kept_sensor_keeps_its_scrape_history():
         ("a: " + "[" * 60 + "]" * 60 + "\n", "nested deeper"),
         ("a: '" + "x" * 70_000 + "'\n", "larger than"),
         ("", "empty"),
+        ("a: !!python/object/apply:os.system ['true']\n", "is not allowed"),
+        ("a: !!python/name:os.system ''\n", "could not determine a constructor"),
     ],
-    ids=["alias", "deep", "huge", "empty"],
+    ids=["alias", "deep", "huge", "empty", "python-tag-on-list", "python-tag"],
 )
 def test_hostile_yaml_is_refused_cleanly(text, fragment):
     response = post_yaml(api_client(staff_alice()), text)
