@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "hms_site.throttle.LoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -144,6 +145,28 @@ CONTENT_SECURITY_POLICY = env_str(
     "form-action 'self'",
 )
 
+REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss"))
+
+# --- cache (login throttling, DRF throttles) -----------------------------------
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "hms",
+        }
+    }
+else:
+    # Shared by every process of the embedded default (web workers, Celery).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+LOGIN_FAILURES_ALLOWED = env_int("HMS_LOGIN_FAILURES_ALLOWED", 5, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("HMS_LOGIN_LOCKOUT_SECONDS", 300, minimum=1)
+
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -170,7 +193,6 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery -------------------------------------------------------------------
-REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss"))
 BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
