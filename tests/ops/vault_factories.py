@@ -1,0 +1,33 @@
+"""Factories and users for the audit vault, channel and outbox tests (plain functions)."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from ops.models import Channel
+
+
+def make_user(username: str, *, staff: bool = False, perms: tuple[str, ...] = ()):
+    user = get_user_model().objects.create_user(username, f"{username}@example.org", "pw")
+    user.is_staff = staff
+    user.save()
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return user
+
+
+def api_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def make_channel(name: str = "tsa_ops", kind: str = "slack", target: str = "#tsa_ops", **extra):
+    channel = Channel(name=name, kind=kind, target=target, **extra)
+    channel.full_clean()
+    channel.save()
+    return channel
