@@ -70,6 +70,7 @@ class NotificationAdmin(admin.ModelAdmin):
         self.message_user(request, f"{retried} notification(s) queued again.", messages.SUCCESS)
         if skipped:
             self.message_user(
-                request, f"{skipped} skipped: only failed notifications can be retried.",
+                request,
+                f"{skipped} skipped: only failed notifications can be retried.",
                 messages.WARNING,
             )

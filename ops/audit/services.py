@@ -94,9 +94,12 @@ def verify(chunk_size: int = 2000) -> VerifyResult:
 
     An entry is broken when its stored hash is not the hash of its content
     (the row was edited) or when its ``prev_hash`` is not the previous entry's
-    hash (a row before it was deleted, inserted or re-hashed). The head row
-    catches a deleted tail.
+    hash (a row before it was deleted, inserted or re-hashed). The head row,
+    read before the walk so concurrent appends cannot confuse it, catches a
+    deleted tail.
     """
+    head = AuditChainHead.objects.filter(pk=AuditChainHead.SINGLETON).first()
+    head_seen = head is None or head.last_entry_id is None
     expected_prev = AuditEntry.GENESIS_HASH
     previous_id = None
     count = 0
@@ -114,10 +117,17 @@ def verify(chunk_size: int = 2000) -> VerifyResult:
             return VerifyResult(
                 False, count, _broken(entry, "hash does not match the entry's content")
             )
+        if not head_seen and entry.pk == head.last_entry_id:
+            head_seen = True
+            if entry.hash != head.last_hash or count != head.entries:
+                return VerifyResult(
+                    False,
+                    count,
+                    _broken(entry, "the chain head records a different entry here"),
+                )
         expected_prev = entry.hash
         previous_id = entry.pk
-    head = AuditChainHead.objects.filter(pk=AuditChainHead.SINGLETON).first()
-    if head is not None and (head.last_hash != expected_prev or head.entries != count):
+    if not head_seen:
         return VerifyResult(
             False,
             count,

@@ -34,9 +34,7 @@ HISTORY_PAGES = 10
 
 def _client(message: Message) -> WebClient:
     if not settings.SLACK_BOT_TOKEN:
-        raise ChannelError(
-            "Slack is disabled: SLACK_BOT_TOKEN is not set", permanent=True
-        )
+        raise ChannelError("Slack is disabled: SLACK_BOT_TOKEN is not set", permanent=True)
     base_url = settings.SLACK_API_URL
     if not base_url.endswith("/"):
         base_url += "/"

@@ -47,7 +47,9 @@ class Channel(models.Model):
 
         errors = {}
         if self.name and not NAME_RE.match(self.name):
-            errors["name"] = "Use letters, digits, '_', '.' or '-', starting with a letter or digit."
+            errors["name"] = (
+                "Use letters, digits, '_', '.' or '-', starting with a letter or digit."
+            )
         kind_class = registry.get(self.kind)
         if kind_class is None:
             errors["kind"] = (

@@ -70,9 +70,7 @@ class NotificationAttempt(models.Model):
     claim_token = models.UUIDField()
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(
-        max_length=20, choices=Outcome.choices, default=Outcome.IN_PROGRESS
-    )
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.IN_PROGRESS)
     maybe_delivered = models.BooleanField(
         default=False, help_text="the peer may have delivered although this attempt failed"
     )

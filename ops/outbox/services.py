@@ -213,7 +213,9 @@ def _settle_failure(notification, attempt, token, exc: ChannelError) -> str:
             last_error=error,
         )
         if won and give_up:
-            audit.record(TOPIC, _audit_payload(notification, Status.FAILED, error=error), actor=WORKER)
+            audit.record(
+                TOPIC, _audit_payload(notification, Status.FAILED, error=error), actor=WORKER
+            )
         elif won:
             _after_commit(notification.pk, delay)
     if not won:

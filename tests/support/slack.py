@@ -90,7 +90,9 @@ class FakeSlack:
 
     def _list(self, request: Request) -> Reply:
         channels = [{"id": cid, "name": name} for name, cid in self.channels.items()]
-        return Reply(200, {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}})
+        return Reply(
+            200, {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
+        )
 
     def _history(self, request: Request) -> Reply:
         channel = request.query.get("channel", [""])[0]

@@ -1,7 +1,7 @@
 """A real SMTP server (aiosmtpd) on a free loopback port, for the e-mail channel.
 
-    with SmtpServer(refuse={"nobody@example.org"}) as smtp:
-        ... smtp.port ... smtp.messages (email.message.Message, in order)
+with SmtpServer(refuse={"nobody@example.org"}) as smtp:
+    ... smtp.port ... smtp.messages (email.message.Message, in order)
 """
 
 import email

@@ -18,6 +18,5 @@ class Command(BaseCommand):
         if broken.get("topic"):
             where += f" (topic {broken['topic']}, actor {broken['actor']}, at {broken['at']})"
         raise CommandError(
-            f"audit chain BROKEN at {where}: {broken['reason']} "
-            f"[{result.entries} entries checked]"
+            f"audit chain BROKEN at {where}: {broken['reason']} [{result.entries} entries checked]"
         )
