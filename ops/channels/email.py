@@ -1,7 +1,6 @@
 """E-mail through Django's mail backend (``EMAIL_URL``): the target lists the recipients."""
 
 import smtplib
-import socket
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -54,7 +53,7 @@ class EmailChannel(ChannelKind):
             raise ChannelError(
                 f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=exc.smtp_code >= 500
             ) from exc
-        except (TimeoutError, socket.timeout) as exc:
+        except TimeoutError as exc:
             raise ChannelError(
                 f"SMTP timeout: {exc}", permanent=False, maybe_delivered=True
             ) from exc

@@ -20,6 +20,7 @@ from ops.channels.base import ChannelError, ChannelKind, Message, parse_retry_af
 ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 SIGNATURE_HEADER = "X-HMS-Signature"
 DELIVERY_HEADER = "X-HMS-Delivery"
+SECRET_ENV_FIELD = "secret_env"  # noqa: S105 - the field holding a variable NAME
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -37,11 +38,11 @@ class WebhookChannel(ChannelKind):
         except ValidationError:
             errors["target"] = "Enter the http:// or https:// URL to POST to."
         if not channel.secret_env:
-            errors["secret_env"] = (
+            errors[SECRET_ENV_FIELD] = (
                 "Name the environment variable holding the HMAC secret (e.g. HMS_WEBHOOK_SECRET)."
             )
         elif not ENV_NAME_RE.match(channel.secret_env):
-            errors["secret_env"] = (
+            errors[SECRET_ENV_FIELD] = (
                 "An environment variable NAME (A-Z, 0-9, _), not the secret itself."
             )
         return errors

@@ -181,7 +181,7 @@ def _settle_success(notification, attempt, token, detail: dict) -> str:
 
 
 def backoff_seconds(used: int, retry_after: float | None) -> float:
-    """Exponential: base, 2×base, 4×base ... capped; never shorter than Retry-After."""
+    """Exponential: base, 2 x base, 4 x base ... capped; never shorter than Retry-After."""
     base = float(settings.HMS_NOTIFY_BACKOFF_SECONDS)
     cap = float(settings.HMS_NOTIFY_BACKOFF_MAX_SECONDS)
     delay = min(base * 2 ** max(0, used - 1), cap)

@@ -1,4 +1,4 @@
-"""``manage.py audit_verify``: exit 0 when the audit chain holds, 1 naming the first broken entry."""
+"""``manage.py audit_verify``: exit 0 when the chain holds, else 1 naming the first broken entry."""
 
 from django.core.management.base import BaseCommand, CommandError
 
