@@ -15,6 +15,7 @@ post the message at once but answer late, like a reply lost on the way back.
 import itertools
 import threading
 import time
+from urllib.parse import parse_qs
 
 from tests.support.http_server import LoopbackServer, Reply, Request
 
@@ -61,6 +62,17 @@ class FakeSlack:
             return Reply(200, {"ok": False, "error": "unknown_method"})
         return handler(request)
 
+    @staticmethod
+    def params(request: Request) -> dict:
+        """The call's arguments: query string, form body or JSON body, as slack_sdk sends them."""
+        params = {key: values[0] for key, values in request.query.items()}
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("application/json"):
+            params.update(request.json() or {})
+        elif request.body:
+            params.update({k: v[0] for k, v in parse_qs(request.body.decode()).items()})
+        return params
+
     def _channel_id(self, channel: str) -> str | None:
         if channel in self.channels.values():
             return channel
@@ -73,7 +85,7 @@ class FakeSlack:
             scripted = self.post_replies[call] if call < len(self.post_replies) else None
             if scripted is not None:
                 return scripted
-            body = request.json()
+            body = self.params(request)
             channel_id = self._channel_id(body.get("channel", ""))
             if channel_id is None:
                 return Reply(200, {"ok": False, "error": "channel_not_found"})
@@ -95,9 +107,10 @@ class FakeSlack:
         )
 
     def _history(self, request: Request) -> Reply:
-        channel = request.query.get("channel", [""])[0]
-        oldest = float(request.query.get("oldest", ["0"])[0])
-        with_metadata = request.query.get("include_all_metadata", ["0"])[0] in {"1", "true"}
+        params = self.params(request)
+        channel = params.get("channel", "")
+        oldest = float(params.get("oldest", "0"))
+        with_metadata = str(params.get("include_all_metadata", "0")) in {"1", "true", "True"}
         if channel not in self.channels.values():
             return Reply(200, {"ok": False, "error": "channel_not_found"})
         found = []
