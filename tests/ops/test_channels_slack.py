@@ -101,7 +101,7 @@ def test_unreachable_slack_is_transient_and_known_not_delivered(db, settings):
 
 def test_a_reply_slower_than_the_timeout_may_have_been_delivered(db, slack, settings):
     settings.HMS_NOTIFY_TIMEOUT_SECONDS = 0.5
-    slack.post_delay = 2
+    slack.post_delays = [2]
     with pytest.raises(ChannelError) as error:
         channels.send(make_channel(), _message())
     assert error.value.permanent is False

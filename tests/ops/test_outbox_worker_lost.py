@@ -105,7 +105,7 @@ def test_worker_killed_mid_send_is_delivered_once_after_restart(
 ):
     from ops.outbox.tasks import dispatch_due_notifications
 
-    with FakeSlack(post_delay=60) as slack:
+    with FakeSlack(post_delays=[60]) as slack:
         first = WorkerProcess(tmp_path, slack, "doomed")
         second = None
         try:

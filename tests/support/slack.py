@@ -8,8 +8,9 @@ Implements ``chat.postMessage`` (channel by ``#name`` or ID, ``metadata``
 kept), ``conversations.list`` and ``conversations.history``
 (``include_all_metadata``, ``oldest``). ``post_replies`` script the answers to
 successive ``chat.postMessage`` calls: a ``Reply`` is answered as is (nothing is
-posted), ``None`` means "post it and answer ok". ``post_delay`` makes Slack
-post the message at once but answer late, like a reply lost on the way back.
+posted), ``None`` means "post it and answer ok". ``post_delays`` (seconds, per call in
+turn) make Slack post the message at once but answer late, like a reply lost on
+the way back.
 """
 
 import itertools
@@ -24,9 +25,9 @@ CHANNELS = {"tsa_ops": "C0TSAOPS1", "kpi-alerts": "C0KPIALRT"}
 
 
 class FakeSlack:
-    def __init__(self, *post_replies: Reply | None, post_delay: float = 0.0, channels=None):
+    def __init__(self, *post_replies: Reply | None, post_delays=(), channels=None):
         self.post_replies = list(post_replies)
-        self.post_delay = post_delay
+        self.post_delays = list(post_delays)
         self.channels = dict(channels or CHANNELS)
         self.messages: list[dict] = []
         self.post_calls = 0
@@ -98,7 +99,8 @@ class FakeSlack:
                 "metadata": body.get("metadata"),
             }
             self.messages.append(message)
-        return Reply(200, {"ok": True, "channel": channel_id, "ts": ts}, delay=self.post_delay)
+            delay = self.post_delays[call] if call < len(self.post_delays) else 0.0
+        return Reply(200, {"ok": True, "channel": channel_id, "ts": ts}, delay=delay)
 
     def _list(self, request: Request) -> Reply:
         channels = [{"id": cid, "name": name} for name, cid in self.channels.items()]
