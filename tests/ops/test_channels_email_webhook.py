@@ -159,7 +159,9 @@ def test_webhook_without_its_secret_in_the_environment_is_permanent(db, monkeypa
 
 
 def test_webhook_channel_stores_a_variable_name_never_a_secret(db):
-    channel = Channel(name="hook", kind="webhook", target="ftp://example.org/", secret_env="s3cr3t!")
+    channel = Channel(
+        name="hook", kind="webhook", target="ftp://example.org/", secret_env="s3cr3t!"
+    )
     with pytest.raises(ValidationError) as error:
         channel.full_clean()
     assert set(error.value.message_dict) == {"target", "secret_env"}

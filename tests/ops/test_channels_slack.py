@@ -133,7 +133,13 @@ def test_disabled_channel_refuses_to_send(db, slack):
 
 @pytest.mark.parametrize(
     ("target", "valid"),
-    [("#tsa_ops", True), ("kpi-alerts", True), ("C0123ABCD", True), ("#Bad Name", False), ("", False)],
+    [
+        ("#tsa_ops", True),
+        ("kpi-alerts", True),
+        ("C0123ABCD", True),
+        ("#Bad Name", False),
+        ("", False),
+    ],
 )
 def test_slack_target_is_validated_in_clean(db, target, valid):
     channel = Channel(name="tsa_ops", kind="slack", target=target)

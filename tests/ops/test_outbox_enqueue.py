@@ -29,7 +29,9 @@ def test_enqueue_writes_a_pending_row_and_dispatches_only_on_commit(
     assert (notification.source_topic, notification.source_id) == ("ops.incident", "7")
 
 
-def test_the_same_event_twice_makes_one_row_and_one_dispatch(db, django_capture_on_commit_callbacks):
+def test_the_same_event_twice_makes_one_row_and_one_dispatch(
+    db, django_capture_on_commit_callbacks
+):
     channel = make_channel()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         first = outbox.enqueue(channel, "Queue still high", dedupe_key="incident:7:page")
@@ -42,10 +44,13 @@ def test_the_same_event_twice_makes_one_row_and_one_dispatch(db, django_capture_
 
 def test_a_rolled_back_change_leaves_no_notification(db, django_capture_on_commit_callbacks):
     channel = make_channel()
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            outbox.enqueue(channel, "Queue still high", dedupe_key="incident:8:page")
-            raise RuntimeError("the state change failed")
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        outbox.enqueue(channel, "Queue still high", dedupe_key="incident:8:page")
+        raise RuntimeError("the state change failed")
     assert callbacks == []
     assert not Notification.objects.exists()
 

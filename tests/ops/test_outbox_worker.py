@@ -37,7 +37,9 @@ def _slack(settings, *replies, **options):
 
 def _enqueue(channel, key="incident:7:page", **extra):
     with transaction.atomic():
-        return outbox.enqueue(channel, "Queue still high", dedupe_key=key, subject="scanner", **extra)
+        return outbox.enqueue(
+            channel, "Queue still high", dedupe_key=key, subject="scanner", **extra
+        )
 
 
 def _settled(notification, timeout=20):
@@ -53,9 +55,7 @@ def _outcomes(notification):
     return list(notification.attempt_log.values_list("outcome", flat=True))
 
 
-def test_slack_500_500_200_delivers_once_after_three_recorded_attempts(
-    celery_worker, fast_outbox
-):
+def test_slack_500_500_200_delivers_once_after_three_recorded_attempts(celery_worker, fast_outbox):
     error = Reply(500, {"ok": False, "error": "internal_error"})
     with _slack(fast_outbox, error, error) as slack:
         notification = _settled(_enqueue(make_channel()))
@@ -64,7 +64,11 @@ def test_slack_500_500_200_delivers_once_after_three_recorded_attempts(
     assert len(slack.messages) == 1
     assert len(slack.calls("chat.postMessage")) == 3
     assert notification.attempts == 3
-    assert _outcomes(notification) == [Outcome.TRANSIENT_ERROR, Outcome.TRANSIENT_ERROR, Outcome.SENT]
+    assert _outcomes(notification) == [
+        Outcome.TRANSIENT_ERROR,
+        Outcome.TRANSIENT_ERROR,
+        Outcome.SENT,
+    ]
     first, second, third = notification.attempt_log.all()
     assert "HTTP 500" in first.error
     assert second.started_at - first.finished_at >= _seconds(0.2)

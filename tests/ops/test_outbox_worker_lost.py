@@ -156,18 +156,19 @@ def _outcomes(notification):
     return list(notification.attempt_log.values_list("outcome", flat=True))
 
 
-def test_an_interrupted_send_that_never_reached_slack_is_sent_once(
-    celery_worker, settings, django_capture_on_commit_callbacks
-):
+def test_an_interrupted_send_that_never_reached_slack_is_sent_once(celery_worker, settings):
     from ops.outbox.tasks import dispatch_due_notifications
 
     settings.HMS_NOTIFY_LEASE_SECONDS = LEASE_SECONDS
     with FakeSlack() as slack:
         settings.SLACK_BOT_TOKEN, settings.SLACK_API_URL = TOKEN, slack.api_url
-        with django_capture_on_commit_callbacks(execute=False):
-            notification = outbox.enqueue(make_channel(), "Queue high", dedupe_key="i:8:page")
-        # A worker claimed it, recorded the attempt start, and died before the POST.
+        # A row whose dispatch message went with the worker that claimed it,
+        # recorded the attempt's start, and died before the POST.
+        notification = Notification.objects.create(
+            channel=make_channel(), message="Queue high", dedupe_key="i:8:page"
+        )
         token = claim(notification.pk)
+        assert token is not None
         NotificationAttempt.objects.create(
             notification=notification, claim_token=token, started_at=timezone.now()
         )
