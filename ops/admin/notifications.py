@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from ops import outbox
-from ops.channels import registry
+from ops.channels import registry, services
 from ops.models import Channel, Notification, NotificationAttempt
 
 
@@ -22,6 +22,16 @@ class ChannelAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "target", "enabled")
     list_filter = ("kind", "enabled")
     search_fields = ("name", "target")
+
+    def save_model(self, request, obj, form, change):
+        services.save_channel(obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        services.delete_channel(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for channel in queryset:
+            services.delete_channel(channel, actor=request.user)
 
 
 class NotificationAttemptInline(admin.TabularInline):

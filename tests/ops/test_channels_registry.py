@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from ops import channels
 from ops.channels import ChannelKind, Message, registry
-from ops.models import Channel
+from ops.models import AuditEntry, Channel
 
 
 class NotebookChannel(ChannelKind):
@@ -69,3 +69,6 @@ def test_admin_adds_a_channel_and_shows_field_errors(admin_client, db):
     )
     assert good.status_code == 302
     assert Channel.objects.get().target == "#tsa_ops"
+    entry = AuditEntry.objects.get(topic="ops.channel")
+    assert entry.actor == "admin_ada"
+    assert entry.payload["change"] == "created" and entry.payload["target"] == "#tsa_ops"
