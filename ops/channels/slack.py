@@ -46,6 +46,12 @@ def _client(message: Message) -> WebClient:
     )
 
 
+def _call(client: WebClient, message: Message, method: str, **kwargs):
+    """One API call, its timeout cut to what is left of the claim's lease."""
+    client.timeout = message.timeout()
+    return getattr(client, method)(**kwargs)
+
+
 def _header(response, name: str):
     for key, value in (response.headers or {}).items():
         if key.lower() == name.lower():
@@ -100,7 +106,10 @@ class SlackChannel(ChannelKind):
     def send(self, channel, message: Message) -> dict:
         client = _client(message)
         try:
-            response = client.chat_postMessage(
+            response = _call(
+                client,
+                message,
+                "chat_postMessage",
                 channel=channel.target.strip(),
                 text=message.full_text(),
                 metadata={"event_type": EVENT_TYPE, "event_payload": {"marker": message.marker}},
@@ -117,7 +126,10 @@ class SlackChannel(ChannelKind):
             channel_id = self._channel_id(client, channel, message)
             cursor = None
             for _page in range(HISTORY_PAGES):
-                response = client.conversations_history(
+                response = _call(
+                    client,
+                    message,
+                    "conversations_history",
                     channel=channel_id,
                     oldest=f"{since.timestamp() - 60:.6f}",
                     include_all_metadata=True,
@@ -159,7 +171,10 @@ class SlackChannel(ChannelKind):
         name = target.lstrip("#")
         cursor = None
         for _page in range(HISTORY_PAGES):
-            response = client.conversations_list(
+            response = _call(
+                client,
+                message,
+                "conversations_list",
                 types="public_channel,private_channel",
                 exclude_archived=True,
                 limit=1000,
