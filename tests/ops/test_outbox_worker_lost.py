@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -24,7 +23,7 @@ from django.utils import timezone
 from ops import outbox
 from ops.models import Notification, NotificationAttempt
 from ops.outbox.services import claim
-from tests.ops.vault_factories import make_channel
+from tests.ops.vault_factories import make_channel, recorded_deliveries
 from tests.support.services import wait_until
 from tests.support.slack import TOKEN, FakeSlack
 
@@ -176,14 +175,15 @@ def test_an_interrupted_send_that_never_reached_slack_is_sent_once(celery_worker
             lease_until=timezone.now() - timedelta(seconds=1)
         )
 
-        assert dispatch_due_notifications.delay().get(timeout=10) == {"reclaimed": 1, "queued": 1}
+        with recorded_deliveries() as deliveries:
+            assert dispatch_due_notifications.delay().get(timeout=10) == {
+                "reclaimed": 1,
+                "queued": 1,
+            }
+            wait_until(lambda: "sent" in deliveries, timeout=20, what="the notification sent")
 
-        def settled():
-            notification.refresh_from_db()
-            return notification.status == Status.SENT
-
-        wait_until(settled, timeout=20, what="the notification to be sent")
-        time.sleep(0.2)
+    notification.refresh_from_db()
+    assert notification.status == Status.SENT
 
     assert len(slack.messages) == 1
     assert _outcomes(notification) == [Outcome.INTERRUPTED, Outcome.SENT]

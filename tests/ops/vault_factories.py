@@ -1,5 +1,8 @@
 """Factories and users for the audit vault, channel and outbox tests (plain functions)."""
 
+from contextlib import contextmanager
+
+from celery.signals import task_postrun
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
@@ -32,3 +35,23 @@ def make_channel(name: str = "tsa_ops", kind: str = "slack", target: str = "#tsa
     channel.full_clean()
     channel.save()
     return channel
+
+
+@contextmanager
+def recorded_deliveries():
+    """What each ``send_notification`` run returned, in order (the worker runs in this process).
+
+    Waiting on these instead of polling the database keeps the test thread off
+    SQLite's shared-cache test database while the worker writes to it.
+    """
+    results = []
+
+    def on_postrun(sender=None, retval=None, **kwargs):
+        if sender is not None and sender.name == "ops.outbox.tasks.send_notification":
+            results.append(retval)
+
+    task_postrun.connect(on_postrun, weak=False)
+    try:
+        yield results
+    finally:
+        task_postrun.disconnect(on_postrun)
