@@ -34,12 +34,21 @@ class ChannelError(Exception):
 
 @dataclass
 class Message:
-    """What to send. ``marker`` identifies this notification at the peer."""
+    """What to send.
+
+    ``marker`` identifies this notification at the peer and ``dedupe_key`` the
+    event it reports; in-app kinds (e.g. a ticket) should create their object
+    idempotently on one of them, so a re-sent notification never makes two.
+    ``source_topic``/``source_id`` point at the row that caused it.
+    """
 
     text: str
     subject: str = ""
     payload: dict = field(default_factory=dict)
     marker: str = ""
+    dedupe_key: str = ""
+    source_topic: str = ""
+    source_id: str = ""
     deadline: float | None = None  # time.monotonic() by which every network call must end
 
     def timeout(self) -> float:

@@ -132,6 +132,9 @@ def deliver(notification_id: int) -> str:
         subject=notification.subject,
         payload=notification.payload,
         marker=notification.marker,
+        dedupe_key=notification.dedupe_key,
+        source_topic=notification.source_topic,
+        source_id=notification.source_id,
         deadline=deadline,
     )
     detail = None

@@ -1,8 +1,12 @@
 """The audit vault: a hash chain that detects tampering, append-only everywhere."""
 
+import os
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -11,6 +15,9 @@ from django.db import connection, connections, transaction
 
 from ops import audit
 from ops.models import AppendOnlyError, AuditEntry
+from tests.ops.vault_factories import subprocess_database_url
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _table():
@@ -79,6 +86,31 @@ def test_editing_a_row_in_the_database_makes_audit_verify_fail_naming_it(db):
     assert result.ok is False
     assert result.first_broken["id"] == tampered.pk
     assert result.first_broken["reason"] == "hash does not match the entry's content"
+
+
+@pytest.mark.skipif(
+    "sqlite" in connections["default"].settings_dict["ENGINE"],
+    reason="manage.py in a subprocess needs a server database (SQLite's test DB is in memory)",
+)
+def test_audit_verify_command_exits_non_zero_naming_the_tampered_entry(transactional_db):
+    audit.record("ops.incident", {"service": "scanner"}, actor="worker")
+    tampered = audit.record("apm.escalation", {"escalation": 1, "level": "critical"})
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hms_site.test_settings",
+        "DATABASE_URL": subprocess_database_url(),
+    }
+    command = [sys.executable, "manage.py", "audit_verify"]
+    intact = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert intact.returncode == 0, intact.stderr
+    assert "audit chain OK: 2 entries" in intact.stdout
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_table()} SET actor = 'mallory' WHERE id = %s", [tampered.pk])
+
+    broken = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert broken.returncode == 1
+    assert f"audit chain BROKEN at entry #{tampered.pk} (topic apm.escalation" in broken.stderr
 
 
 def test_a_row_deleted_in_the_database_breaks_the_link_of_the_next_one(db):

@@ -23,7 +23,11 @@ from django.utils import timezone
 from ops import outbox
 from ops.models import Notification, NotificationAttempt
 from ops.outbox.services import claim
-from tests.ops.vault_factories import make_channel, recorded_deliveries
+from tests.ops.vault_factories import (
+    make_channel,
+    recorded_deliveries,
+    subprocess_database_url,
+)
 from tests.support.services import wait_until
 from tests.support.slack import TOKEN, FakeSlack
 
@@ -33,13 +37,6 @@ Outcome = NotificationAttempt.Outcome
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_SECONDS = 3
 LEASE_SECONDS = 6
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}{port}/{db['NAME']}"
 
 
 class WorkerProcess:
@@ -52,7 +49,7 @@ class WorkerProcess:
             "DJANGO_SETTINGS_MODULE": "hms_site.settings",
             "SECRET_KEY": "worker-lost-test-" + "k" * 50,
             "DEBUG": "0",
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": subprocess_database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "HMS_CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
             "HMS_VAR_DIR": str(tmp_path / "var"),

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from celery.signals import task_postrun
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -55,3 +56,11 @@ def recorded_deliveries():
         yield results
     finally:
         task_postrun.disconnect(on_postrun)
+
+
+def subprocess_database_url() -> str:
+    """A DATABASE_URL for a subprocess (worker, manage.py) that opens this test database."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}{port}/{db['NAME']}"
