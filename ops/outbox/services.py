@@ -98,10 +98,14 @@ def claim(notification_id: int) -> uuid.UUID | None:
 
 
 def _earliest_unknown_outcome(notification: Notification, current_pk: int):
-    """When an earlier attempt may have reached the peer, the time it started."""
+    """When an earlier attempt may have reached the peer, the time it started.
+
+    Interrupted attempts, failures that may have delivered (timeouts), and
+    successes that lost their claim before they could mark the row sent.
+    """
     return (
         notification.attempt_log.exclude(pk=current_pk)
-        .filter(Q(outcome=Outcome.INTERRUPTED) | Q(maybe_delivered=True))
+        .filter(Q(outcome__in=[Outcome.INTERRUPTED, Outcome.SENT]) | Q(maybe_delivered=True))
         .order_by("started_at")
         .values_list("started_at", flat=True)
         .first()
@@ -177,6 +181,12 @@ def _settle_success(notification, attempt, token, detail: dict) -> str:
         won = Notification.objects.filter(
             pk=notification.pk, status=Status.SENDING, claim_token=token
         ).update(status=Status.SENT, sent_at=now, lease_until=None, claim_token=None, last_error="")
+        if not won:
+            # Our lease ran out and the sweep put the row back to pending: it was
+            # delivered all the same, so settle it unless another worker holds it.
+            won = Notification.objects.filter(pk=notification.pk, status=Status.PENDING).update(
+                status=Status.SENT, sent_at=now, lease_until=None, claim_token=None, last_error=""
+            )
         if won:
             notification.refresh_from_db(fields=["attempts"])
             audit.record(TOPIC, _audit_payload(notification, Status.SENT), actor=WORKER)

@@ -97,6 +97,11 @@ def test_notifications_api_is_read_only_and_permission_scoped(
 
 def test_admin_shows_every_attempt_and_cannot_edit_or_delete(admin_client, outbox_rows):
     sent = outbox_rows["sent"]
+    changelist = admin_client.get(
+        reverse("admin:ops_notification_changelist"), {"status": "failed"}
+    )
+    assert changelist.status_code == 200
+    assert "Retry the selected failed notifications" in changelist.content.decode()
     page = admin_client.get(reverse("admin:ops_notification_change", args=[sent.pk]))
     assert page.status_code == 200
     body = page.content.decode()

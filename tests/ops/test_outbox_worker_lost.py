@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -186,3 +187,35 @@ def test_an_interrupted_send_that_never_reached_slack_is_sent_once(celery_worker
     assert _outcomes(notification) == [Outcome.INTERRUPTED, Outcome.SENT]
     assert notification.attempt_log.last().detail["resent_after_unknown_outcome"] is True
     assert slack.calls("conversations.history")
+
+
+def test_a_send_that_outlives_its_lease_still_settles_the_row_once(transactional_db, settings):
+    """The sweep reclaims a row whose worker is only slow; the late success still counts.
+
+    (Per-call timeouts normally end every call before the lease; this forces the case.)
+    """
+    settings.HMS_NOTIFY_TIMEOUT_SECONDS = 5
+    settings.HMS_NOTIFY_LEASE_SECONDS = 30
+    with FakeSlack(post_delays=[1.5]) as slack:
+        settings.SLACK_BOT_TOKEN, settings.SLACK_API_URL = TOKEN, slack.api_url
+        notification = Notification.objects.create(
+            channel=make_channel(), message="Queue high", dedupe_key="i:9:page"
+        )
+        results = []
+        sender = threading.Thread(target=lambda: results.append(outbox.deliver(notification.pk)))
+        sender.start()
+        wait_until(lambda: slack.messages, timeout=10, what="Slack to receive the post")
+        Notification.objects.filter(pk=notification.pk).update(
+            lease_until=timezone.now() - timedelta(seconds=1)
+        )
+        assert outbox.reclaim_expired() == 1
+        sender.join(timeout=20)
+
+        assert results == ["sent"]
+        notification.refresh_from_db()
+        assert notification.status == Status.SENT
+        # A stale task for the row finds nothing to do; a re-claim would check history first.
+        assert outbox.deliver(notification.pk) == "skipped"
+
+    assert len(slack.messages) == 1
+    assert _outcomes(notification) == [Outcome.SENT]
