@@ -147,7 +147,7 @@ def deliver(notification_id: int) -> str:
         if unknown_since is not None:
             detail = channels.find_delivered(notification.channel, message, unknown_since)
         if detail is None:
-            detail = channels.send(notification.channel, message)
+            detail = dict(channels.send(notification.channel, message) or {})
             if unknown_since is not None:
                 detail["resent_after_unknown_outcome"] = True
     except ChannelError as exc:
