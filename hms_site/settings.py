@@ -220,7 +220,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 HEARTBEAT_SECONDS = env_float("HMS_HEARTBEAT_SECONDS", 15.0, minimum=1.0)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ops.tasks.record_heartbeat", "schedule": HEARTBEAT_SECONDS},
+    "notifications-dispatch-due": {
+        "task": "ops.outbox.tasks.dispatch_due_notifications",
+        "schedule": env_float("HMS_NOTIFY_SWEEP_SECONDS", 30.0, minimum=1.0),
+    },
 }
+
+# --- notification outbox (ops.outbox; docs/NOTIFICATIONS.md) ------------------
+HMS_NOTIFY_MAX_ATTEMPTS = env_int("HMS_NOTIFY_MAX_ATTEMPTS", 5, minimum=1)
+HMS_NOTIFY_BACKOFF_SECONDS = env_float("HMS_NOTIFY_BACKOFF_SECONDS", 30.0, minimum=0.0)
+HMS_NOTIFY_BACKOFF_MAX_SECONDS = env_float("HMS_NOTIFY_BACKOFF_MAX_SECONDS", 3600.0, minimum=0.0)
+HMS_NOTIFY_TIMEOUT_SECONDS = env_float("HMS_NOTIFY_TIMEOUT_SECONDS", 20.0, minimum=0.1)
+HMS_NOTIFY_LEASE_SECONDS = env_float("HMS_NOTIFY_LEASE_SECONDS", 120.0, minimum=1.0)
+if HMS_NOTIFY_LEASE_SECONDS < 2 * HMS_NOTIFY_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "HMS_NOTIFY_LEASE_SECONDS must be at least twice HMS_NOTIFY_TIMEOUT_SECONDS"
+    )
 
 # --- integrations -------------------------------------------------------------
 PROMETHEUS_URL = env_url("PROMETHEUS_URL", None, schemes=("http", "https"))

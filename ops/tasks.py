@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from ops import services
+from ops.outbox.tasks import dispatch_due_notifications, send_notification  # noqa: F401
 
 
 @shared_task
