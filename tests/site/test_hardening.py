@@ -15,7 +15,14 @@ def test_check_deploy_is_clean_with_production_settings():
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "REDIS_URL"}
+        if k
+        not in {
+            "DJANGO_SETTINGS_MODULE",
+            "DEBUG",
+            "SECRET_KEY",
+            "REDIS_URL",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
     }
     env.update(SECRET_KEY=secrets.token_urlsafe(60), ALLOWED_HOSTS="hms.example.org")
     result = subprocess.run(
