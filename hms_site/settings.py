@@ -51,12 +51,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "hms_site.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "hms_site.metrics.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "hms_site.throttle.LoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -128,13 +130,42 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# Every asset is served from this origin (vendored), so the policy can be strict.
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'",
+)
+
+REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss"))
+
+# --- cache (login throttling, DRF throttles) -----------------------------------
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "hms",
+        }
+    }
+else:
+    # Shared by every process of the embedded default (web workers, Celery).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+LOGIN_FAILURES_ALLOWED = env_int("HMS_LOGIN_FAILURES_ALLOWED", 5, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("HMS_LOGIN_LOCKOUT_SECONDS", 300, minimum=1)
 
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -162,7 +193,6 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery -------------------------------------------------------------------
-REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss"))
 BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -205,7 +235,22 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": HMS_SCRAPE_SECONDS},
     },
     "ops-purge-samples": {"task": "ops.tasks.purge_expired_samples", "schedule": 3600.0},
+    "notifications-dispatch-due": {
+        "task": "ops.outbox.tasks.dispatch_due_notifications",
+        "schedule": env_float("HMS_NOTIFY_SWEEP_SECONDS", 30.0, minimum=1.0),
+    },
 }
+
+# --- notification outbox (ops.outbox; docs/NOTIFICATIONS.md) ------------------
+HMS_NOTIFY_MAX_ATTEMPTS = env_int("HMS_NOTIFY_MAX_ATTEMPTS", 5, minimum=1)
+HMS_NOTIFY_BACKOFF_SECONDS = env_float("HMS_NOTIFY_BACKOFF_SECONDS", 30.0, minimum=0.0)
+HMS_NOTIFY_BACKOFF_MAX_SECONDS = env_float("HMS_NOTIFY_BACKOFF_MAX_SECONDS", 3600.0, minimum=0.0)
+HMS_NOTIFY_TIMEOUT_SECONDS = env_float("HMS_NOTIFY_TIMEOUT_SECONDS", 20.0, minimum=0.1)
+HMS_NOTIFY_LEASE_SECONDS = env_float("HMS_NOTIFY_LEASE_SECONDS", 120.0, minimum=1.0)
+if HMS_NOTIFY_LEASE_SECONDS < 2 * HMS_NOTIFY_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "HMS_NOTIFY_LEASE_SECONDS must be at least twice HMS_NOTIFY_TIMEOUT_SECONDS"
+    )
 
 # --- integrations -------------------------------------------------------------
 PROMETHEUS_URL = env_url("PROMETHEUS_URL", None, schemes=("http", "https"))

@@ -10,6 +10,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-" + "x" * 60)
 os.environ.setdefault("DEBUG", "0")
 
 from hms_site.settings import *  # noqa: F403
+from hms_site.settings import DATABASES, VAR_DIR
 
 # The test client speaks plain HTTP.
 SECURE_SSL_REDIRECT = False
@@ -23,3 +24,9 @@ STORAGES = {
 }
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# Each test run gets a cache of its own (login throttling counts live there).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# A file, not memory, so subprocesses (a Celery worker, manage.py) see the test database.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from celery import shared_task
 
 from ops import metrics, scrape, services, slo
+from ops.outbox.tasks import dispatch_due_notifications, send_notification  # noqa: F401
 
 
 @shared_task

@@ -1,3 +1,5 @@
 """OPS admin, one module per part."""
 
+import ops.admin.audit
+import ops.admin.notifications  # noqa: F401
 from ops.admin import heartbeat, metrics, services  # noqa: F401

@@ -1,0 +1,161 @@
+"""A Kubernetes API peer on loopback speaking the real apps/v1 paths.
+
+No real API server can be installed here, so this one keeps a little state
+(deployments, their ReplicaSets) and answers the requests the ``kubernetes``
+client makes. ``fail_next(status, ...)`` queues error answers (a ``Status``
+body, as a real API server sends) before normal service resumes.
+"""
+
+import copy
+import re
+import threading
+import uuid
+
+from tests.support.http_server import LoopbackServer, Reply
+
+DEPLOYMENT = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments/([^/]+)(/scale)?$")
+REPLICASETS = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/replicasets$")
+
+
+def _template(image: str, labels: dict) -> dict:
+    return {
+        "metadata": {"labels": dict(labels)},
+        "spec": {"containers": [{"name": "app", "image": image}]},
+    }
+
+
+class FakeKubernetes:
+    def __init__(self):
+        self.deployments: dict[tuple[str, str], dict] = {}
+        self.replica_sets: dict[str, list[dict]] = {}
+        self.failures: list[int] = []
+        self.lock = threading.Lock()
+        self.server = LoopbackServer(self.handle)
+
+    # --- test set-up -------------------------------------------------------------
+    def add_deployment(self, name, namespace="default", replicas=3, images=("app:1",)):
+        labels = {"app": name}
+        uid = str(uuid.uuid4())
+        self.deployments[(namespace, name)] = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace, "uid": uid},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": labels},
+                "template": _template(images[-1], labels),
+            },
+        }
+        self.replica_sets[namespace] = self.replica_sets.get(namespace, []) + [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "metadata": {
+                    "name": f"{name}-{revision}",
+                    "namespace": namespace,
+                    "uid": str(uuid.uuid4()),
+                    "annotations": {"deployment.kubernetes.io/revision": str(revision)},
+                    "ownerReferences": [
+                        {
+                            "apiVersion": "apps/v1",
+                            "kind": "Deployment",
+                            "name": name,
+                            "uid": uid,
+                            "controller": True,
+                        }
+                    ],
+                },
+                "spec": {
+                    "selector": {"matchLabels": labels},
+                    "template": _template(image, {**labels, "pod-template-hash": f"h{revision}"}),
+                },
+            }
+            for revision, image in enumerate(images, start=1)
+        ]
+
+    def fail_next(self, *statuses: int):
+        self.failures.extend(statuses)
+
+    def replicas(self, name, namespace="default") -> int:
+        return self.deployments[(namespace, name)]["spec"]["replicas"]
+
+    def image(self, name, namespace="default") -> str:
+        return self.deployments[(namespace, name)]["spec"]["template"]["spec"]["containers"][0][
+            "image"
+        ]
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def requests(self):
+        return self.server.requests
+
+    def __enter__(self):
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.__exit__(*exc)
+
+    # --- the API -----------------------------------------------------------------
+    @staticmethod
+    def status(code: int, message: str) -> Reply:
+        return Reply(
+            code,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Failure",
+                "message": message,
+                "code": code,
+            },
+        )
+
+    def handle(self, request) -> Reply:
+        with self.lock:
+            if self.failures:
+                return self.status(self.failures.pop(0), "injected failure")
+            if match := DEPLOYMENT.match(request.path):
+                namespace, name, scale = match.groups()
+                deployment = self.deployments.get((namespace, name))
+                if deployment is None:
+                    return self.status(404, f'deployments.apps "{name}" not found')
+                if request.method == "PATCH":
+                    patch = request.json()
+                    if scale:
+                        deployment["spec"]["replicas"] = int(patch["spec"]["replicas"])
+                    elif "template" in patch.get("spec", {}):
+                        deployment["spec"]["template"] = patch["spec"]["template"]
+                return Reply(200, self._scale(deployment) if scale else copy.deepcopy(deployment))
+            if match := REPLICASETS.match(request.path):
+                return Reply(
+                    200,
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "ReplicaSetList",
+                        "metadata": {},
+                        "items": self.replica_sets.get(match.group(1), []),
+                    },
+                )
+            return self.status(404, f"no route for {request.method} {request.path}")
+
+    @staticmethod
+    def _scale(deployment) -> dict:
+        replicas = deployment["spec"]["replicas"]
+        labels = deployment["spec"]["selector"]["matchLabels"]
+        return {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                "name": deployment["metadata"]["name"],
+                "namespace": deployment["metadata"]["namespace"],
+            },
+            "spec": {"replicas": replicas},
+            "status": {
+                "replicas": replicas,
+                "selector": ",".join(f"{k}={v}" for k, v in labels.items()),
+            },
+        }
