@@ -27,7 +27,9 @@ def load() -> list[str]:
     loaded = []
     now = timezone.now()
     for name in DEMO_FILES:
-        registration = register_service((FIXTURES / name).read_text(encoding="utf-8"))
+        registration = register_service(
+            (FIXTURES / name).read_text(encoding="utf-8"), actor="hms_demo"
+        )
         service = registration.service
         if registration.changed:
             loaded.append(f"service {service.id} (version {service.version}) from {name}")

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ops import audit
 from ops.models import SLO, IngestKey, Sensor, Service, ServiceVersion, WorkerHeartbeat
 from ops.models.service import hash_ingest_key
 from ops.servicedef import DefinitionError, ServiceDefinition, parse_definition
+
+AUDIT_TOPIC = "ops.service"
 
 
 def record_heartbeat(name: str = "worker") -> WorkerHeartbeat:
@@ -33,12 +36,15 @@ class Registration:
     ingest_key: str | None = None
 
 
-def register_service(source: str | bytes | dict, *, expected_id: str | None = None) -> Registration:
+def register_service(
+    source: str | bytes | dict, *, expected_id: str | None = None, actor=None
+) -> Registration:
     """Register a service from an ``.ops.yaml`` text (or the same shape as data).
 
     Registering the same ``id`` again updates the service and keeps the previous
     definition as a ``ServiceVersion``; an identical document changes nothing.
     Raises ``DefinitionError`` (nothing written) when the document is invalid.
+    Every change is an ``ops.service`` audit entry (``actor``: a user or a name).
     """
     definition = parse_definition(source)
     if expected_id is not None and definition.id != expected_id:
@@ -68,6 +74,16 @@ def register_service(source: str | bytes | dict, *, expected_id: str | None = No
         _sync_sensors(service, definition)
         _sync_slo(service, definition)
         key = _issue_key(service) if created else None
+        audit.record(
+            AUDIT_TOPIC,
+            {
+                "service": service.id,
+                "action": "registered" if created else "updated",
+                "version": service.version,
+                "document": service.document,
+            },
+            actor=actor,
+        )
     return Registration(service, created=created, changed=True, ingest_key=key)
 
 
@@ -139,10 +155,21 @@ def _issue_key(service: Service) -> str:
 
 
 @transaction.atomic
-def rotate_ingest_key(service: Service) -> str:
+def rotate_ingest_key(service: Service, *, actor=None) -> str:
     """Revoke the service's keys and issue a new one; the clear key is returned once."""
-    service.ingest_keys.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-    return _issue_key(service)
+    revoked = service.ingest_keys.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    key = _issue_key(service)
+    audit.record(
+        AUDIT_TOPIC,
+        {
+            "service": service.id,
+            "action": "ingest_key_rotated",
+            "revoked": revoked,
+            "hint": key[:10],
+        },
+        actor=actor,
+    )
+    return key
 
 
 def service_for_ingest_key(key: str) -> str | None:

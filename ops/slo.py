@@ -25,11 +25,13 @@ from django.db import connection, transaction
 from django.db.models import Case, F, FloatField, Value, When
 from django.utils import timezone
 
+from ops import audit
 from ops.metrics import percentile
 from ops.models import SLO, Sample, Series, SLOStateChange, WorkerHeartbeat
 
 _UPDATE_CHUNK = 500
 EVALUATOR = "slo-evaluator"
+AUDIT_TOPIC = "ops.slo"
 _NEVER = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -48,14 +50,14 @@ def decide(value: float | None, threshold: float) -> str:
 
 
 def _rows_postgresql(at: datetime) -> list[tuple]:
-    """(id, threshold, state, stored value, percentile now) for every SLO, in one query.
+    """(id, service, threshold, state, stored value, percentile now) for every SLO, one query.
 
     A correlated subquery per SLO walks the (series, ts) index and sorts only
     that SLO's window, instead of sorting every sample of the pass together.
     """
     slo, series, sample = (m._meta.db_table for m in (SLO, Series, Sample))
     sql = f"""
-        SELECT slo.id, slo.threshold, slo.state, slo.value,
+        SELECT slo.id, slo.service_id, slo.threshold, slo.state, slo.value,
                (SELECT percentile_cont(slo.percentile / 100.0) WITHIN GROUP (ORDER BY smp.value)
                 FROM {series} AS se JOIN {sample} AS smp ON smp.series_id = se.id
                 WHERE se.service_id = slo.service_id AND se.name = slo.target
@@ -70,12 +72,14 @@ def _rows_postgresql(at: datetime) -> list[tuple]:
 def _rows_python(at: datetime) -> list[tuple]:
     """The same rows on SQLite: one query for the SLOs, one for the longest window's values."""
     slos = list(
-        SLO.objects.values_list("id", "threshold", "state", "value", "window_seconds", "percentile")
+        SLO.objects.values_list(
+            "id", "service_id", "threshold", "state", "value", "window_seconds", "percentile"
+        )
     )
     if not slos:
         return []
-    longest = max(s[4] for s in slos)
-    windows = {s[0]: (at - timedelta(seconds=s[4]), s[5]) for s in slos}
+    longest = max(s[5] for s in slos)
+    windows = {s[0]: (at - timedelta(seconds=s[5]), s[6]) for s in slos}
     samples = (
         Sample.objects.filter(
             ts__gt=at - timedelta(seconds=longest),
@@ -90,8 +94,8 @@ def _rows_python(at: datetime) -> list[tuple]:
         if slo_id in windows and ts > windows[slo_id][0]:
             values[slo_id].append(value)
     return [
-        (pk, threshold, state, stored, percentile(values.get(pk, []), windows[pk][1]))
-        for pk, threshold, state, stored, _, _ in slos
+        (pk, service, threshold, state, stored, percentile(values.get(pk, []), windows[pk][1]))
+        for pk, service, threshold, state, stored, _, _ in slos
     ]
 
 
@@ -152,7 +156,7 @@ def evaluate_all(at: datetime | None = None) -> PassResult:
             result.stale = True
             return result
         changed_values = {}
-        for pk, threshold, state, stored, value in rows:
+        for pk, service, threshold, state, stored, value in rows:
             new_state = decide(value, threshold)
             if new_state != state:
                 claimed = SLO.objects.filter(pk=pk, state=state).update(
@@ -163,6 +167,18 @@ def evaluate_all(at: datetime | None = None) -> PassResult:
                         SLOStateChange.objects.create(
                             slo_id=pk, from_state=state, to_state=new_state, value=value, at=at
                         )
+                    )
+                    audit.record(
+                        AUDIT_TOPIC,
+                        {
+                            "service": service,
+                            "slo": pk,
+                            "from": state,
+                            "to": new_state,
+                            "value": value,
+                            "at": at.isoformat(),
+                        },
+                        actor=EVALUATOR,
                     )
             elif value != stored:
                 changed_values[pk] = value

@@ -111,7 +111,9 @@ class ServiceAdmin(admin.ModelAdmin):
         form = RegisterServiceForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
-                registration = services.register_service(form.cleaned_data["document"])
+                registration = services.register_service(
+                    form.cleaned_data["document"], actor=request.user
+                )
             except DefinitionError as exc:  # changed between clean() and now: show it
                 form.add_error(None, str(exc))
             else:
@@ -140,7 +142,7 @@ class ServiceAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         for service in queryset:
-            key = services.rotate_ingest_key(service)
+            key = services.rotate_ingest_key(service, actor=request.user)
             messages.warning(request, f"New ingest key for {service.id} (shown once): {key}")
 
 

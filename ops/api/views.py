@@ -65,7 +65,9 @@ class ServiceViewSet(
             if expected_id is not None:
                 data.setdefault("id", expected_id)
         try:
-            registration = services.register_service(data, expected_id=expected_id)
+            registration = services.register_service(
+                data, expected_id=expected_id, actor=request.user
+            )
         except DefinitionError as exc:
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
         service = self.get_queryset().get(pk=registration.service.pk)
@@ -116,7 +118,7 @@ class ServiceViewSet(
         service = self.get_object()
         if not request.user.has_perm("ops.change_service"):
             raise exceptions.PermissionDenied("rotating a key needs ops.change_service")
-        return Response({"ingest_key": services.rotate_ingest_key(service)})
+        return Response({"ingest_key": services.rotate_ingest_key(service, actor=request.user)})
 
 
 class MetricsView(APIView):

@@ -206,3 +206,24 @@ def test_deeply_nested_json_is_refused_cleanly():
     assert response.status_code == 400
     assert "nested too deeply" in response.json()["detail"]
     assert Service.objects.count() == 0
+
+
+def test_registration_update_and_key_rotation_are_audited_with_the_actor():
+    from ops import audit
+    from ops.models import AuditEntry
+
+    client = api_client(staff_alice())
+    post_yaml(client, SCANNER_YAML)
+    post_yaml(client, SCANNER_YAML.replace("threshold: 30", "threshold: 25"))
+    post_yaml(client, SCANNER_YAML.replace("threshold: 30", "threshold: thirty"))  # refused
+    new_key = client.post("/api/v1/services/DCA_Luggage_Scanner/rotate-key/").json()["ingest_key"]
+    entries = list(AuditEntry.objects.filter(topic="ops.service").order_by("id"))
+    assert [(e.actor, e.payload["action"]) for e in entries] == [
+        ("staff_alice", "registered"),
+        ("staff_alice", "updated"),
+        ("staff_alice", "ingest_key_rotated"),
+    ]
+    assert entries[1].payload["document"]["slo"]["threshold"] == 25
+    assert new_key not in str(entries[2].payload)  # only a hint of the key is kept
+    assert entries[2].payload["hint"] == new_key[:10]
+    assert audit.verify().ok

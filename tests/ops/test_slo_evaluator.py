@@ -134,3 +134,18 @@ def test_aggregate_for_the_metric_probe():
     assert aggregate(*args, "count", 300, now + timedelta(minutes=10)) is None
     with pytest.raises(ValueError, match="func must be one of"):
         aggregate(*args, "median", 300, now)
+
+
+def test_each_state_change_is_audited_once():
+    from ops.models import AuditEntry
+
+    make_service()
+    now = timezone.now()
+    readings("DCA_Luggage_Scanner", [50.0] * 5, end=now)
+    evaluate_all(now)
+    evaluate_all(now)
+    entries = list(AuditEntry.objects.filter(topic="ops.slo"))
+    assert len(entries) == 1
+    assert entries[0].actor == "slo-evaluator"
+    assert entries[0].payload["service"] == "DCA_Luggage_Scanner"
+    assert (entries[0].payload["from"], entries[0].payload["to"]) == ("no_data", "breached")

@@ -21,7 +21,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"{file}: {exc.strerror}") from None
         try:
-            registration = register_service(text)
+            registration = register_service(text, actor="manage.py ops_register")
         except DefinitionError as exc:
             lines = [f"  {field}: {msg}" for field, msgs in exc.errors.items() for msg in msgs]
             message = f"{file} is not a valid service definition:\n" + "\n".join(lines)
