@@ -227,3 +227,17 @@ def test_registration_update_and_key_rotation_are_audited_with_the_actor():
     assert new_key not in str(entries[2].payload)  # only a hint of the key is kept
     assert entries[2].payload["hint"] == new_key[:10]
     assert audit.verify().ok
+
+
+def test_model_clean_refuses_an_invalid_stored_document():
+    from django.core.exceptions import ValidationError
+
+    registration = post_yaml(api_client(staff_alice()), SCANNER_YAML).json()
+    service = Service.objects.get(pk=registration["id"])
+    service.full_clean()  # the registered document is valid as stored
+    service.source = SCANNER_YAML.replace("threshold: 30", "threshold: thirty")
+    with pytest.raises(ValidationError, match=r"slo\.threshold: line 8: must be a number"):
+        service.full_clean()
+    service.source = SCANNER_YAML.replace("DCA_Luggage_Scanner", "Other")
+    with pytest.raises(ValidationError, match="expected 'DCA_Luggage_Scanner'"):
+        service.full_clean()
