@@ -87,6 +87,23 @@ def register_service(
     return Registration(service, created=created, changed=True, ingest_key=key)
 
 
+@transaction.atomic
+def delete_service(service: Service, *, actor=None) -> None:
+    """Delete a service with its sensors, SLO, samples and versions; the audit keeps its last
+    definition."""
+    audit.record(
+        AUDIT_TOPIC,
+        {
+            "service": service.id,
+            "action": "deleted",
+            "version": service.version,
+            "document": service.document,
+        },
+        actor=actor,
+    )
+    service.delete()
+
+
 def _create(definition: ServiceDefinition) -> Service:
     return Service.objects.create(
         id=definition.id,

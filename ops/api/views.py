@@ -58,7 +58,7 @@ class ServiceViewSet(
         data = request.data
         if not isinstance(data, str) and not (isinstance(data, dict) and data):
             return Response(
-                {"document": ["the document is empty: send the .ops.yaml text or JSON"]}, 400
+                {"document": ["send the .ops.yaml text, or the same shape as a JSON object"]}, 400
             )
         if isinstance(data, dict):
             data = dict(data)
@@ -88,6 +88,9 @@ class ServiceViewSet(
     @extend_schema(request=DOCUMENT_REQUEST, responses={200: s.RegistrationSerializer})
     def update(self, request, pk=None):
         return self._register(request, expected_id=pk)
+
+    def perform_destroy(self, instance):
+        services.delete_service(instance, actor=self.request.user)
 
     @extend_schema(responses=s.StatusSerializer)
     @action(detail=True, methods=["get"], permission_classes=[permissions.IsAuthenticated])

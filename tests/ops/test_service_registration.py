@@ -241,3 +241,15 @@ def test_model_clean_refuses_an_invalid_stored_document():
     service.source = SCANNER_YAML.replace("DCA_Luggage_Scanner", "Other")
     with pytest.raises(ValidationError, match="expected 'DCA_Luggage_Scanner'"):
         service.full_clean()
+
+
+def test_deleting_a_service_is_audited_with_its_last_definition():
+    from ops.models import AuditEntry
+
+    client = api_client(staff_alice())
+    post_yaml(client, SCANNER_YAML)
+    assert client.delete("/api/v1/services/DCA_Luggage_Scanner/").status_code == 204
+    assert Service.objects.count() == 0 and SLO.objects.count() == 0
+    entry = AuditEntry.objects.filter(topic="ops.service").latest("id")
+    assert (entry.actor, entry.payload["action"]) == ("staff_alice", "deleted")
+    assert entry.payload["document"]["id"] == "DCA_Luggage_Scanner"
