@@ -58,7 +58,8 @@ class ServiceViewSet(
         data = request.data
         if not isinstance(data, str) and not (isinstance(data, dict) and data):
             return Response(
-                {"document": ["empty or not a mapping: send the .ops.yaml text or a JSON object"]}, 400
+                {"document": ["empty or not a mapping: send the .ops.yaml text or a JSON object"]},
+                400,
             )
         if isinstance(data, dict):
             data = dict(data)
