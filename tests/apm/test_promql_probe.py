@@ -61,7 +61,9 @@ def test_ge_baseline_counts_falling_short_of_the_target_as_positive(live_prometh
 
 
 def test_ge_baseline_beating_its_target_is_negative_and_ok(live_prometheus):
-    baseline = promql_baseline(target_value=0.5, compare_op="ge", probe_query=f.VOUCHER_APPROVAL_QUERY)
+    baseline = promql_baseline(
+        target_value=0.5, compare_op="ge", probe_query=f.VOUCHER_APPROVAL_QUERY
+    )
     deviation = services.run_baseline(baseline, at=AT)
     assert deviation.deviation_pct == pytest.approx(-60.0)
     assert deviation.status == Deviation.Status.OK
