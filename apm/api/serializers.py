@@ -55,8 +55,9 @@ class ProgramSerializer(ModelCleanSerializer):
 
 class BaselineSerializer(ModelCleanSerializer):
     program = serializers.PrimaryKeyRelatedField(queryset=Program.objects.all())
-    latest_status = serializers.ChoiceField(
-        choices=Deviation.Status.choices, read_only=True, allow_null=True
+    # A plain string here: the enum is named once, on Deviation.status (ok/breach/no_data/error).
+    latest_status = serializers.CharField(
+        read_only=True, allow_null=True, help_text="status of the latest deviation, if any"
     )
     latest_deviation_pct = serializers.FloatField(read_only=True, allow_null=True)
     latest_evaluated_at = serializers.DateTimeField(read_only=True, allow_null=True)
