@@ -41,17 +41,23 @@ def run_baseline(
     except ProbeError as exc:
         reading, error = Reading(None), str(exc)
     deviation = _deviation(baseline, reading, error, evaluated_at, slot, trigger)
+    if slot is None:
+        deviation.save()  # one INSERT: atomic by itself, no BEGIN/COMMIT round trips
+        return _logged(deviation)
     try:
+        # A savepoint, so a lost race leaves an outer transaction usable.
         with transaction.atomic():
             deviation.save()
     except IntegrityError:
-        if slot is None:
-            raise
         # Another delivery of the same scheduled run won the race: keep its row.
         return Deviation.objects.get(baseline=baseline, slot=slot)
+    return _logged(deviation)
+
+
+def _logged(deviation: Deviation) -> Deviation:
     log.info(
         "baseline %s: %s actual=%s deviation=%.2f%%",
-        baseline.pk,
+        deviation.baseline_id,
         deviation.status,
         deviation.actual,
         deviation.deviation_pct,

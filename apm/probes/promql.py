@@ -1,12 +1,18 @@
-"""``promql``: one instant query against ``PROMETHEUS_URL``'s ``/api/v1/query``."""
+"""``promql``: one instant query against ``PROMETHEUS_URL``'s ``/api/v1/query``.
+
+Spoken with urllib3 directly (the library under ``requests``): a watchdog run is
+one small GET, and requests' per-call session machinery (environment, proxies,
+hooks) adds a measurable share to it (see ``bench/watchdog.py``). Prometheus is
+reached directly: ``HTTP(S)_PROXY`` variables are not consulted.
+"""
 
 from __future__ import annotations
 
+import json
 import math
-import threading
 from datetime import datetime
 
-import requests
+import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
@@ -22,15 +28,8 @@ def _timeout(name: str, default: float) -> float:
     return float(getattr(settings, name, default))
 
 
-_local = threading.local()
-
-
-def _session() -> requests.Session:
-    # One keep-alive connection per thread: a watchdog run is one small GET.
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-    return session
+# Thread-safe keep-alive pool; no retries here: a failed run is recorded as an error.
+_pool = urllib3.PoolManager(num_pools=4, maxsize=4, retries=False)
 
 
 def _prometheus_url() -> str | None:
@@ -38,19 +37,29 @@ def _prometheus_url() -> str | None:
     return url.rstrip("/") if url else None
 
 
-def _get(query: str, *, at: datetime | None, timeout: float) -> requests.Response:
-    params: dict[str, str] = {"query": query, "timeout": f"{timeout:g}s"}
+def _get(query: str, *, at: datetime | None, timeout: float) -> urllib3.BaseHTTPResponse:
+    fields: dict[str, str] = {"query": query, "timeout": f"{timeout:g}s"}
     if at is not None:
-        params["time"] = f"{at.timestamp():.3f}"
-    return _session().get(f"{_prometheus_url()}/api/v1/query", params=params, timeout=timeout)
+        fields["time"] = f"{at.timestamp():.3f}"
+    return _pool.request(
+        "GET",
+        f"{_prometheus_url()}/api/v1/query",
+        fields=fields,
+        timeout=urllib3.Timeout(total=timeout),
+        retries=False,
+    )
 
 
-def _error_text(response: requests.Response) -> str:
+def _text(response: urllib3.BaseHTTPResponse) -> str:
+    return response.data.decode("utf-8", errors="replace")
+
+
+def _error_text(response: urllib3.BaseHTTPResponse) -> str:
     try:
-        body = response.json()
+        body = json.loads(response.data)
         return str(body.get("error") or body)
     except ValueError:
-        return response.text[:500] or f"HTTP {response.status_code}"
+        return _text(response)[:500] or f"HTTP {response.status}"
 
 
 @register
@@ -66,15 +75,15 @@ class PromqlProbe(Probe):
                 at=None,
                 timeout=_timeout("APM_PROMQL_CHECK_TIMEOUT_SECONDS", CHECK_TIMEOUT_SECONDS),
             )
-        except requests.RequestException as exc:
+        except urllib3.exceptions.HTTPError as exc:
             return Verification(False, f"not verified: Prometheus unreachable ({exc})")
-        if response.status_code == 400:
+        if response.status == 400:
             # Prometheus's own parse message, e.g. "1:30: parse error: binary expression ..."
             raise ValidationError(f"Prometheus refused the query: {_error_text(response)}")
-        if response.status_code != 200:
+        if response.status != 200:
             return Verification(
                 False,
-                f"not verified: Prometheus answered HTTP {response.status_code}: "
+                f"not verified: Prometheus answered HTTP {response.status}: "
                 f"{_error_text(response)}",
             )
         return Verification(True, "Prometheus parsed and evaluated the query")
@@ -86,15 +95,15 @@ class PromqlProbe(Probe):
             response = _get(
                 query, at=at, timeout=_timeout("APM_PROMQL_TIMEOUT_SECONDS", QUERY_TIMEOUT_SECONDS)
             )
-        except requests.RequestException as exc:
+        except urllib3.exceptions.HTTPError as exc:
             raise ProbeError(f"Prometheus unreachable: {exc}") from exc
-        if response.status_code != 200:
-            raise ProbeError(f"Prometheus HTTP {response.status_code}: {_error_text(response)}")
+        if response.status != 200:
+            raise ProbeError(f"Prometheus HTTP {response.status}: {_error_text(response)}")
         try:
-            data = response.json()["data"]
+            data = json.loads(response.data)["data"]
             result_type, result = data["resultType"], data["result"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise ProbeError(f"unexpected answer from Prometheus: {response.text[:500]}") from exc
+            raise ProbeError(f"unexpected answer from Prometheus: {_text(response)[:500]}") from exc
         return _reading(result_type, result)
 
 
