@@ -6,6 +6,7 @@ the same rules as the API.
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.db.models import Count
@@ -14,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 
 from apm import services
 from apm.models import Baseline, Deviation, Program
-from apm.models.access import may_write, reads_everything
+from apm.models.access import SQL_PROBE_REFUSED, may_write, may_write_probe, reads_everything
 
 STATUS_COLOURS = {
     Deviation.Status.OK: "#1a7f37",
@@ -101,6 +102,23 @@ class LatestStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class BaselineForm(forms.ModelForm):
+    user = None  # set per request by BaselineAdmin.get_form
+
+    class Meta:
+        model = Baseline
+        fields = ["program", "name", "active", "target_value", "compare_op", "threshold_pct",
+                  "probe_kind", "probe_query", "schedule"]  # fmt: skip
+
+    def clean(self):
+        cleaned = super().clean()
+        self.instance.probe_kind = cleaned.get("probe_kind", self.instance.probe_kind)
+        self.instance.probe_query = cleaned.get("probe_query", self.instance.probe_query)
+        if not may_write_probe(self.user, self.instance):
+            self.add_error("probe_kind", SQL_PROBE_REFUSED)
+        return cleaned
+
+
 @admin.register(Baseline)
 class BaselineAdmin(ScopedAdmin):
     list_display = (
@@ -121,8 +139,20 @@ class BaselineAdmin(ScopedAdmin):
     ]
     readonly_fields = ("probe_verified", "probe_note", "periodic_task_link", "latest_deviations")
 
+    form = BaselineForm
+
     def get_queryset(self, request):
         return super().get_queryset(request).with_latest_deviation()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.user = request.user
+        return form
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not obj.probe_verified:
+            self.message_user(request, f"Saved, but {obj.probe_note}", messages.WARNING)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # Django wraps saves in a transaction; validating the probe may ask Prometheus,

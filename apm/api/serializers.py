@@ -4,7 +4,11 @@ from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
 from apm.models import Baseline, Deviation, Program
-from apm.models.access import owns_group
+from apm.models.access import may_write_probe, owns_group
+
+SQL_PROBE_REFUSED = (
+    "SQL probes read the monitor's database: saving one needs the 'apm.use_sql_probe' permission."
+)
 
 
 class ModelCleanSerializer(serializers.ModelSerializer):
@@ -81,8 +85,11 @@ class BaselineSerializer(ModelCleanSerializer):
         return fields
 
     def authorize(self, instance):
-        if not instance.program.editable_by(self.context["request"].user):
+        user = self.context["request"].user
+        if not instance.program.editable_by(user):
             raise PermissionDenied("Only staff of the program's owner group may add baselines.")
+        if not may_write_probe(user, instance):
+            raise PermissionDenied(SQL_PROBE_REFUSED)
 
 
 class DeviationSerializer(serializers.ModelSerializer):

@@ -5,6 +5,9 @@
 - staff users: read and edit the programs owned by one of their groups, and
   those programs' baselines and deviations;
 - everybody else: nothing (lists are empty, objects are 404, writes are 403).
+
+``sql`` probes read the monitor's own database (every table it can see), so
+writing one takes a superuser or the ``apm.use_sql_probe`` permission.
 """
 
 from django.db import models
@@ -53,3 +56,16 @@ class ScopedQuerySet(models.QuerySet):
         if user.is_superuser:
             return self
         return self._owned_by(user)
+
+
+SQL_PROBE_REFUSED = (
+    "SQL probes read the monitor's database: saving one needs the 'apm.use_sql_probe' permission."
+)
+
+
+def may_write_probe(user, baseline) -> bool:
+    """Whether ``user`` may save ``baseline``'s probe as it now stands."""
+    if baseline.probe_kind != "sql" or user.is_superuser or user.has_perm("apm.use_sql_probe"):
+        return True
+    # Leaving an existing SQL probe untouched (e.g. editing the schedule) is fine.
+    return getattr(baseline, "_loaded_probe", None) == ("sql", baseline.probe_query)

@@ -85,6 +85,7 @@ class Baseline(models.Model):
 
     class Meta:
         ordering = ["program__code", "name"]
+        permissions = [("use_sql_probe", "Can save SQL probes (they read the monitor's database)")]
         constraints = [
             models.UniqueConstraint(
                 fields=["program", "name"],
@@ -109,6 +110,7 @@ class Baseline(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
+        instance._loaded_probe = (instance.probe_kind, instance.probe_query)
         instance._checked_probe = (
             (instance.probe_kind, instance.probe_query) if instance.probe_verified else None
         )

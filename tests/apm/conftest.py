@@ -6,7 +6,8 @@ from tests.apm import factories as f
 
 @pytest.fixture
 def housing_staff(db):
-    return f.group("Housing staff")
+    """The housing program's owners; they may also write SQL probes."""
+    return f.group("Housing staff", "use_sql_probe")
 
 
 @pytest.fixture
@@ -16,7 +17,7 @@ def staff_alice(housing_staff):
 
 @pytest.fixture
 def staff_dave(db):
-    """Staff, but of another program's group."""
+    """Staff, but of another program's group, without the SQL-probe permission."""
     return f.staff_user("staff_dave", f.group("Transit staff"))
 
 
@@ -40,3 +41,21 @@ def api():
         return client
 
     return login
+
+
+@pytest.fixture
+def apm_worker(celery_worker):
+    """``celery_worker`` whose tasks close their thread's DB connections when done.
+
+    With CONN_MAX_AGE the worker thread would keep its PostgreSQL connection
+    open past the test, and dropping the test database would then fail.
+    """
+    from celery.signals import task_postrun
+    from django.db import connections
+
+    def close_connections(**kwargs):
+        connections.close_all()
+
+    task_postrun.connect(close_connections, weak=False)
+    yield celery_worker
+    task_postrun.disconnect(close_connections)

@@ -14,8 +14,10 @@ VOUCHER_APPROVAL_QUERY = "rate(voucher_approved_total[7d]) / rate(voucher_applic
 ERROR_RATE_QUERY = "rate(api_errors_total[24h]) / rate(api_requests_total[24h]) * 100"
 
 
-def group(name: str) -> Group:
-    return Group.objects.get_or_create(name=name)[0]
+def group(name: str, *codenames: str) -> Group:
+    found = Group.objects.get_or_create(name=name)[0]
+    found.permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return found
 
 
 def staff_user(username: str, *groups: Group) -> User:

@@ -141,3 +141,25 @@ def test_changelist_query_count_does_not_grow_with_rows(client, admin_user, page
     add_rows()
     add_rows()
     assert queries_for_page() == few
+
+
+def test_sql_probe_needs_permission_in_the_admin_too(client, staff_dave):
+    transit = f.program(code="transit", owner_group=staff_dave.groups.get())
+    client.force_login(staff_dave)
+    response = client.post(
+        reverse("admin:apm_baseline_add"),
+        form_data(transit, probe_kind="sql", probe_query="SELECT 1"),
+    )
+    assert response.status_code == 200
+    assert "apm.use_sql_probe" in response.context["adminform"].form.errors["probe_kind"][0]
+    assert not Baseline.objects.exists()
+
+
+def test_saving_while_prometheus_is_unreachable_warns_in_the_admin(client, staff_alice, settings):
+    from tests.support.services import free_port
+
+    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    client.force_login(staff_alice)
+    response = client.post(reverse("admin:apm_baseline_add"), form_data(f.program()), follow=True)
+    assert "Saved, but not verified: Prometheus unreachable" in response.content.decode()
+    assert Baseline.objects.get().probe_verified is False

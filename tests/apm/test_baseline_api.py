@@ -186,3 +186,15 @@ def test_list_endpoints_use_a_fixed_number_of_queries(api, staff_alice, django_a
         assert len(clients[1].get("/api/v1/baselines/").json()["results"]) == 6
     with django_assert_num_queries(4):
         assert len(clients[2].get("/api/v1/deviations/").json()["results"]) == 12
+
+
+def test_apm_endpoints_are_in_the_openapi_schema(admin_client_token):
+    schema = admin_client_token.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    paths = schema["paths"]
+    for path in ("/api/v1/programs/", "/api/v1/baselines/", "/api/v1/baselines/{id}/run/",
+                 "/api/v1/deviations/"):  # fmt: skip
+        assert path in paths, path
+    run = paths["/api/v1/baselines/{id}/run/"]["post"]
+    assert "201" in run["responses"]
+    deviation_filters = {p["name"] for p in paths["/api/v1/deviations/"]["get"]["parameters"]}
+    assert {"baseline", "status", "since"} <= deviation_filters

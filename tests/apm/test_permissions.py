@@ -100,3 +100,30 @@ def test_scoping_is_one_queryset_method_shared_by_api_and_admin(
     assert list(Program.objects.editable_by(viewer_bob)) == []
     assert list(Baseline.objects.visible_to(staff_dave)) == []
     assert list(Deviation.objects.visible_to(outsider_carol)) == []
+
+
+def test_sql_probes_need_the_use_sql_probe_permission(api, staff_dave, settings):
+    settings.PROMETHEUS_URL = None
+    transit = f.program(code="transit", owner_group=staff_dave.groups.get())
+    payload = {"program": transit.pk, "name": "late_buses", "target_value": 5}
+    client = api(staff_dave)
+
+    refused = client.post("/api/v1/baselines/", {**payload, "probe_kind": "sql",
+                                                 "probe_query": "SELECT 1"})  # fmt: skip
+    assert refused.status_code == 403
+    assert "apm.use_sql_probe" in refused.json()["detail"]
+    assert not Baseline.objects.exists()
+
+    promql = client.post("/api/v1/baselines/", {**payload, "probe_query": "up"})
+    assert promql.status_code == 201
+
+
+def test_editing_the_schedule_of_an_existing_sql_probe_needs_no_sql_permission(api, staff_dave):
+    transit = f.program(code="transit", owner_group=staff_dave.groups.get())
+    baseline = f.baseline(transit, probe_query="SELECT 3")  # written by an admin
+    client = api(staff_dave)
+    url = f"/api/v1/baselines/{baseline.pk}/"
+    assert client.patch(url, {"schedule": "0 5 * * *"}).status_code == 200
+    assert client.patch(url, {"probe_query": "SELECT 4"}).status_code == 403
+    baseline.refresh_from_db()
+    assert (baseline.schedule, baseline.probe_query) == ("0 5 * * *", "SELECT 3")

@@ -73,7 +73,7 @@ def test_scheduled_tick_for_a_deleted_or_inactive_baseline_does_nothing():
 
 
 @pytest.mark.services
-def test_beat_tick_runs_the_baseline_on_a_real_worker(celery_worker):
+def test_beat_tick_runs_the_baseline_on_a_real_worker(apm_worker):
     from hms_site.celery import app
 
     baseline = f.baseline(schedule="0 2 * * *", probe_query="SELECT 37.2", target_value=30)

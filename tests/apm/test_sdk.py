@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from apm.models import Deviation
 from hms_apm import Baseline, CronError, HmsApiError, Watchdog
 from tests.apm import factories as f
 from tests.support.history import EVAL_TIME
+from tests.support.services import wait_until
 
 AT = datetime.fromtimestamp(EVAL_TIME, tz=UTC)
 
@@ -21,8 +23,17 @@ def sdk(live_server, staff_alice):
     """The SDK's default client, pointed at the live server as staff_alice."""
     previous = hms_sdk._default
     client = hms_sdk.configure(live_server.url, Token.objects.create(user=staff_alice).key)
+    # No keep-alive against the test server: each request thread ends (dropping its DB
+    # connection) as soon as it has answered, or the test database cannot be dropped.
+    client.session.headers["Connection"] = "close"
     yield client
+    client.session.close()
     hms_sdk._default = previous
+    wait_until(
+        lambda: not [t for t in threading.enumerate() if "process_request_thread" in t.name],
+        timeout=10,
+        what="live server request threads to finish",
+    )
 
 
 @pytest.fixture
