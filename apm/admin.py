@@ -83,7 +83,9 @@ class ProgramAdmin(ScopedAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "owner_group" and not request.user.is_superuser:
+            # Staff may only hand a program to one of their own groups (or lose it).
             kwargs["queryset"] = Group.objects.filter(user=request.user)
+            kwargs["required"] = True
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

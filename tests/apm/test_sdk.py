@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +12,6 @@ from apm.models import Deviation
 from hms_apm import Baseline, CronError, HmsApiError, Watchdog
 from tests.apm import factories as f
 from tests.support.history import EVAL_TIME
-from tests.support.services import wait_until
 
 AT = datetime.fromtimestamp(EVAL_TIME, tz=UTC)
 
@@ -21,19 +19,18 @@ AT = datetime.fromtimestamp(EVAL_TIME, tz=UTC)
 @pytest.fixture
 def sdk(live_server, staff_alice):
     """The SDK's default client, pointed at the live server as staff_alice."""
+    from django.db import connections
+
+    # The live server's request threads must not keep their DB connections between
+    # requests (CONN_MAX_AGE), or the test database cannot be dropped at the end.
+    database = connections["default"].settings_dict
+    max_age, database["CONN_MAX_AGE"] = database["CONN_MAX_AGE"], 0
     previous = hms_sdk._default
     client = hms_sdk.configure(live_server.url, Token.objects.create(user=staff_alice).key)
-    # No keep-alive against the test server: each request thread ends (dropping its DB
-    # connection) as soon as it has answered, or the test database cannot be dropped.
-    client.session.headers["Connection"] = "close"
     yield client
     client.session.close()
     hms_sdk._default = previous
-    wait_until(
-        lambda: not [t for t in threading.enumerate() if "process_request_thread" in t.name],
-        timeout=10,
-        what="live server request threads to finish",
-    )
+    database["CONN_MAX_AGE"] = max_age
 
 
 @pytest.fixture
