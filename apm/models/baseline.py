@@ -2,9 +2,10 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import OuterRef, Subquery
 
+from apm import schedules
 from apm.models.access import ScopedQuerySet
 from apm.models.program import Program
 from apm.probes import ProbeError, ProbeKind, probe_for
@@ -99,10 +100,6 @@ class Baseline(models.Model):
 
     def save(self, *args, **kwargs):
         """Save and keep the django-celery-beat periodic task in step, in one transaction."""
-        from django.db import transaction
-
-        from apm import schedules
-
         with transaction.atomic():
             super().save(*args, **kwargs)
             schedules.sync(self)
@@ -130,8 +127,8 @@ class Baseline(models.Model):
         Skipped when a verified query is unchanged, so editing the schedule does
         not depend on Prometheus being up.
         """
-        if not self.probe_query or not self.probe_kind:
-            return
+        if not self.probe_query or self.probe_kind not in ProbeKind.values:
+            return  # clean_fields() reports those
         if getattr(self, "_checked_probe", None) == (self.probe_kind, self.probe_query):
             return
         try:
