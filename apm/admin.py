@@ -1,0 +1,273 @@
+"""APM admin: programs, baselines (with their latest deviations and "Run now"), deviations.
+
+Every page is scoped by ``visible_to`` / ``editable_by`` (apm.models.access),
+the same rules as the API.
+"""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.models import Group
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from apm import services
+from apm.models import Baseline, Deviation, Program
+from apm.models.access import SQL_PROBE_REFUSED, may_write, may_write_probe, reads_everything
+
+STATUS_COLOURS = {
+    Deviation.Status.OK: "#1a7f37",
+    Deviation.Status.BREACH: "#cf222e",
+    Deviation.Status.NO_DATA: "#bc4c00",
+    Deviation.Status.ERROR: "#8250df",
+}
+LATEST_SHOWN = 10
+
+
+def status_badge(status, pct=None):
+    if not status:
+        return "—"
+    label = Deviation.Status(status).label
+    if pct is not None:
+        label = f"{label} ({pct:+.1f} %)"
+    return format_html(
+        '<strong style="color:#fff;background:{};padding:1px 6px;border-radius:3px">{}</strong>',
+        STATUS_COLOURS[status],
+        label,
+    )
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """Reads follow ``visible_to``; changes need the program's owner group (or superuser)."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    @staticmethod
+    def program_of(obj):
+        return obj.program if isinstance(obj, Baseline) else obj
+
+    def has_module_permission(self, request):
+        return reads_everything(request.user) or may_write(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return may_write(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is None:
+            return may_write(request.user)
+        return self.program_of(obj).editable_by(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+
+@admin.register(Program)
+class ProgramAdmin(ScopedAdmin):
+    list_display = ("code", "name", "authority", "owner_group", "public", "baseline_count")
+    list_filter = ("public", "owner_group")
+    search_fields = ("code", "name", "authority")
+    list_select_related = ("owner_group",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(baseline_count=Count("baselines"))
+
+    @admin.display(description="baselines", ordering="baseline_count")
+    def baseline_count(self, obj):
+        return obj.baseline_count
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "owner_group" and not request.user.is_superuser:
+            # Staff may only hand a program to one of their own groups (or lose it).
+            kwargs["queryset"] = Group.objects.filter(user=request.user)
+            kwargs["required"] = True
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class LatestStatusFilter(admin.SimpleListFilter):
+    title = "latest status"
+    parameter_name = "latest_status"
+
+    def lookups(self, request, model_admin):
+        return [*Deviation.Status.choices, ("none", "never run")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(latest_status__isnull=True)
+        if self.value():
+            return queryset.filter(latest_status=self.value())
+        return queryset
+
+
+class BaselineForm(forms.ModelForm):
+    user = None  # set per request by BaselineAdmin.get_form
+
+    class Meta:
+        model = Baseline
+        fields = ["program", "name", "active", "target_value", "compare_op", "threshold_pct",
+                  "probe_kind", "probe_query", "schedule"]  # fmt: skip
+
+    def clean(self):
+        cleaned = super().clean()
+        self.instance.probe_kind = cleaned.get("probe_kind", self.instance.probe_kind)
+        self.instance.probe_query = cleaned.get("probe_query", self.instance.probe_query)
+        if not may_write_probe(self.user, self.instance):
+            self.add_error("probe_kind", SQL_PROBE_REFUSED)
+        return cleaned
+
+
+@admin.register(Baseline)
+class BaselineAdmin(ScopedAdmin):
+    list_display = (
+        "name", "program", "promise", "probe_kind", "schedule", "active", "probe_verified",
+        "latest", "latest_evaluated_at",
+    )  # fmt: skip
+    list_filter = (LatestStatusFilter, "probe_kind", "compare_op", "active", "probe_verified",
+                   "program")  # fmt: skip
+    search_fields = ("name", "program__code", "program__name", "probe_query")
+    list_select_related = ("program",)
+    actions = ["run_now"]
+    fieldsets = [
+        (None, {"fields": ["program", "name", "active"]}),
+        ("Promise", {"fields": ["target_value", "compare_op", "threshold_pct"]}),
+        ("Probe", {"fields": ["probe_kind", "probe_query", "probe_verified", "probe_note"]}),
+        ("Schedule (UTC)", {"fields": ["schedule", "periodic_task_link"]}),
+        ("Latest deviations", {"fields": ["latest_deviations"]}),
+    ]
+    readonly_fields = ("probe_verified", "probe_note", "periodic_task_link", "latest_deviations")
+
+    form = BaselineForm
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_latest_deviation()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.user = request.user
+        return form
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not obj.probe_verified:
+            self.message_user(request, f"Saved, but {obj.probe_note}", messages.WARNING)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Django wraps saves in a transaction; validating the probe may ask Prometheus,
+        # and no network call may run inside a transaction. Baseline.save() is atomic itself.
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "program":
+            kwargs["queryset"] = Program.objects.editable_by(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="promise")
+    def promise(self, obj):
+        return f"{'≤' if obj.compare_op == Baseline.CompareOp.LE else '≥'} {obj.target_value:g}"
+
+    @admin.display(description="latest", ordering="latest_status")
+    def latest(self, obj):
+        return status_badge(obj.latest_status, obj.latest_deviation_pct)
+
+    @admin.display(description="evaluated", ordering="latest_evaluated_at")
+    def latest_evaluated_at(self, obj):
+        return obj.latest_evaluated_at
+
+    @admin.display(description="periodic task")
+    def periodic_task_link(self, obj):
+        if not obj.periodic_task_id:
+            return "—"
+        url = reverse("admin:django_celery_beat_periodictask_change", args=[obj.periodic_task_id])
+        return format_html('<a href="{}">{}</a>', url, obj.periodic_task)
+
+    @admin.display(description="latest deviations")
+    def latest_deviations(self, obj):
+        if not obj.pk:
+            return "—"
+        rows = obj.deviations.order_by("-evaluated_at", "-id")[:LATEST_SHOWN]
+        if not rows:
+            return "never run"
+        body = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:apm_deviation_change", args=[d.pk]),
+                    d.evaluated_at,
+                    status_badge(d.status),
+                    "—" if d.actual is None else f"{d.actual:g}",
+                    f"{d.deviation_pct:+.1f} %",
+                    d.evidence.get("error", ""),
+                )
+                for d in rows
+            ),
+        )
+        return format_html(
+            "<table><tr><th>evaluated</th><th>status</th><th>actual</th><th>deviation</th>"
+            "<th>reason</th></tr>{}</table>",
+            body,
+        )
+
+    @admin.action(description="Run now")
+    def run_now(self, request, queryset):
+        allowed = queryset.editable_by(request.user)
+        skipped = queryset.count() - allowed.count()
+        for deviation in services.run_all(allowed, trigger=Deviation.Trigger.ADMIN):
+            level = (
+                messages.SUCCESS if deviation.status == Deviation.Status.OK else messages.WARNING
+            )
+            self.message_user(
+                request,
+                f"{deviation.baseline.name}: {deviation.get_status_display()}, "
+                f"deviation {deviation.deviation_pct:+.1f} %",
+                level,
+            )
+        if skipped:
+            self.message_user(
+                request, f"{skipped} baseline(s) skipped: not your program.", messages.ERROR
+            )
+
+
+@admin.register(Deviation)
+class DeviationAdmin(ScopedAdmin):
+    list_display = ("evaluated_at", "baseline", "program", "coloured_status", "actual",
+                    "deviation_pct", "trigger")  # fmt: skip
+    list_filter = ("status", "trigger", "baseline__program")
+    search_fields = ("baseline__name", "baseline__program__code")
+    list_select_related = ("baseline__program",)
+    date_hierarchy = "evaluated_at"
+    fields = ("baseline", "evaluated_at", "coloured_status", "actual", "deviation_pct", "trigger",
+              "slot", "recorded_at", "evidence_pretty")  # fmt: skip
+    readonly_fields = fields
+
+    @staticmethod
+    def program_of(obj):
+        return obj.baseline.program
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the ledger is evidence: read-only
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is not None and self.program_of(obj).editable_by(request.user)
+
+    @admin.display(description="program", ordering="baseline__program__code")
+    def program(self, obj):
+        return obj.baseline.program.code
+
+    @admin.display(description="status", ordering="status")
+    def coloured_status(self, obj):
+        return status_badge(obj.status)
+
+    @admin.display(description="evidence")
+    def evidence_pretty(self, obj):
+        return format_html(
+            "<pre>{}</pre>", json.dumps(obj.evidence, indent=2, ensure_ascii=False, default=str)
+        )

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class ApmConfig(AppConfig):
     name = "apm"
     verbose_name = "APM — performance monitor"
+
+    def ready(self):
+        from apm import signals  # noqa: F401  (connects the schedule clean-up)

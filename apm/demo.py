@@ -1,5 +1,92 @@
-"""Demo data for ``manage.py hms_demo``: idempotent, returns what it loaded."""
+"""Demo data for ``manage.py hms_demo``: idempotent, returns what it loaded.
+
+Runs on the embedded default (no Prometheus): the demo baselines use ``sql``
+probes over the monitor's own tables, so "Run now" gives real deviations at
+once. The seed's housing program is there too, for the SDK examples.
+"""
+
+from django.contrib.auth.models import Group, Permission
+
+from apm.models import Baseline, Program
+
+STAFF_GROUP = "HMS platform staff"
+VIEWERS_GROUP = "Viewers"
+
+PROGRAMS = [
+    {
+        "code": "fast-track-housing",
+        "name": "Fast-Track Housing Voucher",
+        "authority": "Fast-Track Housing Voucher rule: average wait at most 30 days",
+        "public": True,
+    },
+    {
+        "code": "hms-monitor",
+        "name": "HMS Monitor's own promises",
+        "authority": "HMS-OPS runbook: every promise is measured, and the measurements work",
+        "public": False,
+    },
+]
+
+BASELINES = [
+    {
+        "program": "hms-monitor",
+        "name": "watchdog_failure_rate_pct",
+        "target_value": 5,
+        "compare_op": Baseline.CompareOp.LE,
+        "threshold_pct": 20,
+        "schedule": "*/15 * * * *",
+        "probe_kind": Baseline.ProbeKind.SQL,
+        # share of the last 100 evaluations that had no data or failed
+        "probe_query": (
+            "SELECT 100.0 * SUM(CASE WHEN status IN ('error', 'no_data') THEN 1 ELSE 0 END)"
+            " / COUNT(*) FROM (SELECT status FROM apm_deviation ORDER BY id DESC LIMIT 100)"
+            " AS recent"
+        ),
+    },
+    {
+        "program": "hms-monitor",
+        "name": "verified_probes_pct",
+        "target_value": 90,
+        "compare_op": Baseline.CompareOp.GE,
+        "threshold_pct": 10,
+        "schedule": "0 * * * *",
+        "probe_kind": Baseline.ProbeKind.SQL,
+        "probe_query": (
+            "SELECT 100.0 * SUM(CASE WHEN probe_verified THEN 1 ELSE 0 END) / COUNT(*)"
+            " FROM apm_baseline WHERE active"
+        ),
+    },
+]
 
 
 def load() -> list[str]:
-    return []
+    lines: list[str] = []
+    staff, _ = Group.objects.get_or_create(name=STAFF_GROUP)
+    viewers, created = Group.objects.get_or_create(name=VIEWERS_GROUP)
+    viewers.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="apm",
+            codename__in=["view_program", "view_baseline", "view_deviation"],
+        )
+    )
+    if created:
+        lines.append(f"group {VIEWERS_GROUP!r}: reads every program")
+    programs = {}
+    for spec in PROGRAMS:
+        program, created = Program.objects.get_or_create(
+            code=spec["code"], defaults={**spec, "owner_group": staff}
+        )
+        programs[program.code] = program
+        lines.append(f"program {program.code}: {'created' if created else 'unchanged'}")
+    for spec in BASELINES:
+        fields = {k: v for k, v in spec.items() if k not in ("program", "name")}
+        program = programs[spec["program"]]
+        baseline = Baseline.objects.filter(program=program, name=spec["name"]).first()
+        if baseline is not None:
+            lines.append(f"baseline {program.code}/{baseline.name}: unchanged")
+            continue
+        baseline = Baseline(program=program, name=spec["name"], **fields)
+        baseline.full_clean()
+        baseline.save()
+        lines.append(f"baseline {program.code}/{baseline.name}: created ({baseline.schedule} UTC)")
+    return lines

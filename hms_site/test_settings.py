@@ -26,6 +26,9 @@ WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 # Each test run gets a cache of its own (login throttling counts live there).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Worker and live-server threads must not keep connections open between requests,
+# or the test database cannot be dropped at the end of the run.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 # A file, not memory, so subprocesses (a Celery worker, manage.py) see the test database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,108 @@
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+
+from apm.models import Baseline, Deviation, Program
+from apm.models.access import may_write_probe, owns_group
+
+SQL_PROBE_REFUSED = (
+    "SQL probes read the monitor's database: saving one needs the 'apm.use_sql_probe' permission."
+)
+
+
+class ModelCleanSerializer(serializers.ModelSerializer):
+    """Runs the model's ``full_clean()`` so the API refuses exactly what the admin refuses."""
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        instance = self.instance or self.Meta.model()
+        for name, value in attrs.items():
+            setattr(instance, name, value)
+        self.authorize(instance)
+        try:
+            instance.full_clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
+        self._cleaned = instance
+        return attrs
+
+    def authorize(self, instance):
+        """Raise ``PermissionDenied`` when the user may not write ``instance`` as changed."""
+
+    def create(self, validated_data):
+        self._cleaned.save()
+        return self._cleaned
+
+    def update(self, instance, validated_data):
+        self._cleaned.save()
+        return self._cleaned
+
+
+class ProgramSerializer(ModelCleanSerializer):
+    owner_group = serializers.SlugRelatedField(
+        slug_field="name", queryset=Group.objects.all(), allow_null=True, required=False
+    )
+    baseline_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Program
+        fields = [
+            "id", "code", "name", "authority", "owner_group", "public",
+            "baseline_count", "created_at", "updated_at",
+        ]  # fmt: skip
+
+    def authorize(self, instance):
+        if not owns_group(self.context["request"].user, instance.owner_group_id):
+            raise PermissionDenied("Programs may only be owned by one of your own groups.")
+
+
+class BaselineSerializer(ModelCleanSerializer):
+    program = serializers.PrimaryKeyRelatedField(queryset=Program.objects.all())
+    # A plain string here: the enum is named once, on Deviation.status (ok/breach/no_data/error).
+    latest_status = serializers.CharField(
+        read_only=True, allow_null=True, help_text="status of the latest deviation, if any"
+    )
+    latest_deviation_pct = serializers.FloatField(read_only=True, allow_null=True)
+    latest_evaluated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Baseline
+        fields = [
+            "id", "program", "name", "target_value", "compare_op", "probe_kind", "probe_query",
+            "threshold_pct", "schedule", "active", "probe_verified", "probe_note",
+            "periodic_task", "latest_status", "latest_deviation_pct", "latest_evaluated_at",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["probe_verified", "probe_note", "periodic_task"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            # A program you cannot see is "does not exist", not "forbidden".
+            fields["program"].queryset = Program.objects.visible_to(request.user)
+        return fields
+
+    def authorize(self, instance):
+        user = self.context["request"].user
+        if not instance.program.editable_by(user):
+            raise PermissionDenied("Only staff of the program's owner group may add baselines.")
+        if not may_write_probe(user, instance):
+            raise PermissionDenied(SQL_PROBE_REFUSED)
+
+
+class DeviationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Deviation
+        fields = [
+            "id", "baseline", "evaluated_at", "actual", "deviation_pct", "status",
+            "evidence", "trigger", "slot", "recorded_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class RunRequestSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(
+        required=False, help_text="Evaluate at this time instead of now (ISO-8601)."
+    )

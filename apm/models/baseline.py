@@ -1,0 +1,158 @@
+from datetime import UTC, datetime
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models, transaction
+from django.db.models import OuterRef, Subquery
+
+from apm import schedules
+from apm.models.access import ScopedQuerySet
+from apm.models.program import Program
+from apm.probes import ProbeError, ProbeKind, probe_for
+from hms_apm.cron import Cron, CronError
+
+DEFAULT_SCHEDULE = "0 2 * * *"
+
+
+def validate_schedule(value: str) -> None:
+    try:
+        Cron.parse(value).next_after(datetime.now(UTC))  # also refuses "never fires"
+    except CronError as exc:
+        raise ValidationError(f"not a valid cron schedule: {exc}") from None
+
+
+class BaselineQuerySet(ScopedQuerySet):
+    program_path = "program__"
+
+    def with_latest_deviation(self):
+        """Annotate ``latest_status``, ``latest_deviation_pct``, ``latest_evaluated_at``."""
+        from apm.models.deviation import Deviation
+
+        latest = Deviation.objects.filter(baseline=OuterRef("pk")).order_by("-evaluated_at", "-id")
+        return self.annotate(
+            latest_status=Subquery(latest.values("status")[:1]),
+            latest_deviation_pct=Subquery(latest.values("deviation_pct")[:1]),
+            latest_evaluated_at=Subquery(latest.values("evaluated_at")[:1]),
+        )
+
+
+class Baseline(models.Model):
+    """A promise: ``probe_query``, measured on ``schedule``, stays ``compare_op`` the target."""
+
+    class CompareOp(models.TextChoices):
+        LE = "le", "≤ (at most the target)"
+        GE = "ge", "≥ (at least the target)"
+
+    ProbeKind = ProbeKind
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="baselines")
+    name = models.CharField(max_length=200)
+    target_value = models.FloatField()
+    compare_op = models.CharField(max_length=2, choices=CompareOp.choices, default=CompareOp.LE)
+    probe_kind = models.CharField(
+        max_length=16, choices=ProbeKind.choices, default=ProbeKind.PROMQL
+    )
+    probe_query = models.TextField()
+    threshold_pct = models.FloatField(
+        default=20,
+        validators=[MinValueValidator(0)],
+        help_text="A deviation above this many percent is a breach.",
+    )
+    schedule = models.CharField(
+        max_length=100,
+        default=DEFAULT_SCHEDULE,
+        validators=[validate_schedule],
+        help_text="Five-field cron, UTC (minute hour day-of-month month day-of-week).",
+    )
+    active = models.BooleanField(default=True)
+    probe_verified = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Whether the probe's source confirmed the query when it was saved.",
+    )
+    probe_note = models.CharField(max_length=1000, blank=True, editable=False)
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="apm_baseline",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BaselineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["program__code", "name"]
+        permissions = [("use_sql_probe", "Can save SQL probes (they read the monitor's database)")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "name"],
+                name="apm_baseline_unique_name_per_program",
+                violation_error_message="This program already has a baseline with this name.",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} {self.get_compare_op_display().split()[0]} {self.target_value:g}"
+
+    def save(self, *args, **kwargs):
+        """Save and keep the django-celery-beat periodic task in step, in one transaction."""
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            schedules.sync(self)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_probe = (instance.probe_kind, instance.probe_query)
+        instance._checked_probe = (
+            (instance.probe_kind, instance.probe_query) if instance.probe_verified else None
+        )
+        return instance
+
+    def clean(self):
+        super().clean()
+        if self.target_value == 0:
+            raise ValidationError(
+                {"target_value": "A target of 0 is refused: percent deviation from 0 is undefined."}
+            )
+        self.check_probe()
+
+    def check_probe(self):
+        """Ask the probe's source about ``probe_query``: refuse it, or record if it was verified.
+
+        Skipped when a verified query is unchanged, so editing the schedule does
+        not depend on Prometheus being up.
+        """
+        if not self.probe_query or self.probe_kind not in ProbeKind.values:
+            return  # clean_fields() reports those
+        if getattr(self, "_checked_probe", None) == (self.probe_kind, self.probe_query):
+            return
+        try:
+            probe = probe_for(self.probe_kind)
+        except ProbeError as exc:
+            raise ValidationError({"probe_kind": str(exc)}) from None
+        try:
+            verification = probe.check(self.probe_query)
+        except ValidationError as exc:
+            raise ValidationError({"probe_query": exc.messages}) from None
+        self.probe_verified = verification.verified
+        self.probe_note = verification.note[:1000]
+        self._checked_probe = (self.probe_kind, self.probe_query) if verification.verified else None
+
+    def deviation_pct(self, actual: float) -> float:
+        """Positive is worse: ``le`` (actual - target) / |target|; ``ge`` (target - actual) / ..."""
+        gap = actual - self.target_value
+        if self.compare_op == self.CompareOp.GE:
+            gap = -gap
+        return round(gap / abs(self.target_value) * 100, 6)
+
+    @property
+    def formula(self) -> str:
+        denominator = "target" if self.target_value > 0 else "|target|"
+        if self.compare_op == self.CompareOp.GE:
+            return f"(target - actual) / {denominator} * 100"
+        return f"(actual - target) / {denominator} * 100"

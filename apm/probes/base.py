@@ -1,0 +1,75 @@
+"""The probe interface and registry: one class per ``probe_kind``.
+
+A probe does two things for a baseline's ``probe_query``:
+
+- ``check(query)`` at save time: raise ``django.core.exceptions.ValidationError``
+  to refuse the query, or return a ``Verification`` saying whether the query
+  was confirmed (``verified=False`` with a note when the source could not be
+  asked, e.g. Prometheus unreachable);
+- ``measure(query, at)`` at run time: return a ``Reading`` (``value=None`` with a
+  reason when the source has no data) or raise ``ProbeError`` when it fails.
+
+Adding a kind is one class decorated with ``@register`` (and its module
+imported in ``apm/probes/__init__.py``); nothing else branches on the kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from django.db import models
+
+
+class ProbeKind(models.TextChoices):
+    PROMQL = "promql", "PromQL (Prometheus)"
+    SQL = "sql", "SQL (one SELECT, read-only)"
+    METRIC = "metric", "OPS metric aggregate"
+
+
+class ProbeError(Exception):
+    """The probe could not measure (source unreachable, bad answer, query failed)."""
+
+
+class ProbeUnavailable(ProbeError):
+    """No probe class is registered for this kind."""
+
+
+@dataclass(frozen=True)
+class Verification:
+    verified: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Reading:
+    value: float | None
+    raw: Any = None
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Probe:
+    kind: ClassVar[str]
+
+    def check(self, query: str) -> Verification:
+        raise NotImplementedError
+
+    def measure(self, query: str, at: datetime) -> Reading:
+        raise NotImplementedError
+
+
+PROBES: dict[str, type[Probe]] = {}
+
+
+def register(cls: type[Probe]) -> type[Probe]:
+    PROBES[cls.kind] = cls
+    return cls
+
+
+def probe_for(kind: str) -> Probe:
+    try:
+        return PROBES[kind]()
+    except KeyError:
+        raise ProbeUnavailable(f"probe kind '{kind}' is not available yet") from None

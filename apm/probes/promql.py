@@ -1,0 +1,132 @@
+"""``promql``: one instant query against ``PROMETHEUS_URL``'s ``/api/v1/query``.
+
+Spoken with urllib3 directly (the library under ``requests``): a watchdog run is
+one small GET, and requests' per-call session machinery (environment, proxies,
+hooks) adds a measurable share to it (see ``bench/watchdog.py``). Prometheus is
+reached directly: ``HTTP(S)_PROXY`` variables are not consulted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+
+import urllib3
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from apm.probes.base import Probe, ProbeError, ProbeKind, Reading, Verification, register
+
+# Saving a baseline waits at most this long for Prometheus to parse the query
+# (settings.APM_PROMQL_CHECK_TIMEOUT_SECONDS); a run waits APM_PROMQL_TIMEOUT_SECONDS.
+CHECK_TIMEOUT_SECONDS = 3.0
+QUERY_TIMEOUT_SECONDS = 15.0
+
+
+def _timeout(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+# Thread-safe keep-alive pool; no retries here: a failed run is recorded as an error.
+_pool = urllib3.PoolManager(num_pools=4, maxsize=4, retries=False)
+
+
+def _prometheus_url() -> str | None:
+    url = getattr(settings, "PROMETHEUS_URL", None)
+    return url.rstrip("/") if url else None
+
+
+def _get(query: str, *, at: datetime | None, timeout: float) -> urllib3.BaseHTTPResponse:
+    fields: dict[str, str] = {"query": query, "timeout": f"{timeout:g}s"}
+    if at is not None:
+        fields["time"] = f"{at.timestamp():.3f}"
+    return _pool.request(
+        "GET",
+        f"{_prometheus_url()}/api/v1/query",
+        fields=fields,
+        timeout=urllib3.Timeout(total=timeout),
+        retries=False,
+    )
+
+
+def _text(response: urllib3.BaseHTTPResponse) -> str:
+    return response.data.decode("utf-8", errors="replace")
+
+
+def _error_text(response: urllib3.BaseHTTPResponse) -> str:
+    try:
+        body = json.loads(response.data)
+        return str(body.get("error") or body)
+    except ValueError:
+        return _text(response)[:500] or f"HTTP {response.status}"
+
+
+@register
+class PromqlProbe(Probe):
+    kind = ProbeKind.PROMQL
+
+    def check(self, query: str) -> Verification:
+        if not _prometheus_url():
+            return Verification(False, "not verified: PROMETHEUS_URL is not set")
+        try:
+            response = _get(
+                query,
+                at=None,
+                timeout=_timeout("APM_PROMQL_CHECK_TIMEOUT_SECONDS", CHECK_TIMEOUT_SECONDS),
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            return Verification(False, f"not verified: Prometheus unreachable ({exc})")
+        if response.status == 400:
+            # Prometheus's own parse message, e.g. "1:30: parse error: binary expression ..."
+            raise ValidationError(f"Prometheus refused the query: {_error_text(response)}")
+        if response.status != 200:
+            return Verification(
+                False,
+                f"not verified: Prometheus answered HTTP {response.status}: "
+                f"{_error_text(response)}",
+            )
+        return Verification(True, "Prometheus parsed and evaluated the query")
+
+    def measure(self, query: str, at: datetime) -> Reading:
+        if not _prometheus_url():
+            raise ProbeError("PROMETHEUS_URL is not set")
+        try:
+            response = _get(
+                query, at=at, timeout=_timeout("APM_PROMQL_TIMEOUT_SECONDS", QUERY_TIMEOUT_SECONDS)
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise ProbeError(f"Prometheus unreachable: {exc}") from exc
+        if response.status != 200:
+            raise ProbeError(f"Prometheus HTTP {response.status}: {_error_text(response)}")
+        try:
+            data = json.loads(response.data)["data"]
+            result_type, result = data["resultType"], data["result"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProbeError(f"unexpected answer from Prometheus: {_text(response)[:500]}") from exc
+        return _reading(result_type, result)
+
+
+def _reading(result_type: str, result) -> Reading:
+    raw = {"resultType": result_type, "result": result}
+    if result_type == "vector":
+        if not result:
+            return Reading(None, raw, "Prometheus returned an empty result (no such series)")
+        if len(result) > 1:
+            raise ProbeError(
+                f"the query returned {len(result)} series; a baseline needs one number "
+                "(aggregate with sum(), avg(), ...)"
+            )
+        text = result[0]["value"][1]
+    elif result_type == "scalar":
+        text = result[1]
+    else:
+        raise ProbeError(
+            f"the query returned a {result_type}; a baseline needs an instant vector or scalar"
+        )
+    value = float(text)  # Prometheus sends sample values as strings
+    if math.isnan(value):
+        return Reading(None, raw, "Prometheus returned NaN (e.g. 0/0: no events in the window)")
+    if math.isinf(value):
+        raise ProbeError(f"Prometheus returned {text} (division by zero?)")
+    return Reading(value, raw)

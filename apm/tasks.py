@@ -1,0 +1,13 @@
+from celery import shared_task
+
+from apm import services
+from apm.schedules import TASK_NAME
+
+
+@shared_task(name=TASK_NAME)
+def run_scheduled_baseline(baseline_id: int) -> dict | str:
+    """Beat's per-baseline tick; a second delivery for the same cron slot changes nothing."""
+    deviation = services.run_scheduled(baseline_id)
+    if deviation is None:
+        return "gone or inactive"
+    return {"deviation": deviation.pk, "status": deviation.status, "slot": str(deviation.slot)}

@@ -1,0 +1,145 @@
+"""``python -m bench watchdog``: 1,000 PromQL baselines through ``run_baseline`` vs bare queries.
+
+Starts a private Prometheus with the test history, creates 1,000 baselines in a
+throwaway database (PostgreSQL when ``DATABASE_URL`` is set, else SQLite in
+memory), then times, in the same run and against the same server:
+
+- the same 1,000 queries made directly with ``requests`` (a keep-alive session):
+  the reference the goal is measured against,
+- the same queries with bare ``urllib3`` (what the promql probe speaks), shown
+  too so the figure hides nothing,
+- ``apm.services.run_baseline`` for each baseline (probe + evidence + one
+  durable ledger INSERT).
+
+Goal: the watchdog takes at most 1.5x the bare ``requests`` queries.
+"""
+
+import json
+import logging
+import os
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+GOAL_RATIO = 1.5
+COUNT = 1000
+ROUNDS = 3  # best of, alternating the two sides, so a noisy neighbour hits both alike
+
+QUERIES = [
+    "rate(housing_wait_days_sum[7d]) / rate(housing_wait_count[7d])",
+    "rate(voucher_approved_total[7d]) / rate(voucher_applications_total[7d])",
+    "rate(api_errors_total[24h]) / rate(api_requests_total[24h]) * 100",
+    "avg_over_time(scanner_queue_seconds[1h])",
+]
+
+
+def _setup_django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hms_site.test_settings")
+    import django
+
+    django.setup()
+    logging.getLogger("apm").setLevel(logging.WARNING)
+    from django.db import connection
+
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    return connection
+
+
+def _best_of(*fns) -> list[float]:
+    best = [float("inf")] * len(fns)
+    for _ in range(ROUNDS):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
+
+
+def main() -> int:
+    connection = _setup_django()
+    old_name = connection.settings_dict["NAME"]
+    from tests.support.history import EVAL_TIME, default_history
+    from tests.support.prometheus import PrometheusServer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prometheus = PrometheusServer(Path(tmp), default_history()).start()
+        try:
+            return _bench(prometheus, datetime.fromtimestamp(EVAL_TIME, tz=UTC))
+        finally:
+            prometheus.stop()
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def _bench(prometheus, at) -> int:
+    import requests
+    import urllib3
+    from django.conf import settings
+
+    from apm import services
+    from apm.models import Baseline, Deviation, Program
+
+    settings.PROMETHEUS_URL = prometheus.url
+    program = Program.objects.create(code="bench", name="Bench", authority="bench")
+    baselines = [
+        Baseline(
+            program=program,
+            name=f"baseline_{i}",
+            target_value=30,
+            probe_kind=Baseline.ProbeKind.PROMQL,
+            probe_query=QUERIES[i % len(QUERIES)],
+        )
+        for i in range(COUNT)
+    ]
+    for baseline in baselines:
+        baseline.save()  # each also gets its beat periodic task, as in production
+    print(f"{connection_vendor()}: {COUNT} baselines against {prometheus.url}")
+
+    session = requests.Session()
+    pool = urllib3.PoolManager()
+    url = f"{prometheus.url}/api/v1/query"
+
+    def bare():
+        for b in baselines:
+            response = session.get(url, params={"query": b.probe_query, "time": at.timestamp()})
+            response.raise_for_status()
+            float(response.json()["data"]["result"][0]["value"][1])
+
+    def bare_urllib3():
+        for b in baselines:
+            fields = {"query": b.probe_query, "time": str(at.timestamp())}
+            response = pool.request("GET", url, fields=fields)
+            assert response.status == 200, response.data
+            float(json.loads(response.data)["data"]["result"][0]["value"][1])
+
+    def watchdog():
+        for b in baselines:
+            services.run_baseline(b, at=at)
+
+    bare()  # warm every path (connections, Prometheus caches) before timing
+    bare_urllib3()
+    services.run_baseline(baselines[0], at=at)
+    bare_s, urllib3_s, watchdog_s = _best_of(bare, bare_urllib3, watchdog)
+    statuses = set(Deviation.objects.values_list("status", flat=True))
+    if statuses - {"ok", "breach"}:
+        print(f"unexpected statuses: {statuses}")
+        return 1
+
+    ratio = watchdog_s / bare_s
+    print(f"best of {ROUNDS} rounds each, alternating:")
+    print(f"bare queries (requests):   {bare_s:7.3f} s  ({bare_s / COUNT * 1000:.2f} ms each)")
+    print(
+        f"bare queries (urllib3):    {urllib3_s:7.3f} s  ({urllib3_s / COUNT * 1000:.2f} ms each)"
+    )
+    print(
+        f"watchdog run_baseline:     {watchdog_s:7.3f} s  ({watchdog_s / COUNT * 1000:.2f} ms each)"
+    )
+    print(f"ratio: {ratio:.2f}x the requests queries (goal <= {GOAL_RATIO}x); "
+          f"{watchdog_s / urllib3_s:.2f}x the urllib3 ones")  # fmt: skip
+    return 0 if ratio <= GOAL_RATIO else 1
+
+
+def connection_vendor() -> str:
+    from django.db import connection
+
+    return connection.vendor

@@ -1,0 +1,227 @@
+"""The APM SDK: the seed's ``Baseline.create``, ``Watchdog.compare`` and ``Watchdog.run_once``.
+
+Only ``requests`` (through ``hms_sdk.Client``): importable without Django.
+The server and token come from ``HMS_URL`` / ``HMS_TOKEN`` or ``hms_apm.configure(url, token)``;
+every call also takes ``client=`` for a specific ``hms_sdk.Client``.
+
+    from hms_apm import Baseline, Watchdog
+
+    wait_time = Baseline.create(
+        program_id=42, name="avg_wait_days", target_value=30, compare_op="le",
+        probe_query="rate(housing_wait_days_sum[7d]) / rate(housing_wait_count[7d])",
+    )
+
+    @Watchdog.schedule(cron="0 2 * * *")          # 02:00 UTC nightly, run by Watchdog.serve()
+    def check_housing_wait():
+        score = Watchdog.compare(baseline_id=wait_time.id)   # deviation in %, positive = worse
+        print("Deviation:", score)
+
+    Watchdog.serve()   # blocks; runs each scheduled function at its cron times (UTC)
+
+A query the server refuses (e.g. invalid PromQL) raises ``HmsApiError`` whose
+``body`` names the field and carries Prometheus's message. Note that every
+baseline is also run by the server on its own ``schedule`` (django-celery-beat);
+``Watchdog.schedule`` is for your own client-side checks around it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from hms_apm.cron import Cron, CronError
+from hms_sdk import Client, HmsApiError, configure, default_client
+
+__all__ = ["Baseline", "Client", "Cron", "CronError", "HmsApiError", "Watchdog", "configure"]
+
+log = logging.getLogger("hms_apm")
+
+
+def _client(client: Client | None) -> Client:
+    return client or default_client()
+
+
+def _iso(at: datetime | str | None) -> dict[str, str]:
+    if at is None:
+        return {}
+    return {"at": at.isoformat() if isinstance(at, datetime) else at}
+
+
+def _all_pages(client: Client, path: str, params: dict[str, Any]) -> list[dict]:
+    items: list[dict] = []
+    params = {**params, "limit": 100, "offset": 0}
+    while True:
+        page = client.get(path, params=params)
+        items.extend(page["results"])
+        if not page.get("next"):
+            return items
+        params["offset"] += len(page["results"])
+
+
+@dataclass
+class Baseline:
+    """A promise stored on the server (``/api/v1/baselines/``)."""
+
+    id: int
+    program: int
+    name: str
+    target_value: float
+    compare_op: str
+    probe_kind: str
+    probe_query: str
+    threshold_pct: float
+    schedule: str
+    active: bool
+    probe_verified: bool = False
+    probe_note: str = ""
+    data: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def program_id(self) -> int:
+        return self.program
+
+    @classmethod
+    def _from(cls, data: dict[str, Any]) -> Baseline:
+        names = cls.__dataclass_fields__.keys() - {"data"}
+        return cls(**{k: data[k] for k in names if k in data}, data=data)
+
+    @classmethod
+    def create(
+        cls,
+        program_id: int,
+        name: str,
+        target_value: float,
+        probe_query: str,
+        compare_op: str = "le",
+        probe_kind: str = "promql",
+        threshold_pct: float | None = None,
+        schedule: str | None = None,
+        active: bool = True,
+        *,
+        client: Client | None = None,
+    ) -> Baseline:
+        """Create a baseline; ``HmsApiError`` (400, naming the field) when the server refuses it."""
+        payload: dict[str, Any] = {
+            "program": program_id,
+            "name": name,
+            "target_value": target_value,
+            "compare_op": compare_op,
+            "probe_kind": probe_kind,
+            "probe_query": probe_query,
+            "active": active,
+        }
+        if threshold_pct is not None:
+            payload["threshold_pct"] = threshold_pct
+        if schedule is not None:
+            payload["schedule"] = schedule
+        return cls._from(_client(client).post("baselines/", json=payload))
+
+    @classmethod
+    def get(cls, baseline_id: int, *, client: Client | None = None) -> Baseline:
+        return cls._from(_client(client).get(f"baselines/{baseline_id}/"))
+
+    @classmethod
+    def list(cls, *, client: Client | None = None, **filters) -> list[Baseline]:
+        """Every baseline you may see; filters as the API's (``program``, ``active``, ...)."""
+        return [cls._from(d) for d in _all_pages(_client(client), "baselines/", filters)]
+
+
+@dataclass
+class _Job:
+    function: Callable[[], Any]
+    cron: Cron
+
+
+class Watchdog:
+    """Run baselines now (``compare``, ``run_once``) or on a cron (``schedule`` + ``serve``)."""
+
+    jobs: list[_Job] = []
+
+    @staticmethod
+    def run(
+        baseline_id: int, *, at: datetime | str | None = None, client: Client | None = None
+    ) -> dict[str, Any]:
+        """Run one baseline now on the server; the new deviation as the API returns it."""
+        return _client(client).post(f"baselines/{baseline_id}/run/", json=_iso(at))
+
+    @classmethod
+    def compare(
+        cls, baseline_id: int, *, at: datetime | str | None = None, client: Client | None = None
+    ) -> float:
+        """Run one baseline now; its deviation in % (positive = worse; 100 when no data)."""
+        return float(cls.run(baseline_id, at=at, client=client)["deviation_pct"])
+
+    @classmethod
+    def run_once(
+        cls, *, program_id: int | None = None, client: Client | None = None
+    ) -> list[dict[str, Any]]:
+        """Run every active baseline you may see (or those of ``program_id``) once."""
+        client = _client(client)
+        filters: dict[str, Any] = {"active": "true"}
+        if program_id is not None:
+            filters["program"] = program_id
+        return [cls.run(b.id, client=client) for b in Baseline.list(client=client, **filters)]
+
+    @classmethod
+    def schedule(cls, cron: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+        """Decorator: run the function at ``cron`` (five fields, UTC) while ``serve()`` runs.
+
+        A bad expression raises ``CronError`` at decoration time, naming the field.
+        """
+        parsed = Cron.parse(cron)
+
+        def register(function: Callable[[], Any]) -> Callable[[], Any]:
+            cls.jobs.append(_Job(function, parsed))
+            return function
+
+        return register
+
+    @classmethod
+    def serve(
+        cls,
+        *,
+        max_runs: int | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> int:
+        """Block, calling each scheduled function at its cron times; returns the runs made.
+
+        A function that raises is logged and runs again at its next time. A time
+        missed by more than a minute (the machine slept) is skipped, as cron does.
+        ``max_runs`` stops after that many calls (``None``: forever).
+        """
+        if not cls.jobs:
+            raise RuntimeError("nothing scheduled: decorate a function with @Watchdog.schedule")
+        runs = 0
+        start = now()
+        due = {id(job): job.cron.next_after(start) for job in cls.jobs}
+        while max_runs is None or runs < max_runs:
+            moment = min(due.values())
+            wait = (moment - now()).total_seconds()
+            if wait > 0:
+                sleep(min(wait, 60.0))  # re-check at least every minute (clock changes)
+                continue
+            late = (now() - moment).total_seconds() > 60
+            for job in cls.jobs:
+                if due[id(job)] != moment or (max_runs is not None and runs >= max_runs):
+                    continue
+                if late:
+                    log.warning("skipped %s at %s: missed", job.function.__name__, moment)
+                    due[id(job)] = job.cron.next_after(now())
+                    continue
+                try:
+                    job.function()
+                except Exception:
+                    log.exception("scheduled check %s failed", job.function.__name__)
+                runs += 1
+                due[id(job)] = job.cron.next_after(moment)
+        return runs
+
+    @classmethod
+    def clear(cls) -> None:
+        """Forget every scheduled function (e.g. between tests)."""
+        cls.jobs.clear()

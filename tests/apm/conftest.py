@@ -1,0 +1,61 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tests.apm import factories as f
+
+
+@pytest.fixture
+def housing_staff(db):
+    """The housing program's owners; they may also write SQL probes."""
+    return f.group("Housing staff", "use_sql_probe")
+
+
+@pytest.fixture
+def staff_alice(housing_staff):
+    return f.staff_user("staff_alice", housing_staff)
+
+
+@pytest.fixture
+def staff_dave(db):
+    """Staff, but of another program's group, without the SQL-probe permission."""
+    return f.staff_user("staff_dave", f.group("Transit staff"))
+
+
+@pytest.fixture
+def viewer_bob(db):
+    return f.viewer_user("viewer_bob")
+
+
+@pytest.fixture
+def outsider_carol(db):
+    return f.plain_user("outsider_carol")
+
+
+@pytest.fixture
+def api():
+    """``api(user)`` is an API client logged in as ``user``."""
+
+    def login(user):
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def apm_worker(celery_worker):
+    """``celery_worker`` whose tasks close their thread's DB connections when done.
+
+    With CONN_MAX_AGE the worker thread would keep its PostgreSQL connection
+    open past the test, and dropping the test database would then fail.
+    """
+    from celery.signals import task_postrun
+    from django.db import connections
+
+    def close_connections(**kwargs):
+        connections.close_all()
+
+    task_postrun.connect(close_connections, weak=False)
+    yield celery_worker
+    task_postrun.disconnect(close_connections)

@@ -1,0 +1,133 @@
+"""The seed's SDK calls (sections 3.1, 3.2, 8) against a running server (live_server)."""
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+import hms_sdk
+from apm.models import Deviation
+from hms_apm import Baseline, CronError, HmsApiError, Watchdog
+from tests.apm import factories as f
+from tests.support.history import EVAL_TIME
+
+AT = datetime.fromtimestamp(EVAL_TIME, tz=UTC)
+
+
+@pytest.fixture
+def sdk(live_server, staff_alice):
+    """The SDK's default client, pointed at the live server as staff_alice."""
+    from django.db import connections
+
+    # The live server's request threads must not keep their DB connections between
+    # requests (CONN_MAX_AGE), or the test database cannot be dropped at the end.
+    database = connections["default"].settings_dict
+    max_age, database["CONN_MAX_AGE"] = database["CONN_MAX_AGE"], 0
+    previous = hms_sdk._default
+    client = hms_sdk.configure(live_server.url, Token.objects.create(user=staff_alice).key)
+    yield client
+    client.session.close()
+    hms_sdk._default = previous
+    database["CONN_MAX_AGE"] = max_age
+
+
+@pytest.fixture
+def scheduled():
+    Watchdog.clear()
+    yield Watchdog
+    Watchdog.clear()
+
+
+@pytest.mark.services
+def test_seed_baseline_is_created_and_compared_through_the_sdk(sdk, prometheus, settings):
+    settings.PROMETHEUS_URL = prometheus.url
+    program = f.program()
+    wait_time = Baseline.create(
+        program_id=program.pk,
+        name="avg_wait_days",
+        target_value=30,
+        compare_op="le",
+        probe_query=f.VALID_HOUSING_QUERY,
+    )
+    assert wait_time.id > 0
+    assert wait_time.probe_verified is True
+    assert wait_time.threshold_pct == 20
+
+    score = Watchdog.compare(baseline_id=wait_time.id, at=AT)
+    assert score == pytest.approx(24.0)
+    assert score > 20
+    assert Deviation.objects.get().status == Deviation.Status.BREACH
+
+
+@pytest.mark.services
+def test_seeds_invalid_promql_raises_with_prometheus_message(sdk, prometheus, settings):
+    settings.PROMETHEUS_URL = prometheus.url
+    with pytest.raises(HmsApiError) as refused:
+        Baseline.create(
+            program_id=f.program().pk,
+            name="avg_wait_days",
+            target_value=30,
+            compare_op="le",
+            probe_query=f.SEED_INVALID_HOUSING_QUERY,
+        )
+    assert refused.value.status == 400
+    assert "parse error" in refused.value.body["probe_query"][0]
+
+
+def test_run_once_runs_every_active_baseline_you_may_see(sdk, staff_dave):
+    mine = f.program()
+    f.baseline(mine, name="red", probe_query="SELECT 37.2")
+    f.baseline(mine, name="green", probe_query="SELECT 3")
+    f.baseline(mine, name="paused", active=False)
+    f.baseline(f.program(owner_group=staff_dave.groups.get()), name="not_mine")
+
+    deviations = Watchdog.run_once()
+
+    assert sorted(d["status"] for d in deviations) == ["breach", "ok"]
+    assert Deviation.objects.count() == 2
+    assert {b.name for b in Baseline.list(active="true")} == {"red", "green"}
+
+
+def test_scheduled_checks_run_at_their_cron_times(scheduled):
+    clock = [datetime(2026, 3, 4, 1, 58, 30, tzinfo=UTC)]
+    calls = []
+
+    @Watchdog.schedule(cron="0 2 * * *")
+    def nightly():
+        calls.append(("nightly", clock[0]))
+
+    @Watchdog.schedule(cron="*/30 * * * *")
+    def half_hourly():
+        calls.append(("half_hourly", clock[0]))
+        raise RuntimeError("a failing check does not stop the others")
+
+    def sleep(seconds):
+        clock[0] += timedelta(seconds=seconds)
+
+    runs = Watchdog.serve(max_runs=4, now=lambda: clock[0], sleep=sleep)
+
+    assert runs == 4
+    assert calls == [
+        ("nightly", datetime(2026, 3, 4, 2, 0, tzinfo=UTC)),
+        ("half_hourly", datetime(2026, 3, 4, 2, 0, tzinfo=UTC)),
+        ("half_hourly", datetime(2026, 3, 4, 2, 30, tzinfo=UTC)),
+        ("half_hourly", datetime(2026, 3, 4, 3, 0, tzinfo=UTC)),
+    ]
+
+
+def test_a_bad_cron_is_refused_when_decorating(scheduled):
+    with pytest.raises(CronError, match="hour: 24 is outside 0-23"):
+        Watchdog.schedule(cron="0 24 * * *")
+    assert Watchdog.jobs == []
+
+
+def test_serve_without_scheduled_checks_says_so(scheduled):
+    with pytest.raises(RuntimeError, match="nothing scheduled"):
+        Watchdog.serve(max_runs=1)
+
+
+def test_sdk_imports_without_django():
+    code = "import sys, hms_apm; assert 'django' not in sys.modules, 'django imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
