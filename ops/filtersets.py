@@ -2,6 +2,7 @@
 
 import django_filters
 
+from ops.filtering import UtcDateTimeFilter
 from ops.models import Sample, Service
 
 
@@ -19,8 +20,8 @@ class SampleFilterSet(django_filters.FilterSet):
 
     service = django_filters.CharFilter(field_name="series__service_id", required=True)
     name = django_filters.CharFilter(field_name="series__name", required=True)
-    since = django_filters.IsoDateTimeFilter(field_name="ts", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="ts", lookup_expr="lte")
+    since = UtcDateTimeFilter(field_name="ts", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="ts", lookup_expr="lte")
 
     class Meta:
         model = Sample

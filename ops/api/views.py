@@ -178,8 +178,11 @@ class SeriesView(APIView):
     def get(self, request):
         now = timezone.now()
         params = request.query_params.copy()
-        params.setdefault("since", (now - DEFAULT_SERIES_WINDOW).isoformat())
-        params.setdefault("until", now.isoformat())
+        # Absent or empty (?since=) both mean the default window.
+        if not params.get("since"):
+            params["since"] = (now - DEFAULT_SERIES_WINDOW).isoformat()
+        if not params.get("until"):
+            params["until"] = now.isoformat()
         filterset = SampleFilterSet(params, queryset=SampleFilterSet.Meta.model.objects.all())
         if not filterset.is_valid():
             return Response(filterset.errors, status=status.HTTP_400_BAD_REQUEST)

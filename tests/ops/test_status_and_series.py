@@ -63,3 +63,37 @@ def test_series_needs_service_and_name_and_a_valid_since():
     response = client.get("/api/v1/series/", {"since": "last tuesday"})
     assert response.status_code == 400
     assert set(response.json()) == {"service", "name", "since"}
+
+
+def test_empty_since_and_until_mean_the_default_window():
+    make_service()
+    readings("DCA_Luggage_Scanner", [7.0])
+    body = (
+        api_client(viewer_bob())
+        .get(
+            "/api/v1/series/",
+            {
+                "service": "DCA_Luggage_Scanner",
+                "name": "queue_time_seconds",
+                "since": "",
+                "until": "",
+            },
+        )
+        .json()
+    )
+    assert body["since"] is not None and body["until"] is not None
+    assert [p[1] for p in body["series"][0]["points"]] == [7.0]
+
+
+def test_a_time_offset_postgresql_cannot_store_is_compared_in_utc():
+    make_service()
+    response = api_client(viewer_bob()).get(
+        "/api/v1/series/",
+        {
+            "service": "DCA_Luggage_Scanner",
+            "name": "queue_time_seconds",
+            "until": "2030-01-01T00:00:00+20:00",
+        },
+    )
+    assert response.status_code == 200
+    assert response.json()["until"] == "2029-12-31T04:00:00Z"
