@@ -21,6 +21,7 @@ from ops.api.parsers import (
     MetricsJSONParser,
     TextYamlParser,
     XYamlParser,
+    YamlDocument,
     YamlParser,
 )
 from ops.api.permissions import CanIngestMetrics, ServicePermissions
@@ -56,7 +57,7 @@ class ServiceViewSet(
 
     def _register(self, request, expected_id=None):
         data = request.data
-        if not isinstance(data, str) and not (isinstance(data, dict) and data):
+        if not isinstance(data, YamlDocument) and not (isinstance(data, dict) and data):
             return Response(
                 {"document": ["empty or not a mapping: send the .ops.yaml text or a JSON object"]},
                 400,

@@ -97,7 +97,11 @@ def load_yaml(text: str | bytes) -> tuple[object, dict]:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise YamlError(f"document is not UTF-8: {exc.reason}") from None
-    if len(text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:  # lone surrogates: not text at all
+        raise YamlError(f"document is not valid Unicode: {exc.reason}") from None
+    if size > MAX_DOCUMENT_BYTES:
         raise YamlError(f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
     loader = _StrictLoader(text)
     try:

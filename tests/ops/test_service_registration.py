@@ -253,3 +253,19 @@ def test_deleting_a_service_is_audited_with_its_last_definition():
     entry = AuditEntry.objects.filter(topic="ops.service").latest("id")
     assert (entry.actor, entry.payload["action"]) == ("staff_alice", "deleted")
     assert entry.payload["document"]["id"] == "DCA_Luggage_Scanner"
+
+
+@pytest.mark.parametrize("body", ['"id: X"', "[1, 2]", "42", '"\\udb4a"'])
+def test_a_json_body_that_is_not_an_object_is_a_400(body):
+    client = api_client(staff_alice())
+    for method, path in (("post", "/api/v1/services/"), ("put", "/api/v1/services/X/")):
+        response = getattr(client, method)(path, data=body, content_type="application/json")
+        assert response.status_code == 400, response.content
+        assert "not a mapping" in response.json()["document"][0]
+
+
+def test_yaml_text_with_lone_surrogates_is_refused():
+    from ops.servicedef import DefinitionError, parse_definition
+
+    with pytest.raises(DefinitionError, match="not valid Unicode"):
+        parse_definition("id: \udb4a\n")
