@@ -1,0 +1,268 @@
+"""Escalation policies: load the seed's YAML, save them (audited), and apply them daily.
+
+    - baseline: avg_wait_days          # name (unique per program) or id
+      program: fast-track-housing      # optional; needed when the name is ambiguous
+      after_days_no_fix: 14
+      action: "recommend_leadership_review"
+
+A *fix* is the escalation being resolved: by a person, or automatically when a
+run finds the baseline back to ok. ``apply_policies(now)`` opens ONE
+leadership-review ticket per policy and red streak (= per escalation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from apm import config_audit, tickets
+from apm.models import Baseline, Escalation, EscalationPolicy, Ticket
+
+MAX_DOCUMENT_BYTES = 64 * 1024
+MAX_POLICIES = 500
+KEYS = ("baseline", "program", "after_days_no_fix", "action", "active")
+
+
+class PolicyError(ValueError):
+    """Bad policy input; ``errors`` maps a field to messages that name the YAML line."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+def _fail(field: str, message: str, line: int | None = None):
+    raise PolicyError({field: [f"line {line}: {message}" if line else message]})
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader without anchors/aliases (no "billion laughs") and with a node budget."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, AliasEvent):
+            _fail("yaml", "aliases (*name) are not allowed", line)
+        if isinstance(event, ScalarEvent | CollectionStartEvent) and event.anchor:
+            _fail("yaml", "anchors (&name) are not allowed", line)
+        self._nodes = getattr(self, "_nodes", 0) + 1
+        if self._nodes > MAX_POLICIES * 12:
+            _fail("yaml", "document has too many values", line)
+        return super().compose_node(parent, index)
+
+
+@dataclass
+class PolicySpec:
+    """One validated entry, with the line it started on."""
+
+    line: int | None
+    fields: dict
+
+
+def _line(node) -> int:
+    return node.start_mark.line + 1
+
+
+def parse_yaml(text: str | bytes) -> list[PolicySpec]:
+    """The entries of a policy document, each a dict of raw values and its line."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_DOCUMENT_BYTES:
+            _fail("yaml", f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            _fail("yaml", f"document is not UTF-8: {exc.reason}")
+    if len(text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
+        _fail("yaml", f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
+    loader = _StrictLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            _fail("yaml", "document is empty", 1)
+        items = root.value if isinstance(root, SequenceNode) else [root]
+        if not isinstance(root, SequenceNode | MappingNode):
+            _fail("yaml", "expected a list of policies", _line(root))
+        if len(items) > MAX_POLICIES:
+            _fail("yaml", f"at most {MAX_POLICIES} policies per document", _line(root))
+        specs = []
+        for item in items:
+            if not isinstance(item, MappingNode):
+                _fail(
+                    "yaml",
+                    "each policy is a mapping (baseline, after_days_no_fix, action)",
+                    _line(item),
+                )
+            fields = {}
+            for key_node, value_node in item.value:
+                key = key_node.value if isinstance(key_node, ScalarNode) else None
+                if key not in KEYS:
+                    _fail(
+                        str(key), f"unknown key {key!r}; known: {', '.join(KEYS)}", _line(key_node)
+                    )
+                if key in fields:
+                    _fail(key, f"duplicate key {key!r}", _line(key_node))
+                if not isinstance(value_node, ScalarNode):
+                    _fail(key, "must be a single value", _line(value_node))
+                fields[key] = (loader.construct_object(value_node), _line(value_node))
+            specs.append(PolicySpec(_line(item), fields))
+        return specs
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        _fail("yaml", exc.problem or exc.context or "invalid YAML", mark.line + 1 if mark else None)
+    except yaml.YAMLError as exc:
+        _fail("yaml", str(exc))
+    finally:
+        loader.dispose()
+
+
+def find_baseline(ref, program_code=None, *, line=None, queryset=None) -> Baseline:
+    """A baseline by id, or by name (unique per program; ``program`` decides an ambiguous one)."""
+    queryset = Baseline.objects.select_related("program") if queryset is None else queryset
+    if isinstance(ref, bool) or not isinstance(ref, int | str) or ref == "":
+        _fail("baseline", "give the baseline's name or id", line)
+    if isinstance(ref, int):
+        found = queryset.filter(pk=ref).first()
+        if found is None:
+            _fail("baseline", f"no baseline with id {ref}", line)
+        if program_code and found.program.code != program_code:
+            _fail("program", f"baseline {ref} belongs to {found.program.code!r}", line)
+        return found
+    matches = queryset.filter(name=ref)
+    if program_code:
+        matches = matches.filter(program__code=program_code)
+    matches = list(matches[:2])
+    if not matches:
+        where = f" in program {program_code!r}" if program_code else ""
+        _fail("baseline", f"no baseline named {ref!r}{where}", line)
+    if len(matches) > 1:
+        _fail(
+            "baseline", f"{ref!r} names baselines in several programs: add 'program: <code>'", line
+        )
+    return matches[0]
+
+
+def build(fields: dict, *, source: str = "", queryset=None) -> EscalationPolicy:
+    """An unsaved (new or changed) policy from raw values ``{key: (value, line)}``, validated."""
+
+    def value(key, default=None):
+        return fields[key][0] if key in fields else default
+
+    def line(key):
+        return fields[key][1] if key in fields else None
+
+    if "baseline" not in fields:
+        _fail("baseline", "required")
+    if "after_days_no_fix" not in fields:
+        _fail("after_days_no_fix", "required", line("baseline"))
+    program = value("program")
+    if program is not None and not isinstance(program, str):
+        _fail("program", "give the program's code", line("program"))
+    baseline = find_baseline(value("baseline"), program, line=line("baseline"), queryset=queryset)
+    days = value("after_days_no_fix")
+    if isinstance(days, bool) or not isinstance(days, int):
+        _fail(
+            "after_days_no_fix",
+            f"must be a whole number of days, not {days!r}",
+            line("after_days_no_fix"),
+        )
+    action = value("action", EscalationPolicy.Action.RECOMMEND_LEADERSHIP_REVIEW)
+    if action not in EscalationPolicy.Action.values:
+        _fail(
+            "action",
+            f"{action!r} is not one of {', '.join(EscalationPolicy.Action.values)}",
+            line("action"),
+        )
+    active = value("active", True)
+    if not isinstance(active, bool):
+        _fail("active", "must be true or false", line("active"))
+    policy = EscalationPolicy.objects.filter(baseline=baseline, action=action).first()
+    policy = policy or EscalationPolicy(baseline=baseline, action=action)
+    policy.after_days_no_fix = days
+    policy.active = active
+    if source:
+        policy.source = source[:300]
+    try:
+        policy.full_clean()
+    except ValidationError as exc:
+        key, messages = next(iter(exc.message_dict.items()))
+        _fail(key, " ".join(messages), line(key) or line("baseline"))
+    return policy
+
+
+def load(
+    text: str | bytes, *, source: str = "", actor=None, queryset=None
+) -> list[EscalationPolicy]:
+    """Validate every entry, then save them all (or nothing) with their audit entries."""
+    specs = parse_yaml(text)
+    policies = [build(spec.fields, source=source, queryset=queryset) for spec in specs]
+    seen = {}
+    for spec, policy in zip(specs, policies, strict=True):
+        key = (policy.baseline_id, policy.action)
+        if key in seen:
+            _fail(
+                "baseline", f"same baseline and action as the policy on line {seen[key]}", spec.line
+            )
+        seen[key] = spec.line
+    with transaction.atomic():
+        for policy in policies:
+            config_audit.save(policy, actor=actor)
+    return policies
+
+
+def review_key(policy: EscalationPolicy, escalation: Escalation) -> str:
+    return f"apm.leadership_review:policy-{policy.pk}:escalation-{escalation.pk}"
+
+
+def apply_policies(now: datetime | None = None) -> list[Ticket]:
+    """The daily task: a leadership-review ticket for each baseline red too long without a fix.
+
+    Idempotent per red streak: the ticket is keyed on (policy, escalation), so
+    running it every day (or twice a day) opens one ticket per streak.
+    """
+    now = now or timezone.now()
+    opened = []
+    policies = EscalationPolicy.objects.filter(
+        active=True, action=EscalationPolicy.Action.RECOMMEND_LEADERSHIP_REVIEW
+    ).select_related("baseline__program")
+    for policy in policies:
+        escalation = (
+            Escalation.objects.open()
+            .filter(
+                baseline=policy.baseline,
+                red_since__lte=now - timedelta(days=policy.after_days_no_fix),
+            )
+            .first()
+        )
+        if escalation is None:
+            continue
+        days = (now - escalation.red_since).days
+        baseline = policy.baseline
+        ticket, created = tickets.open_ticket(
+            dedupe_key=review_key(policy, escalation),
+            kind=Ticket.Kind.LEADERSHIP_REVIEW,
+            title=(
+                f"Leadership review recommended: {baseline.program.code} / {baseline.name} "
+                f"red for {days} days without a fix"
+            ),
+            body=(
+                f"{baseline.program.name} ({baseline.program.authority}) promised "
+                f"{baseline}. Escalation #{escalation.pk} ({escalation.level}) has been open "
+                f"since {escalation.red_since:%Y-%m-%d %H:%M} UTC: {escalation.message}\n"
+                f"Policy: after {policy.after_days_no_fix} days without a fix, "
+                f"recommend a leadership review."
+            ),
+            baseline=baseline,
+            escalation=escalation,
+            policy=policy,
+            created_at=now,
+        )
+        if created:
+            opened.append(ticket)
+    return opened
