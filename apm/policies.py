@@ -197,9 +197,13 @@ def build(fields: dict, *, source: str = "", queryset=None) -> EscalationPolicy:
 
 
 def load(
-    text: str | bytes, *, source: str = "", actor=None, queryset=None
+    text: str | bytes, *, source: str = "", actor=None, queryset=None, check=None
 ) -> list[EscalationPolicy]:
-    """Validate every entry, then save them all (or nothing) with their audit entries."""
+    """Validate every entry, then save them all (or nothing) with their audit entries.
+
+    ``queryset`` limits the baselines names may refer to; ``check(policy)`` may
+    refuse one (e.g. raise PermissionDenied) before anything is saved.
+    """
     specs = parse_yaml(text)
     policies = [build(spec.fields, source=source, queryset=queryset) for spec in specs]
     seen = {}
@@ -210,6 +214,9 @@ def load(
                 "baseline", f"same baseline and action as the policy on line {seen[key]}", spec.line
             )
         seen[key] = spec.line
+    for policy in policies:
+        if check is not None:
+            check(policy)
     with transaction.atomic():
         for policy in policies:
             config_audit.save(policy, actor=actor)

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
+from apm import config_audit
 from apm.models import Baseline, Deviation, Program
 from apm.models.access import may_write_probe, owns_group
 
@@ -31,12 +32,10 @@ class ModelCleanSerializer(serializers.ModelSerializer):
         """Raise ``PermissionDenied`` when the user may not write ``instance`` as changed."""
 
     def create(self, validated_data):
-        self._cleaned.save()
-        return self._cleaned
+        return config_audit.save(self._cleaned, actor=self.context["request"].user)
 
     def update(self, instance, validated_data):
-        self._cleaned.save()
-        return self._cleaned
+        return config_audit.save(self._cleaned, actor=self.context["request"].user)
 
 
 class ProgramSerializer(ModelCleanSerializer):

@@ -10,7 +10,7 @@ DEFAULT_DIR = Path(settings.BASE_DIR) / "fixtures" / "policies"
 
 
 class Command(BaseCommand):
-    help = "Load escalation policies from YAML files (default: fixtures/policies/*.yaml); all or nothing."
+    help = "Load escalation policies from YAML (default: fixtures/policies/*.yaml); all or nothing."
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="*", help="policy YAML files")
