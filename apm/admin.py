@@ -281,3 +281,6 @@ class DeviationAdmin(ScopedAdmin):
         return format_html(
             "<pre>{}</pre>", json.dumps(obj.evidence, indent=2, ensure_ascii=False, default=str)
         )
+
+
+import apm.admin_escalations  # noqa: E402, F401  (escalations, routes, policies, tickets)
