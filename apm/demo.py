@@ -7,7 +7,10 @@ once. The seed's housing program is there too, for the SDK examples.
 
 from django.contrib.auth.models import Group, Permission
 
-from apm.models import Baseline, Program
+from apm import policies
+from apm.models import Baseline, EscalationRoute, Program
+from ops.channels import services as channel_services
+from ops.models import Channel
 
 STAFF_GROUP = "HMS platform staff"
 VIEWERS_GROUP = "Viewers"
@@ -59,6 +62,46 @@ BASELINES = [
 ]
 
 
+# Where demo escalations go (section 5.2 of the seed: Slack #kpi-alerts and a ticket).
+CHANNELS = [
+    {"name": "kpi-alerts", "kind": "slack", "target": "#kpi-alerts",
+     "description": "KPI alerts (needs SLACK_BOT_TOKEN; without it deliveries fail visibly)"},
+    {"name": "management-tickets", "kind": "ticket", "target": "escalation",
+     "description": "Management-layer tickets, in the app (APM -> Tickets)"},
+]  # fmt: skip
+
+# The seed's escalation_policy.yaml form, for a demo baseline (the seed's own
+# file, fixtures/policies/escalation_policy.yaml, names avg_wait_days, which the
+# SDK example creates).
+POLICIES = """\
+- baseline: watchdog_failure_rate_pct
+  program: hms-monitor
+  after_days_no_fix: 14
+  action: "recommend_leadership_review"
+"""
+
+
+def load_escalations(programs) -> list[str]:
+    lines = []
+    channels = []
+    for spec in CHANNELS:
+        channel = Channel.objects.filter(name=spec["name"]).first()
+        if channel is None:
+            channel = channel_services.save_channel(Channel(**spec), actor="hms_demo")
+            lines.append(f"channel {channel.name} ({channel.kind}): created")
+        channels.append(channel)
+    for program in programs.values():
+        for channel in channels:
+            _, created = EscalationRoute.objects.get_or_create(
+                program=program, channel=channel, defaults={"min_level": "critical"}
+            )
+            if created:
+                lines.append(f"route {program.code} >= critical -> {channel.name}: created")
+    for policy in policies.load(POLICIES, source="hms_demo", actor="hms_demo"):
+        lines.append(f"policy {policy}: loaded")
+    return lines
+
+
 def load() -> list[str]:
     lines: list[str] = []
     staff, _ = Group.objects.get_or_create(name=STAFF_GROUP)
@@ -66,7 +109,14 @@ def load() -> list[str]:
     viewers.permissions.add(
         *Permission.objects.filter(
             content_type__app_label="apm",
-            codename__in=["view_program", "view_baseline", "view_deviation"],
+            codename__in=[
+                "view_program",
+                "view_baseline",
+                "view_deviation",
+                "view_escalation",
+                "view_escalationpolicy",
+                "view_ticket",
+            ],
         )
     )
     if created:
@@ -89,4 +139,4 @@ def load() -> list[str]:
         baseline.full_clean()
         baseline.save()
         lines.append(f"baseline {program.code}/{baseline.name}: created ({baseline.schedule} UTC)")
-    return lines
+    return lines + load_escalations(programs)
