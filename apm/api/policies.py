@@ -1,7 +1,12 @@
 """``escalation-policies/``: JSON CRUD, and POST of the seed's YAML (``application/yaml``)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiExample, OpenApiRequest, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiRequest,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ParseError, PermissionDenied
 from rest_framework.parsers import BaseParser, JSONParser
@@ -25,6 +30,7 @@ class YAMLTextParser(BaseParser):
         return data
 
 
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
 class BaselineRefField(serializers.Field):
     """A baseline's id, or its name (with ``program`` when the name is ambiguous)."""
 
