@@ -127,6 +127,12 @@ def find_baseline(ref, program_code=None, *, line=None, queryset=None) -> Baseli
     queryset = Baseline.objects.select_related("program") if queryset is None else queryset
     if isinstance(ref, bool) or not isinstance(ref, int | str) or ref == "":
         _fail("baseline", "give the baseline's name or id", line)
+    if isinstance(ref, str) and (len(ref) > 200 or "\x00" in ref):
+        _fail("baseline", "not a baseline name (at most 200 characters, no NUL)", line)
+    if program_code is not None and (len(program_code) > 64 or "\x00" in program_code):
+        _fail("program", "not a program code", line)
+    if isinstance(ref, int) and not 0 < ref < 2**63:
+        _fail("baseline", f"no baseline with id {ref}", line)
     if isinstance(ref, int):
         found = queryset.filter(pk=ref).first()
         if found is None:

@@ -58,6 +58,9 @@ class EscalationPolicySerializer(serializers.ModelSerializer):
             "action", "active", "source", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["source", "created_at", "updated_at"]
+        # The (baseline, action) constraint is checked by full_clean() in validate(),
+        # after the baseline reference (name or id) has been resolved.
+        validators = []
 
     def validate(self, attrs):
         request = self.context["request"]

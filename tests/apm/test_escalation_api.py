@@ -174,3 +174,43 @@ def test_list_query_counts_do_not_grow_with_rows(
     for url in ["/api/v1/escalations/", "/api/v1/escalation-policies/", "/api/v1/tickets/"]:
         with django_assert_num_queries(2):
             assert len(client.get(url).json()["results"]) == 4
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"baseline": "avg\x00wait", "after_days_no_fix": 3},
+        {"baseline": 2**70, "after_days_no_fix": 3},
+        {"baseline": ["avg_wait_days"], "after_days_no_fix": 3},
+        {"baseline": "avg_wait_days", "program": "x\x00", "after_days_no_fix": 3},
+        {"baseline": "avg_wait_days", "after_days_no_fix": 10**6},
+        {"baseline": True, "after_days_no_fix": 3},
+    ],
+)
+def test_odd_policy_input_is_a_400_naming_the_field(api, staff_alice, housing, body):
+    response = api(staff_alice).post("/api/v1/escalation-policies/", body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) & {"baseline", "program", "after_days_no_fix"}
+    assert not EscalationPolicy.objects.exists()
+
+
+def test_a_yaml_body_elsewhere_is_a_400_not_a_500(api, staff_alice, housing):
+    client = api(staff_alice)
+    created = client.post(
+        "/api/v1/escalation-policies/", SEED_YAML, content_type="application/yaml"
+    ).json()[0]
+    response = client.patch(
+        f"/api/v1/escalation-policies/{created['id']}/", SEED_YAML, content_type="application/yaml"
+    )
+    assert response.status_code == 400
+
+
+def test_odd_escalate_input_is_a_400(api, staff_alice, housing):
+    client = api(staff_alice)
+    for body in [
+        {"baseline": 2**70, "message": "x"},
+        {"baseline": housing.baselines.get().pk, "message": "x\x00y"},
+        {"baseline": housing.baselines.get().pk, "message": ""},
+    ]:
+        assert client.post("/api/v1/escalations/", body, format="json").status_code == 400
+    assert client.post(f"/api/v1/escalations/{2**70}/resolve/", {}).status_code == 404
