@@ -4,6 +4,7 @@ import django_filters as filters
 
 from apm.models import Baseline, Deviation, Program
 from apm.probes import ProbeKind
+from ops.filtering import IdFilter, UtcDateTimeFilter
 
 
 class ProgramFilterSet(filters.FilterSet):
@@ -15,7 +16,7 @@ class ProgramFilterSet(filters.FilterSet):
 
 
 class BaselineFilterSet(filters.FilterSet):
-    program = filters.NumberFilter(field_name="program_id")
+    program = IdFilter(field_name="program_id")
     program_code = filters.CharFilter(field_name="program__code")
     probe_kind = filters.ChoiceFilter(choices=ProbeKind.choices)
     compare_op = filters.ChoiceFilter(choices=Baseline.CompareOp.choices)
@@ -26,14 +27,14 @@ class BaselineFilterSet(filters.FilterSet):
 
 
 class DeviationFilterSet(filters.FilterSet):
-    baseline = filters.NumberFilter(field_name="baseline_id")
-    program = filters.NumberFilter(field_name="baseline__program_id")
+    baseline = IdFilter(field_name="baseline_id")
+    program = IdFilter(field_name="baseline__program_id")
     status = filters.MultipleChoiceFilter(choices=Deviation.Status.choices)
     trigger = filters.ChoiceFilter(choices=Deviation.Trigger.choices)
-    since = filters.IsoDateTimeFilter(
+    since = UtcDateTimeFilter(
         field_name="evaluated_at", lookup_expr="gte", help_text="evaluated at or after (ISO-8601)"
     )
-    until = filters.IsoDateTimeFilter(
+    until = UtcDateTimeFilter(
         field_name="evaluated_at", lookup_expr="lt", help_text="evaluated before (ISO-8601)"
     )
 

@@ -7,6 +7,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from kombu import Connection
 
@@ -69,3 +70,8 @@ def healthz(request):
         {"status": "ok" if healthy else "error", "checks": checks},
         status=200 if healthy else 503,
     )
+
+
+@csrf_exempt
+def api_not_found(request, *args, **kwargs):
+    return JsonResponse({"detail": "Not found."}, status=404)

@@ -1,9 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from hms_site.health import healthz
+from hms_site.health import api_not_found, healthz
 from hms_site.metrics import metrics_view
 
 api_v1 = [
@@ -19,6 +19,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
+    # Anything else under /api/ answers like the API does: JSON, not an HTML page.
+    re_path(r"^api/", api_not_found),
 ]
 
 admin.site.site_header = "HMS Monitor"

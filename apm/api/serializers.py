@@ -1,5 +1,7 @@
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
@@ -42,7 +44,7 @@ class ProgramSerializer(ModelCleanSerializer):
     owner_group = serializers.SlugRelatedField(
         slug_field="name", queryset=Group.objects.all(), allow_null=True, required=False
     )
-    baseline_count = serializers.IntegerField(read_only=True)
+    baseline_count = serializers.SerializerMethodField()
 
     class Meta:
         model = Program
@@ -50,6 +52,12 @@ class ProgramSerializer(ModelCleanSerializer):
             "id", "code", "name", "authority", "owner_group", "public",
             "baseline_count", "created_at", "updated_at",
         ]  # fmt: skip
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_baseline_count(self, program) -> int:
+        # Lists annotate the count in their one query; a just-created program counts once.
+        annotated = getattr(program, "baseline_count", None)
+        return annotated if annotated is not None else program.baselines.count()
 
     def authorize(self, instance):
         if not owns_group(self.context["request"].user, instance.owner_group_id):
