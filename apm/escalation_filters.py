@@ -3,11 +3,12 @@
 import django_filters as filters
 
 from apm.models import Escalation, EscalationPolicy, Ticket
+from ops.filtering import IdFilter
 
 
 class EscalationFilterSet(filters.FilterSet):
-    baseline = filters.NumberFilter(field_name="baseline_id")
-    program = filters.NumberFilter(field_name="baseline__program_id")
+    baseline = IdFilter(field_name="baseline_id")
+    program = IdFilter(field_name="baseline__program_id")
     status = filters.MultipleChoiceFilter(choices=Escalation.Status.choices)
     level = filters.MultipleChoiceFilter(choices=Escalation.Level.choices)
     open = filters.BooleanFilter(method="filter_open", help_text="open or acknowledged")
@@ -25,8 +26,8 @@ class EscalationFilterSet(filters.FilterSet):
 
 
 class EscalationPolicyFilterSet(filters.FilterSet):
-    baseline = filters.NumberFilter(field_name="baseline_id")
-    program = filters.NumberFilter(field_name="baseline__program_id")
+    baseline = IdFilter(field_name="baseline_id")
+    program = IdFilter(field_name="baseline__program_id")
 
     class Meta:
         model = EscalationPolicy
@@ -36,8 +37,8 @@ class EscalationPolicyFilterSet(filters.FilterSet):
 class TicketFilterSet(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=Ticket.Kind.choices)
     status = filters.ChoiceFilter(choices=Ticket.Status.choices)
-    baseline = filters.NumberFilter(field_name="baseline_id")
-    escalation = filters.NumberFilter(field_name="escalation_id")
+    baseline = IdFilter(field_name="baseline_id")
+    escalation = IdFilter(field_name="escalation_id")
 
     class Meta:
         model = Ticket

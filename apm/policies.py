@@ -89,6 +89,8 @@ def parse_yaml(text: str | bytes) -> list[PolicySpec]:
         items = root.value if isinstance(root, SequenceNode) else [root]
         if not isinstance(root, SequenceNode | MappingNode):
             _fail("yaml", "expected a list of policies", _line(root))
+        if not items:
+            _fail("yaml", "the document holds no policies", _line(root))
         if len(items) > MAX_POLICIES:
             _fail("yaml", f"at most {MAX_POLICIES} policies per document", _line(root))
         specs = []

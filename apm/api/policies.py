@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiRequest,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_field,
 )
@@ -93,6 +94,12 @@ class EscalationPolicySerializer(serializers.ModelSerializer):
         return config_audit.save(self._cleaned, actor=self.context["request"].user)
 
 
+class PolicyLoadSerializer(serializers.Serializer):
+    """The answer to a YAML document: every policy it created or updated, in order."""
+
+    policies = EscalationPolicySerializer(many=True, read_only=True)
+
+
 YAML_EXAMPLE = (
     "- baseline: avg_wait_days\n  after_days_no_fix: 14\n  action: recommend_leadership_review\n"
 )
@@ -120,9 +127,16 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
                 str, examples=[OpenApiExample("seed", value=YAML_EXAMPLE)]
             ),
         },
-        responses={201: EscalationPolicySerializer(many=True)},
-        description="JSON: one policy. YAML: the seed's list; errors name the line; "
-        "entries for an existing (baseline, action) update it.",
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="EscalationPolicyCreated",
+                serializers=[EscalationPolicySerializer, PolicyLoadSerializer],
+                resource_type_field_name=None,
+            )
+        },
+        description="JSON: one policy (answers it). YAML: the seed's list (answers "
+        '`{"policies": [...]}`); errors name the line; entries for an existing '
+        "(baseline, action) update it.",
     )
     def create(self, request, *args, **kwargs):
         if not isinstance(request.data, bytes):
@@ -142,7 +156,7 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
         except policies.PolicyError as exc:
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
         return Response(
-            EscalationPolicySerializer(loaded, many=True, context={"request": request}).data,
+            PolicyLoadSerializer({"policies": loaded}, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
         )
 

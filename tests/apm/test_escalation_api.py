@@ -75,7 +75,7 @@ def test_policies_accept_the_seeds_yaml_and_name_the_line_of_an_error(api, staff
         "/api/v1/escalation-policies/", SEED_YAML, content_type="application/yaml"
     )
     assert created.status_code == 201, created.content
-    [policy] = created.json()
+    [policy] = created.json()["policies"]
     assert policy["baseline_name"] == "avg_wait_days" and policy["after_days_no_fix"] == 14
     bad = client.post(
         "/api/v1/escalation-policies/",
@@ -198,7 +198,7 @@ def test_a_yaml_body_elsewhere_is_a_400_not_a_500(api, staff_alice, housing):
     client = api(staff_alice)
     created = client.post(
         "/api/v1/escalation-policies/", SEED_YAML, content_type="application/yaml"
-    ).json()[0]
+    ).json()["policies"][0]
     response = client.patch(
         f"/api/v1/escalation-policies/{created['id']}/", SEED_YAML, content_type="application/yaml"
     )
