@@ -1,6 +1,7 @@
 """Escalations (a broken promise someone must act on) and the routes that announce them."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from apm.models.access import ScopedQuerySet
@@ -156,6 +157,15 @@ class EscalationRoute(models.Model):
     def __str__(self):
         scope = self.program.code if self.program_id else "all programs"
         return f"{scope} ≥ {self.min_level} → {self.channel.name}"
+
+    def clean(self):
+        super().clean()
+        if self.program_id is None and self.channel_id is not None:
+            twins = EscalationRoute.objects.filter(program__isnull=True, channel_id=self.channel_id)
+            if twins.exclude(pk=self.pk).exists():
+                raise ValidationError(
+                    {"channel": "An all-programs route to this channel already exists."}
+                )
 
     def accepts(self, level: str) -> bool:
         return self.active and level_rank(level) >= level_rank(self.min_level)

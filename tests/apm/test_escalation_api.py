@@ -214,3 +214,18 @@ def test_odd_escalate_input_is_a_400(api, staff_alice, housing):
     ]:
         assert client.post("/api/v1/escalations/", body, format="json").status_code == 400
     assert client.post(f"/api/v1/escalations/{2**70}/resolve/", {}).status_code == 404
+
+
+def test_outsiders_and_other_staff_see_no_tickets_or_policies(
+    api, staff_dave, outsider_carol, housing
+):
+    baseline = housing.baselines.get()
+    ticket = Ticket.objects.create(
+        kind="escalation", title="t", baseline=baseline, dedupe_key="t", created_at=timezone.now()
+    )
+    policy = EscalationPolicy.objects.create(baseline=baseline, after_days_no_fix=3)
+    for user in (staff_dave, outsider_carol):
+        client = api(user)
+        assert client.get("/api/v1/tickets/").json()["results"] == []
+        assert client.get(f"/api/v1/tickets/{ticket.pk}/").status_code == 404
+        assert client.get(f"/api/v1/escalation-policies/{policy.pk}/").status_code == 404
