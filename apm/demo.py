@@ -7,11 +7,12 @@ once. The seed's housing program is there too, for the SDK examples.
 
 from django.contrib.auth.models import Group, Permission
 
-from apm import policies
+from apm import config_audit, policies
 from apm.models import Baseline, EscalationRoute, Program
 from ops.channels import services as channel_services
 from ops.models import Channel
 
+DEMO = "hms_demo"
 STAFF_GROUP = "HMS platform staff"
 VIEWERS_GROUP = "Viewers"
 
@@ -87,17 +88,17 @@ def load_escalations(programs) -> list[str]:
     for spec in CHANNELS:
         channel = Channel.objects.filter(name=spec["name"]).first()
         if channel is None:
-            channel = channel_services.save_channel(Channel(**spec), actor="hms_demo")
+            channel = channel_services.save_channel(Channel(**spec), actor=DEMO)
             lines.append(f"channel {channel.name} ({channel.kind}): created")
         channels.append(channel)
     for program in programs.values():
         for channel in channels:
-            _, created = EscalationRoute.objects.get_or_create(
-                program=program, channel=channel, defaults={"min_level": "critical"}
-            )
-            if created:
+            if not EscalationRoute.objects.filter(program=program, channel=channel).exists():
+                route = EscalationRoute(program=program, channel=channel, min_level="critical")
+                route.full_clean()
+                config_audit.save(route, actor=DEMO)
                 lines.append(f"route {program.code} >= critical -> {channel.name}: created")
-    for policy in policies.load(POLICIES, source="hms_demo", actor="hms_demo"):
+    for policy in policies.load(POLICIES, source="hms_demo", actor=DEMO):
         lines.append(f"policy {policy}: loaded")
     return lines
 
@@ -123,9 +124,10 @@ def load() -> list[str]:
         lines.append(f"group {VIEWERS_GROUP!r}: reads every program")
     programs = {}
     for spec in PROGRAMS:
-        program, created = Program.objects.get_or_create(
-            code=spec["code"], defaults={**spec, "owner_group": staff}
-        )
+        program = Program.objects.filter(code=spec["code"]).first()
+        created = program is None
+        if created:
+            program = config_audit.save(Program(**spec, owner_group=staff), actor=DEMO)
         programs[program.code] = program
         lines.append(f"program {program.code}: {'created' if created else 'unchanged'}")
     for spec in BASELINES:
@@ -137,6 +139,6 @@ def load() -> list[str]:
             continue
         baseline = Baseline(program=program, name=spec["name"], **fields)
         baseline.full_clean()
-        baseline.save()
+        config_audit.save(baseline, actor=DEMO)
         lines.append(f"baseline {program.code}/{baseline.name}: created ({baseline.schedule} UTC)")
     return lines + load_escalations(programs)

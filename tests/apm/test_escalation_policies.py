@@ -135,3 +135,16 @@ def test_load_command_refuses_a_bad_file_with_its_line(wait_time, tmp_path):
     with pytest.raises(CommandError, match=r"bad.yaml: after_days_no_fix: line 2"):
         call_command("apm_load_policies", str(bad))
     assert not EscalationPolicy.objects.exists()
+
+
+def test_the_daily_task_is_on_beat_and_opens_the_review(wait_time, settings):
+    from apm.tasks import apply_escalation_policies
+
+    entry = settings.CELERY_BEAT_SCHEDULE["apm-escalation-policies"]
+    assert entry["task"] == apply_escalation_policies.name
+    assert entry["schedule"].hour == {2} and entry["schedule"].minute == {30}
+    policies.load(SEED_POLICY.read_text())
+    services.run_baseline(wait_time, at=DAY0 - timedelta(days=30))
+    result = apply_escalation_policies.apply().get()
+    assert result == {"opened": [Ticket.objects.get(kind="leadership_review").pk]}
+    assert apply_escalation_policies.apply().get() == {"opened": []}
