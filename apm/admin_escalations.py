@@ -163,11 +163,12 @@ class EscalationAdmin(ReadOnlyScopedAdmin):
 
 @admin.register(Ticket)
 class TicketAdmin(ReadOnlyScopedAdmin):
-    list_display = ("id", "kind", "status", "title", "baseline", "escalation", "created_at")
-    list_filter = ("kind", "status")
+    list_display = ("id", "kind", "status", "level", "title", "baseline", "escalation",
+                    "created_at")  # fmt: skip
+    list_filter = ("kind", "status", "level")
     search_fields = ("title", "body", "baseline__name")
     list_select_related = ("baseline", "escalation")
-    fields = ("kind", "status", "title", "body", "baseline", "escalation", "policy",
+    fields = ("kind", "status", "level", "title", "body", "baseline", "escalation", "policy",
               "dedupe_key", "created_at", "closed_at", "closed_by")  # fmt: skip
     readonly_fields = fields
     actions = ["close"]

@@ -10,6 +10,7 @@ from django.db import OperationalError
 
 from apm import tickets
 from apm.models import Baseline, Escalation, Ticket
+from apm.models.escalation import Level
 from ops.channels import ChannelError, ChannelKind, Message
 
 
@@ -50,6 +51,7 @@ class TicketChannel(ChannelKind):
                 actor="worker",
                 kind=channel.target.strip() or Ticket.Kind.ESCALATION,
                 title=message.subject or message.text.splitlines()[0],
+                level=payload.get("level") if payload.get("level") in Level.values else "",
                 body=message.text,
                 baseline_id=_ref(Baseline, payload.get("baseline")),
                 escalation_id=_ref(Escalation, payload.get("escalation")),

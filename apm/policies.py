@@ -262,6 +262,7 @@ def apply_policies(now: datetime | None = None) -> list[Ticket]:
         ticket, created = tickets.open_ticket(
             dedupe_key=review_key(policy, escalation),
             kind=Ticket.Kind.LEADERSHIP_REVIEW,
+            level=escalation.level,
             title=(
                 f"Leadership review recommended: {baseline.program.code} / {baseline.name} "
                 f"red for {days} days without a fix"

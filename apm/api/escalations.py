@@ -122,7 +122,7 @@ class TicketSerializer(serializers.ModelSerializer):
     class Meta:
         model = Ticket
         fields = [
-            "id", "kind", "status", "title", "body", "baseline", "escalation", "policy",
+            "id", "kind", "status", "level", "title", "body", "baseline", "escalation", "policy",
             "created_at", "closed_at", "closed_by",
         ]  # fmt: skip
         read_only_fields = fields

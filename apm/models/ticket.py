@@ -5,6 +5,7 @@ from django.db import models
 
 from apm.models.access import ScopedQuerySet
 from apm.models.baseline import Baseline
+from apm.models.escalation import Level
 
 
 class TicketQuerySet(ScopedQuerySet):
@@ -25,6 +26,12 @@ class Ticket(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     title = models.CharField(max_length=300)
+    level = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=Level.choices,
+        help_text="The escalation's level when the ticket was opened (the seed's severity).",
+    )
     body = models.TextField(blank=True)
     baseline = models.ForeignKey(
         Baseline, null=True, blank=True, on_delete=models.CASCADE, related_name="tickets"

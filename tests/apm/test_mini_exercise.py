@@ -74,7 +74,7 @@ def test_error_rate_breach_sends_one_slack_alert_and_one_ticket_and_nothing_new_
         assert "application_error_rate_pct is 3" in message["text"]
         assert "CRITICAL" in message["text"]
         ticket = Ticket.objects.get()
-        assert ticket.kind == Ticket.Kind.ESCALATION
+        assert ticket.kind == Ticket.Kind.ESCALATION and ticket.level == "critical"
         assert ticket.escalation == escalation and ticket.baseline == baseline
         assert Notification.objects.filter(status="sent").count() == 2
 
