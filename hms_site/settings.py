@@ -180,6 +180,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Requests per period; each ingest request carries up to 10,000 samples.
+    "DEFAULT_THROTTLE_RATES": {"ingest": env_str("HMS_INGEST_RATE", "1200/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "HMS Monitor API",
@@ -223,8 +225,23 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 HEARTBEAT_SECONDS = env_float("HMS_HEARTBEAT_SECONDS", 15.0, minimum=1.0)
+HMS_SLO_EVAL_SECONDS = env_float("HMS_SLO_EVAL_SECONDS", 5.0, minimum=1.0)
+HMS_SCRAPE_SECONDS = env_float("HMS_SCRAPE_SECONDS", 15.0, minimum=1.0)
+HMS_METRIC_RETENTION_DAYS = env_int("HMS_METRIC_RETENTION_DAYS", 30, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ops.tasks.record_heartbeat", "schedule": HEARTBEAT_SECONDS},
+    # A pass or scrape not started within its interval is dropped: the next one supersedes it.
+    "ops-evaluate-slos": {
+        "task": "ops.tasks.evaluate_slos",
+        "schedule": HMS_SLO_EVAL_SECONDS,
+        "options": {"expires": HMS_SLO_EVAL_SECONDS},
+    },
+    "ops-scrape-sensors": {
+        "task": "ops.tasks.scrape_sensors",
+        "schedule": HMS_SCRAPE_SECONDS,
+        "options": {"expires": HMS_SCRAPE_SECONDS},
+    },
+    "ops-purge-samples": {"task": "ops.tasks.purge_expired_samples", "schedule": 3600.0},
     "notifications-dispatch-due": {
         "task": "ops.outbox.tasks.dispatch_due_notifications",
         "schedule": env_float("HMS_NOTIFY_SWEEP_SECONDS", 30.0, minimum=1.0),

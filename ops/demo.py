@@ -1,5 +1,53 @@
-"""Demo data for ``manage.py hms_demo``: idempotent, returns what it loaded."""
+"""Demo data for ``manage.py hms_demo``: idempotent, returns what it loaded.
+
+Registers the seed's ``scanner.ops.yaml`` and a second service using the seed's
+section-8 playbook rows, and gives each SLO five minutes of readings (only when
+the metric has none yet, so a second run changes nothing).
+"""
+
+import random
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from ops.metrics import ingest
+from ops.models import Sample
+from ops.services import register_service
+
+FIXTURES = Path(settings.BASE_DIR) / "fixtures"
+DEMO_FILES = ("scanner.ops.yaml", "benefits-portal.ops.yaml")
+# (low, high) of the demo readings per SLO target: the scanner is slow (breached), the portal fine.
+READINGS = {"queue_time_seconds": (12.0, 38.0), "request_latency_seconds": (0.1, 0.6)}
+STEP_SECONDS = 10
 
 
 def load() -> list[str]:
-    return []
+    loaded = []
+    now = timezone.now()
+    for name in DEMO_FILES:
+        registration = register_service(
+            (FIXTURES / name).read_text(encoding="utf-8"), actor="hms_demo"
+        )
+        service = registration.service
+        if registration.changed:
+            loaded.append(f"service {service.id} (version {service.version}) from {name}")
+        for slo in service.slos.all():
+            if slo.target not in READINGS:
+                continue
+            if Sample.objects.filter(series__service=service, series__name=slo.target).exists():
+                continue
+            low, high = READINGS[slo.target]
+            rng = random.Random(service.id)  # noqa: S311 - same demo readings on every machine
+            samples = [
+                {
+                    "name": slo.target,
+                    "value": round(rng.uniform(low, high), 3),
+                    "ts": (now - timedelta(seconds=offset)).isoformat(),
+                }
+                for offset in range(0, slo.window_seconds, STEP_SECONDS)
+            ]
+            count = ingest({"samples": samples}, default_service=service.id, now=now)
+            loaded.append(f"{count} readings of {service.id}/{slo.target}")
+    return loaded

@@ -1,9 +1,35 @@
+"""Thin Celery wrappers around ``ops`` services (every task is safe to run twice)."""
+
+from datetime import UTC, datetime
+
 from celery import shared_task
 
-from ops import services
+from ops import metrics, scrape, services, slo
 from ops.outbox.tasks import dispatch_due_notifications, send_notification  # noqa: F401
 
 
 @shared_task
 def record_heartbeat() -> str:
     return services.record_heartbeat().beat_at.isoformat()
+
+
+@shared_task
+def evaluate_slos(at: float | None = None) -> dict:
+    """One evaluation pass at ``at`` (epoch seconds; beat sends none: now)."""
+    when = datetime.fromtimestamp(at, tz=UTC) if at is not None else None
+    result = slo.evaluate_all(when)
+    return {
+        "at": result.at.isoformat(),
+        "evaluated": result.evaluated,
+        "changes": len(result.changes),
+    }
+
+
+@shared_task
+def scrape_sensors() -> dict:
+    return scrape.scrape_all()
+
+
+@shared_task
+def purge_expired_samples() -> int:
+    return metrics.purge_expired()

@@ -2,4 +2,4 @@
 
 import ops.admin.audit
 import ops.admin.notifications  # noqa: F401
-from ops.admin import heartbeat  # noqa: F401
+from ops.admin import heartbeat, metrics, services  # noqa: F401

@@ -1,10 +1,17 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from ops.api.audit import AuditEntryViewSet
 from ops.api.notifications import NotificationViewSet
+from ops.api.views import MetricsView, SeriesView, ServiceViewSet
 
 router = SimpleRouter()
 router.register("audit", AuditEntryViewSet, basename="audit")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("services", ServiceViewSet, basename="service")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path("metrics/", MetricsView.as_view(), name="metrics-ingest"),
+    path("series/", SeriesView.as_view(), name="series"),
+]

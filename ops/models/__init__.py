@@ -3,14 +3,24 @@
 from ops.models.audit import AppendOnlyError, AuditChainHead, AuditEntry
 from ops.models.channels import Channel
 from ops.models.heartbeat import WorkerHeartbeat
+from ops.models.metrics import Sample, Series
 from ops.models.notifications import Notification, NotificationAttempt
+from ops.models.service import SLO, IngestKey, Sensor, Service, ServiceVersion, SLOStateChange
 
 __all__ = [
+    "SLO",
     "AppendOnlyError",
     "AuditChainHead",
     "AuditEntry",
     "Channel",
+    "IngestKey",
     "Notification",
     "NotificationAttempt",
+    "SLOStateChange",
+    "Sample",
+    "Sensor",
+    "Series",
+    "Service",
+    "ServiceVersion",
     "WorkerHeartbeat",
 ]

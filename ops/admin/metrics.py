@@ -1,0 +1,46 @@
+"""Admin for metric storage (read-only: samples arrive through ingest and scrape)."""
+
+from django.contrib import admin
+
+from ops.models import Sensor, Series
+
+
+@admin.register(Series)
+class SeriesAdmin(admin.ModelAdmin):
+    list_display = ("service", "name", "labels_key")
+    list_filter = ("service",)
+    search_fields = ("name",)
+    readonly_fields = ("service", "name", "labels", "labels_key")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Sensor)
+class SensorAdmin(admin.ModelAdmin):
+    """Scrape health at a glance: last success and last error per sensor."""
+
+    list_display = ("service", "name", "scrape_url", "last_success_at", "last_error_at")
+    list_filter = ("service",)
+    list_select_related = ("service",)
+    readonly_fields = (
+        "service",
+        "name",
+        "scrape_url",
+        "help",
+        "labels",
+        "last_scrape_at",
+        "last_success_at",
+        "last_error",
+        "last_error_at",
+        "last_sample_count",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,128 @@
+"""Read shapes of OPS resources (writes go through ``ops.services`` / ``ops.metrics``)."""
+
+from rest_framework import serializers
+
+from ops.models import SLO, Sensor, Service
+
+
+class SensorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Sensor
+        fields = [
+            "name",
+            "scrape_url",
+            "help",
+            "labels",
+            "last_scrape_at",
+            "last_success_at",
+            "last_error",
+            "last_error_at",
+        ]
+
+
+class SLOSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SLO
+        fields = [
+            "target",
+            "threshold",
+            "window_seconds",
+            "percentile",
+            "state",
+            "value",
+            "since",
+            "evaluated_at",
+        ]
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    sensors = SensorSerializer(many=True, read_only=True)
+    slo = serializers.SerializerMethodField()
+    playbook = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Service
+        fields = [
+            "id",
+            "owner",
+            "description",
+            "sensors",
+            "slo",
+            "playbook",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_slo(self, service) -> dict | None:
+        slos = list(service.slos.all())
+        return SLOSerializer(slos[0]).data if slos else None
+
+    def get_playbook(self, service) -> list:
+        return service.document.get("playbook") or []
+
+
+class RegistrationSerializer(ServiceSerializer):
+    ingest_key = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The service's ingest key, shown only when the service is first registered.",
+    )
+
+    class Meta(ServiceSerializer.Meta):
+        fields = [*ServiceSerializer.Meta.fields, "ingest_key"]
+
+
+class StatusSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    slo_state = serializers.ChoiceField(choices=SLO.State.choices)
+    value = serializers.FloatField(allow_null=True, help_text="The percentile over the window.")
+    threshold = serializers.FloatField()
+    window_seconds = serializers.IntegerField()
+    percentile = serializers.FloatField()
+    target = serializers.CharField()
+    since = serializers.DateTimeField(allow_null=True)
+    evaluated_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the evaluator last ran (every few seconds)."
+    )
+    open_incident = serializers.JSONField(
+        allow_null=True, help_text="The open incident, or null (incidents come with playbooks)."
+    )
+
+
+class IngestKeySerializer(serializers.Serializer):
+    ingest_key = serializers.CharField()
+
+
+class SampleSerializer(serializers.Serializer):
+    """Documentation shape of one sample (validation is in ``ops.metrics``)."""
+
+    service = serializers.CharField(required=False, help_text="Defaults to the ingest key's.")
+    name = serializers.CharField()
+    value = serializers.FloatField()
+    ts = serializers.CharField(required=False, help_text="ISO-8601 or epoch seconds; default now.")
+    labels = serializers.DictField(child=serializers.CharField(), required=False)
+
+
+class SampleBatchSerializer(serializers.Serializer):
+    samples = SampleSerializer(many=True, max_length=10_000)
+
+
+class AcceptedSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+
+
+class SeriesPointsSerializer(serializers.Serializer):
+    labels = serializers.DictField(child=serializers.CharField())
+    points = serializers.ListField(
+        child=serializers.ListField(), help_text="[[ISO-8601 time, value], ...] in time order"
+    )
+
+
+class SeriesResponseSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    name = serializers.CharField()
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    truncated = serializers.BooleanField()
+    series = SeriesPointsSerializer(many=True)

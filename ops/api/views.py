@@ -1,0 +1,217 @@
+"""OPS API views: thin wrappers over ``ops.services``, ``ops.metrics`` and the SLO rows."""
+
+from datetime import timedelta
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, mixins, permissions, status, viewsets
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ops import metrics, services
+from ops.api import serializers as s
+from ops.api.authentication import IngestKeyAuthentication, IngestPrincipal
+from ops.api.parsers import (
+    DocumentJSONParser,
+    MetricsJSONParser,
+    TextYamlParser,
+    XYamlParser,
+    YamlDocument,
+    YamlParser,
+)
+from ops.api.permissions import CanIngestMetrics, ServicePermissions
+from ops.api.throttles import IngestRateThrottle
+from ops.filtersets import SampleFilterSet, ServiceFilterSet
+from ops.models import SLO, Series, Service
+from ops.servicedef import DefinitionError
+from ops.slo import last_pass_at
+
+DOCUMENT_REQUEST = {
+    "application/yaml": OpenApiTypes.STR,
+    "application/json": OpenApiTypes.OBJECT,
+}
+MAX_POINTS = 10_000
+DEFAULT_SERIES_WINDOW = timedelta(hours=1)
+
+
+class ServiceViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Services registered from ``.ops.yaml`` (POST/PUT the YAML text or the same shape as JSON)."""
+
+    queryset = Service.objects.prefetch_related(
+        "sensors", Prefetch("slos", queryset=SLO.objects.order_by("pk"))
+    )
+    serializer_class = s.ServiceSerializer
+    permission_classes = [ServicePermissions]
+    filterset_class = ServiceFilterSet
+    parser_classes = [YamlParser, XYamlParser, TextYamlParser, DocumentJSONParser]
+    lookup_value_regex = r"[A-Za-z][A-Za-z0-9_.-]*"
+
+    def _register(self, request, expected_id=None):
+        data = request.data
+        if not isinstance(data, YamlDocument) and not (isinstance(data, dict) and data):
+            return Response(
+                {"document": ["empty or not a mapping: send the .ops.yaml text or a JSON object"]},
+                400,
+            )
+        if isinstance(data, dict):
+            data = dict(data)
+            if expected_id is not None:
+                data.setdefault("id", expected_id)
+        try:
+            registration = services.register_service(
+                data, expected_id=expected_id, actor=request.user
+            )
+        except DefinitionError as exc:
+            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        service = self.get_queryset().get(pk=registration.service.pk)
+        body = s.RegistrationSerializer(service).data
+        body["ingest_key"] = registration.ingest_key
+        code = status.HTTP_201_CREATED if registration.created else status.HTTP_200_OK
+        return Response(body, status=code)
+
+    @extend_schema(
+        request=DOCUMENT_REQUEST,
+        responses={201: s.RegistrationSerializer, 200: s.RegistrationSerializer},
+        description="Register a service, or update it when the id exists (previous version kept). "
+        "The ingest key is in the answer only on first registration.",
+    )
+    def create(self, request):
+        return self._register(request)
+
+    @extend_schema(request=DOCUMENT_REQUEST, responses={200: s.RegistrationSerializer})
+    def update(self, request, pk=None):
+        return self._register(request, expected_id=pk)
+
+    def perform_destroy(self, instance):
+        services.delete_service(instance, actor=self.request.user)
+
+    @extend_schema(responses=s.StatusSerializer)
+    @action(detail=True, methods=["get"], permission_classes=[permissions.IsAuthenticated])
+    def status(self, request, pk=None):
+        service = get_object_or_404(Service, pk=pk)
+        slo = service.slos.order_by("pk").first()
+        if slo is None:
+            raise exceptions.NotFound("this service has no SLO")
+        return Response(
+            {
+                "service": service.id,
+                "slo_state": slo.state,
+                "value": slo.value,
+                "threshold": slo.threshold,
+                "window_seconds": slo.window_seconds,
+                "percentile": slo.percentile,
+                "target": slo.target,
+                "since": slo.since,
+                "evaluated_at": last_pass_at(),
+                "open_incident": None,
+            }
+        )
+
+    @extend_schema(request=None, responses=s.IngestKeySerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-key")
+    def rotate_key(self, request, pk=None):
+        """Revoke the service's ingest keys and return a new one (shown this once)."""
+        service = self.get_object()
+        if not request.user.has_perm("ops.change_service"):
+            raise exceptions.PermissionDenied("rotating a key needs ops.change_service")
+        return Response({"ingest_key": services.rotate_ingest_key(service, actor=request.user)})
+
+
+class MetricsView(APIView):
+    """Push one sample or a batch of up to 10,000 (all-or-nothing)."""
+
+    authentication_classes = [IngestKeyAuthentication, TokenAuthentication, SessionAuthentication]
+    permission_classes = [CanIngestMetrics]
+    parser_classes = [MetricsJSONParser]
+    throttle_classes = [IngestRateThrottle]
+
+    @extend_schema(
+        request={"application/json": s.SampleBatchSerializer},
+        responses={
+            201: s.AcceptedSerializer,
+            400: OpenApiResponse(
+                description="Errors by sample index and field, e.g. "
+                '{"samples": {"3": {"value": ["must be a finite number"]}}}'
+            ),
+            403: OpenApiResponse(description="an ingest key writing another service"),
+            413: OpenApiResponse(description="body larger than 4 MiB"),
+        },
+        description="Send one sample object (`service`, `name`, `value`, `ts`?, `labels`?) or "
+        '`{"samples": [...]}`. Authenticate with a user token (needs ops.add_sample) or the '
+        "service's ingest key: `Authorization: Bearer <key>` or `X-HMS-Ingest-Key: <key>`.",
+    )
+    def post(self, request):
+        principal = request.auth if isinstance(request.auth, IngestPrincipal) else None
+        service_id = principal.service_id if principal else None
+        try:
+            accepted = metrics.ingest(
+                request.data, default_service=service_id, restrict_service=service_id
+            )
+        except metrics.IngestError as exc:
+            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        except metrics.IngestForbidden as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
+        return Response({"accepted": accepted}, status=status.HTTP_201_CREATED)
+
+
+class SeriesView(APIView):
+    """Points of one metric of one service (every label set), for graphs."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("service", str, required=True),
+            OpenApiParameter("name", str, required=True),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="default: 1 hour ago"),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="default: now"),
+        ],
+        responses=s.SeriesResponseSerializer,
+    )
+    def get(self, request):
+        now = timezone.now()
+        params = request.query_params.copy()
+        # Absent or empty (?since=) both mean the default window.
+        if not params.get("since"):
+            params["since"] = (now - DEFAULT_SERIES_WINDOW).isoformat()
+        if not params.get("until"):
+            params["until"] = now.isoformat()
+        filterset = SampleFilterSet(params, queryset=SampleFilterSet.Meta.model.objects.all())
+        if not filterset.is_valid():
+            return Response(filterset.errors, status=status.HTTP_400_BAD_REQUEST)
+        data = filterset.form.cleaned_data
+        rows = list(
+            filterset.qs.order_by("-ts").values_list("series_id", "ts", "value")[: MAX_POINTS + 1]
+        )
+        truncated = len(rows) > MAX_POINTS
+        rows = rows[:MAX_POINTS][::-1]
+        labels = dict(
+            Series.objects.filter(service_id=data["service"], name=data["name"]).values_list(
+                "id", "labels"
+            )
+        )
+        points: dict[int, list] = {}
+        for series_id, ts, value in rows:
+            points.setdefault(series_id, []).append([ts.isoformat(), value])
+        return Response(
+            {
+                "service": data["service"],
+                "name": data["name"],
+                "since": data["since"],
+                "until": data["until"],
+                "truncated": truncated,
+                "series": [
+                    {"labels": labels.get(sid, {}), "points": pts} for sid, pts in points.items()
+                ],
+            }
+        )

@@ -1,0 +1,1 @@
+"""Playbooks: what OPS does when an SLO breaks. ``grammar`` parses; running is separate."""

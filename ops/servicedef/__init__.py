@@ -1,0 +1,198 @@
+"""Service definitions (``.ops.yaml``): parse, validate against the schema, explain errors.
+
+``parse_definition(text_or_data)`` returns a ``ServiceDefinition`` or raises
+``DefinitionError`` whose ``errors`` is ``{"field.path": ["line N: message"]}``,
+the shape the API answers with. YAML text keeps line numbers; a JSON body (the
+same shape, already decoded) gives field paths without lines.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from jsonschema import Draft202012Validator
+
+from ops.playbook.grammar import MetricThreshold, PlaybookError, Step, parse_step
+from ops.servicedef.schema import SERVICE_SCHEMA, TYPE_NAMES
+from ops.servicedef.yamlload import KEY_LINE, MAX_DEPTH, YamlError, load_yaml
+
+_VALIDATOR = Draft202012Validator(SERVICE_SCHEMA)
+DEFAULT_PERCENTILE = 95.0
+
+
+class DefinitionError(ValueError):
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
+
+
+@dataclass(frozen=True)
+class SensorDef:
+    name: str
+    scrape_url: str = ""
+    help: str = ""
+    labels: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SloDef:
+    target: str
+    threshold: float
+    window_seconds: int
+    percentile: float = DEFAULT_PERCENTILE
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    id: str
+    owner: str
+    description: str
+    sensors: tuple[SensorDef, ...]
+    slo: SloDef
+    playbook: tuple[Step, ...]
+    document: dict
+    source: str = ""
+
+
+def field_name(path) -> str:
+    """``("sensors", 0, "name")`` -> ``sensors[0].name``; the document itself -> ``document``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "document"
+
+
+class _Errors:
+    def __init__(self, lines: dict):
+        self.lines = lines
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, path, message: str, line: int | None = None) -> None:
+        line = line or self._nearest_line(tuple(path))
+        text = f"line {line}: {message}" if line else message
+        self.errors.setdefault(field_name(path), []).append(text)
+
+    def _nearest_line(self, path: tuple) -> int | None:
+        while True:
+            if path in self.lines:
+                return self.lines[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+
+def _describe(error) -> list[tuple[tuple, str, int | None]]:
+    """One jsonschema error -> [(path, message, line-or-None)] in our words."""
+    path = tuple(error.absolute_path)
+    validator = error.validator
+    if validator == "additionalProperties":
+        allowed = set(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - allowed) if isinstance(error.instance, dict) else []
+        if extra and allowed:
+            known = ", ".join(sorted(allowed))
+            return [
+                ((*path, key), f"unknown key {key!r} (allowed: {known})", None) for key in extra
+            ]
+    if validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [((*path, missing), "is required", None)]
+    if validator == "type":
+        wanted = error.validator_value
+        wanted = [wanted] if isinstance(wanted, str) else wanted
+        names = " or ".join(TYPE_NAMES.get(w, w) for w in wanted)
+        return [(path, f"must be {names}, got {error.instance!r}", None)]
+    if validator == "pattern":
+        return [(path, f"{error.instance!r} does not match {error.validator_value}", None)]
+    return [(path, error.message, None)]
+
+
+def _cross_checks(data: dict, errors: _Errors) -> tuple[Step, ...]:
+    threshold = data["slo"]["threshold"]
+    if threshold != threshold or threshold in (float("inf"), float("-inf")):
+        errors.add(("slo", "threshold"), f"must be a finite number, got {threshold!r}")
+    names = [sensor["name"] for sensor in data["sensors"]]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            errors.add(("sensors", i, "name"), f"sensor {name!r} is declared twice")
+    if data["slo"]["target"] not in names:
+        errors.add(
+            ("slo", "target"),
+            f"{data['slo']['target']!r} is not one of the sensors ({', '.join(names)})",
+        )
+    steps = []
+    for i, raw in enumerate(data.get("playbook") or []):
+        try:
+            step = parse_step(raw, i, errors.lines.get(("playbook", i)))
+        except PlaybookError as exc:
+            errors.add(("playbook", i), exc.message, exc.line)
+            continue
+        if isinstance(step.condition, MetricThreshold) and step.condition.metric not in names:
+            errors.add(
+                ("playbook", i, "if"),
+                f"metric {step.condition.metric!r} is not one of the sensors",
+            )
+        steps.append(step)
+    return tuple(steps)
+
+
+def _too_deep(data) -> bool:
+    """Depth of already-decoded data (JSON bodies), measured without recursion."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return False
+
+
+def parse_definition(source: str | bytes | dict) -> ServiceDefinition:
+    """Validate a whole definition; raise ``DefinitionError`` listing every problem found."""
+    text = ""
+    if isinstance(source, str | bytes):
+        try:
+            data, lines = load_yaml(source)
+        except YamlError as exc:
+            message = f"line {exc.line}: {exc.message}" if exc.line else exc.message
+            raise DefinitionError({"document": [message]}) from None
+        text = source.decode("utf-8") if isinstance(source, bytes) else source
+    else:
+        data, lines = source, {}
+        if _too_deep(data):
+            raise DefinitionError({"document": [f"nested deeper than {MAX_DEPTH} levels"]})
+    errors = _Errors(lines)
+    if not isinstance(data, dict):
+        errors.add((), "must be a mapping with id, owner, sensors, slo and playbook")
+        raise DefinitionError(errors.errors)
+    for error in sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(map(str, e.path))):
+        for path, message, line in _describe(error):
+            key_line = lines.get((*path, KEY_LINE)) if path else None
+            errors.add(path, message, line or key_line)
+    if errors.errors:
+        raise DefinitionError(errors.errors)
+    steps = _cross_checks(data, errors)
+    if errors.errors:
+        raise DefinitionError(errors.errors)
+    slo = data["slo"]
+    return ServiceDefinition(
+        id=data["id"],
+        owner=data["owner"],
+        description=data.get("description", ""),
+        sensors=tuple(
+            SensorDef(s["name"], s.get("scrape_url", ""), s.get("help", ""), s.get("labels", {}))
+            for s in data["sensors"]
+        ),
+        slo=SloDef(
+            target=slo["target"],
+            threshold=float(slo["threshold"]),
+            window_seconds=int(slo["window_seconds"]),
+            percentile=float(slo.get("percentile", DEFAULT_PERCENTILE)),
+        ),
+        playbook=steps,
+        document=json.loads(json.dumps(data, default=str)),
+        source=text,
+    )

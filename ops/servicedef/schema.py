@@ -1,0 +1,72 @@
+"""The JSON Schema of an ``.ops.yaml`` service definition (seed section 3).
+
+Unknown keys are errors everywhere except inside a playbook step, whose shape
+the playbook grammar checks (the seed's ``always:`` step carries its action as a
+sibling key).
+"""
+
+METRIC_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+SERVICE_ID = r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$"
+LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+
+SERVICE_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "owner", "sensors", "slo"],
+    "properties": {
+        "id": {"type": "string", "pattern": SERVICE_ID},
+        "owner": {"type": "string", "minLength": 1, "maxLength": 200},
+        "description": {"type": "string", "maxLength": 2000},
+        "sensors": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 100,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "pattern": METRIC_NAME, "maxLength": 200},
+                    "scrape_url": {
+                        "type": "string",
+                        "pattern": r"^https?://[^\s/]+",
+                        "maxLength": 2000,
+                    },
+                    "help": {"type": "string", "maxLength": 500},
+                    "labels": {
+                        "type": "object",
+                        "maxProperties": 20,
+                        "propertyNames": {"pattern": LABEL_NAME},
+                        "additionalProperties": {"type": "string", "maxLength": 200},
+                    },
+                },
+            },
+        },
+        "slo": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["target", "threshold", "window_seconds"],
+            "properties": {
+                "target": {"type": "string", "pattern": METRIC_NAME},
+                "threshold": {"type": "number"},
+                "window_seconds": {"type": "integer", "minimum": 10, "maximum": 7 * 86400},
+                "percentile": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+            },
+        },
+        "playbook": {
+            "type": "array",
+            "maxItems": 50,
+            "items": {"type": "object", "minProperties": 1},
+        },
+    },
+}
+
+TYPE_NAMES = {
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "object": "a mapping",
+    "array": "a list",
+    "boolean": "true or false",
+}

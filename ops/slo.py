@@ -1,0 +1,187 @@
+"""The SLO evaluator: one pass decides every SLO with a bounded number of queries.
+
+For each SLO, the ``percentile`` of its ``target`` metric over the window
+``(at - window_seconds, at]`` (all series of that name) is compared with
+``threshold``: above it is ``breached``, at or below is ``healthy``, no sample
+is ``no_data``. PostgreSQL computes every percentile in one grouped
+``percentile_cont`` query; SQLite fetches the window's values in one query and
+uses ``ops.metrics.percentile`` — the same linear interpolation.
+
+Idempotent under double delivery: each pass first claims a fencing token (the
+``slo-evaluator`` heartbeat row, moved forward only by a newer pass), so an
+older or duplicate pass writes nothing; a transition is also a conditional
+UPDATE on the old state, and its ``SLOStateChange`` row is written only when
+that UPDATE changed a row.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Case, F, FloatField, Value, When
+from django.utils import timezone
+
+from ops import audit
+from ops.metrics import percentile
+from ops.models import SLO, Sample, Series, SLOStateChange, WorkerHeartbeat
+
+_UPDATE_CHUNK = 500
+EVALUATOR = "slo-evaluator"
+AUDIT_TOPIC = "ops.slo"
+_NEVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class PassResult:
+    at: datetime
+    evaluated: int = 0
+    stale: bool = False
+    changes: list[SLOStateChange] = field(default_factory=list)
+
+
+def decide(value: float | None, threshold: float) -> str:
+    if value is None:
+        return SLO.State.NO_DATA
+    return SLO.State.BREACHED if value > threshold else SLO.State.HEALTHY
+
+
+def _rows_postgresql(at: datetime) -> list[tuple]:
+    """(id, service, threshold, state, stored value, percentile now) for every SLO, one query.
+
+    A correlated subquery per SLO walks the (series, ts) index and sorts only
+    that SLO's window, instead of sorting every sample of the pass together.
+    """
+    slo, series, sample = (m._meta.db_table for m in (SLO, Series, Sample))
+    sql = f"""
+        SELECT slo.id, slo.service_id, slo.threshold, slo.state, slo.value,
+               (SELECT percentile_cont(slo.percentile / 100.0) WITHIN GROUP (ORDER BY smp.value)
+                FROM {series} AS se JOIN {sample} AS smp ON smp.series_id = se.id
+                WHERE se.service_id = slo.service_id AND se.name = slo.target
+                  AND smp.ts > %s - slo.window_seconds * interval '1 second' AND smp.ts <= %s)
+        FROM {slo} AS slo
+    """  # noqa: S608 - table names come from model metadata
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (at, at))
+        return cursor.fetchall()
+
+
+def _rows_python(at: datetime) -> list[tuple]:
+    """The same rows on SQLite: one query for the SLOs, one for the longest window's values."""
+    slos = list(
+        SLO.objects.values_list(
+            "id", "service_id", "threshold", "state", "value", "window_seconds", "percentile"
+        )
+    )
+    if not slos:
+        return []
+    longest = max(s[5] for s in slos)
+    windows = {s[0]: (at - timedelta(seconds=s[5]), s[6]) for s in slos}
+    samples = (
+        Sample.objects.filter(
+            ts__gt=at - timedelta(seconds=longest),
+            ts__lte=at,
+            series__service__slos__target=F("series__name"),
+        )
+        .values_list("series__service__slos__id", "ts", "value")
+        .order_by("value")
+    )
+    values: dict[int, list[float]] = defaultdict(list)
+    for slo_id, ts, value in samples.iterator(chunk_size=5000):
+        if slo_id in windows and ts > windows[slo_id][0]:
+            values[slo_id].append(value)
+    return [
+        (pk, service, threshold, state, stored, percentile(values.get(pk, []), windows[pk][1]))
+        for pk, service, threshold, state, stored, _, _ in slos
+    ]
+
+
+def _claim_pass(at: datetime) -> bool:
+    """Fencing token: only a pass newer than the last one may write (double delivery, races).
+
+    The conditional UPDATE locks the marker row until commit, so two passes never
+    write at the same time and an older pass that arrives late writes nothing.
+    """
+    WorkerHeartbeat.objects.get_or_create(
+        name=EVALUATOR, defaults={"beat_at": _NEVER, "hostname": socket.gethostname()}
+    )
+    return bool(
+        WorkerHeartbeat.objects.filter(name=EVALUATOR, beat_at__lt=at).update(
+            beat_at=at, hostname=socket.gethostname()
+        )
+    )
+
+
+def last_pass_at() -> datetime | None:
+    at = WorkerHeartbeat.objects.filter(name=EVALUATOR).values_list("beat_at", flat=True).first()
+    return None if at is None or at == _NEVER else at
+
+
+def _store_values(values: dict[int, float | None], at: datetime) -> None:
+    """Write the SLOs whose value changed (unchanged rows are not rewritten every pass)."""
+    if not values:
+        return
+    if connection.vendor == "postgresql":
+        table = SLO._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS s SET value = v.value, evaluated_at = %s "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::double precision[]) AS v(id, value) "
+                "WHERE s.id = v.id",
+                (at, list(values), list(values.values())),
+            )
+        return
+    ids = list(values)
+    for start in range(0, len(ids), _UPDATE_CHUNK):
+        chunk = ids[start : start + _UPDATE_CHUNK]
+        whens = [When(pk=pk, then=Value(values[pk])) for pk in chunk]
+        SLO.objects.filter(pk__in=chunk).update(
+            value=Case(*whens, default=None, output_field=FloatField()), evaluated_at=at
+        )
+
+
+def evaluate_all(at: datetime | None = None) -> PassResult:
+    """Decide every SLO at ``at`` (default now); record and return the state changes.
+
+    A pass older than the last one that wrote (a late duplicate) changes nothing.
+    """
+    at = at or timezone.now()
+    result = PassResult(at=at)
+    rows = _rows_postgresql(at) if connection.vendor == "postgresql" else _rows_python(at)
+    with transaction.atomic():
+        if not _claim_pass(at):
+            result.stale = True
+            return result
+        changed_values = {}
+        for pk, service, threshold, state, stored, value in rows:
+            new_state = decide(value, threshold)
+            if new_state != state:
+                claimed = SLO.objects.filter(pk=pk, state=state).update(
+                    state=new_state, since=at, value=value, evaluated_at=at
+                )
+                if claimed:
+                    result.changes.append(
+                        SLOStateChange.objects.create(
+                            slo_id=pk, from_state=state, to_state=new_state, value=value, at=at
+                        )
+                    )
+                    audit.record(
+                        AUDIT_TOPIC,
+                        {
+                            "service": service,
+                            "slo": pk,
+                            "from": state,
+                            "to": new_state,
+                            "value": value,
+                            "at": at.isoformat(),
+                        },
+                        actor=EVALUATOR,
+                    )
+            elif value != stored:
+                changed_values[pk] = value
+        _store_values(changed_values, at)
+    result.evaluated = len(rows)
+    return result

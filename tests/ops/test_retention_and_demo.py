@@ -1,0 +1,40 @@
+"""Metric retention (purge task) and the idempotent demo loader."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from ops.models import Sample, Series, Service
+from ops.tasks import purge_expired_samples
+from tests.ops.factories import make_service, readings
+
+pytestmark = pytest.mark.django_db
+
+
+def test_purge_deletes_only_samples_older_than_the_retention(settings):
+    settings.HMS_METRIC_RETENTION_DAYS = 7
+    make_service()
+    readings("DCA_Luggage_Scanner", [1.0, 2.0])
+    series = Series.objects.get()
+    Sample.objects.create(series=series, ts=timezone.now() - timedelta(days=8), value=99)
+    assert purge_expired_samples() == 1
+    assert sorted(Sample.objects.values_list("value", flat=True)) == [1.0, 2.0]
+
+
+def test_demo_registers_the_seed_service_with_readings_and_is_idempotent(capsys):
+    call_command("hms_demo")
+    first = capsys.readouterr().out
+    assert "service DCA_Luggage_Scanner (version 1) from scanner.ops.yaml" in first
+    assert "30 readings of DCA_Luggage_Scanner/queue_time_seconds" in first
+    assert set(Service.objects.values_list("id", flat=True)) == {
+        "DCA_Luggage_Scanner",
+        "Benefits_Portal_API",
+    }
+    count = Sample.objects.count()
+    call_command("hms_demo")
+    second = capsys.readouterr().out
+    assert "DCA_Luggage_Scanner" not in second
+    assert Sample.objects.count() == count
+    assert Service.objects.get(pk="DCA_Luggage_Scanner").version == 1
