@@ -15,17 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
-from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from apm import config_audit, tickets
 from apm.models import Baseline, Escalation, EscalationPolicy, Ticket
+from ops.servicedef import yamlload
+from ops.servicedef.yamlload import KEY_LINE, YamlError, load_yaml
 
-MAX_DOCUMENT_BYTES = 64 * 1024
+MAX_DOCUMENT_BYTES = yamlload.MAX_DOCUMENT_BYTES
 MAX_POLICIES = 500
 KEYS = ("baseline", "program", "after_days_no_fix", "action", "active")
 
@@ -42,86 +41,51 @@ def _fail(field: str, message: str, line: int | None = None):
     raise PolicyError({field: [f"line {line}: {message}" if line else message]})
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader without anchors/aliases (no "billion laughs") and with a node budget."""
-
-    def compose_node(self, parent, index):
-        event = self.peek_event()
-        line = event.start_mark.line + 1
-        if isinstance(event, AliasEvent):
-            _fail("yaml", "aliases (*name) are not allowed", line)
-        if isinstance(event, ScalarEvent | CollectionStartEvent) and event.anchor:
-            _fail("yaml", "anchors (&name) are not allowed", line)
-        self._nodes = getattr(self, "_nodes", 0) + 1
-        if self._nodes > MAX_POLICIES * 12:
-            _fail("yaml", "document has too many values", line)
-        return super().compose_node(parent, index)
-
-
 @dataclass
 class PolicySpec:
-    """One validated entry, with the line it started on."""
+    """One entry: raw values with their lines ``{key: (value, line)}``, and its own line."""
 
     line: int | None
     fields: dict
 
 
-def _line(node) -> int:
-    return node.start_mark.line + 1
-
-
 def parse_yaml(text: str | bytes) -> list[PolicySpec]:
-    """The entries of a policy document, each a dict of raw values and its line."""
-    if isinstance(text, bytes):
-        if len(text) > MAX_DOCUMENT_BYTES:
-            _fail("yaml", f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            _fail("yaml", f"document is not UTF-8: {exc.reason}")
-    if len(text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
-        _fail("yaml", f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
-    loader = _StrictLoader(text)
+    """The entries of a policy document (OPS' line-aware loader: no aliases, bounded size)."""
     try:
-        root = loader.get_single_node()
-        if root is None:
-            _fail("yaml", "document is empty", 1)
-        items = root.value if isinstance(root, SequenceNode) else [root]
-        if not isinstance(root, SequenceNode | MappingNode):
-            _fail("yaml", "expected a list of policies", _line(root))
-        if not items:
-            _fail("yaml", "the document holds no policies", _line(root))
-        if len(items) > MAX_POLICIES:
-            _fail("yaml", f"at most {MAX_POLICIES} policies per document", _line(root))
-        specs = []
-        for item in items:
-            if not isinstance(item, MappingNode):
+        data, lines = load_yaml(text)
+    except YamlError as exc:
+        _fail("yaml", exc.message, exc.line)
+    if isinstance(data, dict):
+        items, paths = [data], [()]
+    elif isinstance(data, list):
+        items, paths = data, [(i,) for i in range(len(data))]
+    else:
+        _fail("yaml", "expected a list of policies", lines.get(()))
+    if not items:
+        _fail("yaml", "the document holds no policies", lines.get(()))
+    if len(items) > MAX_POLICIES:
+        _fail("yaml", f"at most {MAX_POLICIES} policies per document", lines.get(()))
+    specs = []
+    for item, path in zip(items, paths, strict=True):
+        if not isinstance(item, dict):
+            _fail(
+                "yaml",
+                "each policy is a mapping (baseline, after_days_no_fix, action)",
+                lines.get(path),
+            )
+        fields = {}
+        for key, value in item.items():
+            if key not in KEYS:
                 _fail(
-                    "yaml",
-                    "each policy is a mapping (baseline, after_days_no_fix, action)",
-                    _line(item),
+                    key,
+                    f"unknown key {key!r}; known: {', '.join(KEYS)}",
+                    lines.get((*path, key, KEY_LINE)),
                 )
-            fields = {}
-            for key_node, value_node in item.value:
-                key = key_node.value if isinstance(key_node, ScalarNode) else None
-                if key not in KEYS:
-                    _fail(
-                        str(key), f"unknown key {key!r}; known: {', '.join(KEYS)}", _line(key_node)
-                    )
-                if key in fields:
-                    _fail(key, f"duplicate key {key!r}", _line(key_node))
-                if not isinstance(value_node, ScalarNode):
-                    _fail(key, "must be a single value", _line(value_node))
-                fields[key] = (loader.construct_object(value_node), _line(value_node))
-            specs.append(PolicySpec(_line(item), fields))
-        return specs
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        _fail("yaml", exc.problem or exc.context or "invalid YAML", mark.line + 1 if mark else None)
-    except yaml.YAMLError as exc:
-        _fail("yaml", str(exc))
-    finally:
-        loader.dispose()
+            if isinstance(value, dict | list):
+                _fail(key, "must be a single value", lines.get((*path, key)))
+            fields[key] = (value, lines.get((*path, key)))
+        specs.append(PolicySpec(lines.get(path), fields))
+    return specs
 
 
 def find_baseline(ref, program_code=None, *, line=None, queryset=None) -> Baseline:

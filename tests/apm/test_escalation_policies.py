@@ -98,6 +98,7 @@ BAD_POLICIES = [
     ("- baseline: &a avg_wait_days\n" + DAYS, "yaml", "line 1: anchors"),
     ("- baseline: [avg_wait_days\n", "yaml", "line 2"),
     ("[]\n", "yaml", "line 1: the document holds no policies"),
+    ("- baseline: !!python/name:os.system x\n" + DAYS, "yaml", "line 1: could not determine"),
     (HEAD + DAYS + HEAD + DAYS, "baseline", "line 3: same baseline and action as the policy on"),
     ("baseline: avg_wait_days\nafter_days_no_fix: 14\n" + "x" * 70_000, "yaml", "larger than"),
 ]
