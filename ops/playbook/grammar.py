@@ -138,6 +138,25 @@ class ScaleUp(Action):
 
 
 @dataclass(frozen=True)
+class ScaleDown(Action):
+    """``scale_down compute=2`` (or ``=-2``): remove replicas, never below ``min_replicas``."""
+
+    keyword = "scale_down"
+    positional = ("compute",)
+    required = ("compute",)
+    optional = ("deployment", "namespace")
+    compute: int = 1
+    deployment: str = ""
+    namespace: str = ""
+
+    @classmethod
+    def convert(cls, arguments):
+        amount = arguments["compute"].strip()
+        amount = amount[1:] if amount.startswith("-") else amount
+        return {**arguments, "compute": _positive_int(amount, "compute")}
+
+
+@dataclass(frozen=True)
 class Page(Action):
     keyword = "page"
     positional = ("channel",)
@@ -205,7 +224,7 @@ class Isolate(Action):
 
 
 ACTIONS: dict[str, type[Action]] = {
-    cls.keyword: cls for cls in (ScaleUp, Page, LogTo, Rollback, Throttle, Isolate)
+    cls.keyword: cls for cls in (ScaleUp, ScaleDown, Page, LogTo, Rollback, Throttle, Isolate)
 }
 
 
@@ -257,6 +276,19 @@ class StillBreachAfter(Condition):
 
 
 @dataclass(frozen=True)
+class Recovered(Condition):
+    """The incident's SLO is back to ``healthy`` (the incident is resolved)."""
+
+    keyword = "recovered"
+
+    @classmethod
+    def parse(cls, args: str) -> Recovered:
+        if args:
+            raise PlaybookError(f"recovered takes no argument, got {args!r}")
+        return cls()
+
+
+@dataclass(frozen=True)
 class MetricThreshold(Condition):
     """``metric OP value [for N min]``, e.g. ``error_rate > 2% for 5 min``."""
 
@@ -302,10 +334,14 @@ class Event(Condition):
 
 
 CONDITIONS: dict[str, type[Condition]] = {
-    cls.keyword: cls for cls in (SloBreach, StillBreachAfter, MetricThreshold, Event)
+    cls.keyword: cls for cls in (SloBreach, StillBreachAfter, Recovered, MetricThreshold, Event)
 }
 # Keyword conditions are written as "keyword [args]"; the others are recognised by shape.
-_KEYWORD_CONDITIONS = {"slo_breach": SloBreach, "still_breach_after": StillBreachAfter}
+_KEYWORD_CONDITIONS = {
+    "slo_breach": SloBreach,
+    "still_breach_after": StillBreachAfter,
+    "recovered": Recovered,
+}
 
 
 def parse_condition(text: str) -> Condition:
