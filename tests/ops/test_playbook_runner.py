@@ -21,7 +21,7 @@ RECOVERING_YAML = SCANNER_YAML + (
 @pytest.fixture
 def cluster(settings, db):
     settings.HMS_PLAYBOOK_RETRY_SECONDS = 0
-    with cluster_and_slack(settings, replicas=3) as (kube, slack):
+    with cluster_and_slack(settings, replicas=3) as (kube, _slack):
         tsa_ops()
         yield kube
 
