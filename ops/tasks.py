@@ -6,7 +6,7 @@ from celery import shared_task
 
 from ops import metrics, scrape, services, slo
 from ops.outbox.tasks import dispatch_due_notifications, send_notification  # noqa: F401
-from ops.playbook import runner
+from ops.playbook import runner, triggers
 
 
 @shared_task
@@ -21,11 +21,13 @@ def evaluate_slos(at: float | None = None) -> dict:
     result = slo.evaluate_all(when)
     # The same beat drives the playbook sweep: due steps (still_breach_after, retries)
     # are found in the database, so a restarted worker loses none.
+    conditions = triggers.evaluate_conditions(result.at)
     due = runner.dispatch_due()
     return {
         "at": result.at.isoformat(),
         "evaluated": result.evaluated,
         "changes": len(result.changes),
+        "condition_changes": conditions,
         "due_actions": due,
     }
 

@@ -2,7 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from ops.api.audit import AuditEntryViewSet
-from ops.api.incidents import IncidentViewSet
+from ops.api.incidents import EventView, IncidentViewSet
 from ops.api.notifications import NotificationViewSet
 from ops.api.views import MetricsView, SeriesView, ServiceViewSet
 
@@ -16,4 +16,5 @@ urlpatterns = [
     *router.urls,
     path("metrics/", MetricsView.as_view(), name="metrics-ingest"),
     path("series/", SeriesView.as_view(), name="series"),
+    path("services/<str:service_id>/events/", EventView.as_view(), name="service-events"),
 ]

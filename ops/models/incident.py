@@ -30,6 +30,9 @@ class Incident(models.Model):
     resolved_by = models.CharField(max_length=150, blank=True)
     value = models.FloatField(null=True, blank=True, help_text="The SLO value that opened it.")
     cooldown_until = models.DateTimeField(null=True, blank=True)
+    detail = models.JSONField(
+        default=dict, blank=True, help_text="What opened it, e.g. the event's fields (pod, ...)."
+    )
     in_cooldown = models.BooleanField(
         default=False, help_text="Opened during the previous incident's cooldown: actions skipped."
     )
@@ -38,7 +41,7 @@ class Incident(models.Model):
         ordering = ["-opened_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["service", "slo", "condition"],
+                fields=["service", "condition"],
                 condition=Q(state="open"),
                 name="ops_incident_one_open_per_slo",
             )

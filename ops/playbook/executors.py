@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from ops import audit, kube, outbox
 from ops.models import ActionRun, Incident
-from ops.playbook import grammar
+from ops.playbook import grammar, traffic
 from ops.servicedef import KubernetesDef
 
 AUDIT_TOPIC = "ops.incident"
@@ -86,6 +86,36 @@ class RollbackExecutor(Executor):
         return {"kubernetes": kube.rollback(ctx.target(action)).as_dict()}
 
 
+class ThrottleExecutor(Executor):
+    """Lower the Ingress ``limit-rps`` by N % (see ``ops.playbook.traffic``)."""
+
+    keyword = "throttle"
+
+    def run(self, action, ctx):
+        target = ctx.target(action)
+        ingress = ctx.kubernetes.ingress or target.deployment
+        call = traffic.throttle(
+            target, ingress, action.percent, marker=f"incident-{ctx.incident.pk}"
+        )
+        return {"kubernetes": call.as_dict()}
+
+
+class IsolateExecutor(Executor):
+    """Relabel the pod out of its Service and deny all its traffic with a NetworkPolicy."""
+
+    keyword = "isolate"
+
+    def run(self, action, ctx):
+        pod = ctx.incident.detail.get("pod") or action.name
+        if not pod:
+            raise kube.KubeError(
+                "isolate: no pod named (send 'pod' with the event, or write isolate pod name=...)",
+                permanent=True,
+            )
+        calls = traffic.isolate(ctx.target(action), pod)
+        return {"kubernetes": [call.as_dict() for call in calls]}
+
+
 class PageExecutor(Executor):
     """A notification through the outbox to the named channel (sent after commit, once)."""
 
@@ -129,7 +159,15 @@ class LogToExecutor(Executor):
 
 EXECUTORS: dict[str, Executor] = {
     cls.keyword: cls()
-    for cls in (ScaleUpExecutor, ScaleDownExecutor, RollbackExecutor, PageExecutor, LogToExecutor)
+    for cls in (
+        ScaleUpExecutor,
+        ScaleDownExecutor,
+        RollbackExecutor,
+        ThrottleExecutor,
+        IsolateExecutor,
+        PageExecutor,
+        LogToExecutor,
+    )
 }
 
 

@@ -126,15 +126,45 @@ def on_slo_change(slo_id: int, from_state: str, to_state: str, at: datetime) -> 
             resolve_incident(incident, at=at, by="slo-evaluator")
 
 
-@transaction.atomic
 def open_incident(slo: SLO, at: datetime) -> Incident | None:
     """Open the SLO's incident and plan its steps; None when one is already open."""
-    service = slo.service
-    if Incident.objects.filter(slo=slo, state=Incident.State.OPEN).exists():
+    definition = _definition(slo.service)
+    steps = [
+        s for s in definition.playbook if (s.condition and s.condition.keyword) in OPENING_TRIGGERS
+    ]
+    return open_for(
+        slo.service,
+        "slo_breach",
+        steps,
+        at,
+        slo=slo,
+        value=slo.value,
+        audit_extra={"slo": slo.pk, "threshold": slo.threshold},
+    )
+
+
+@transaction.atomic
+def open_for(
+    service: Service,
+    condition: str,
+    steps,
+    at: datetime,
+    *,
+    slo: SLO | None = None,
+    value: float | None = None,
+    detail: dict | None = None,
+    audit_extra: dict | None = None,
+) -> Incident | None:
+    """Open an incident for ``condition`` and plan ``steps`` (plus every ``always`` step).
+
+    None when an incident for the same service and condition is already open.
+    """
+    open_ = Incident.objects.filter(service=service, condition=condition, state=Incident.State.OPEN)
+    if open_.exists():
         return None
     definition = _definition(service)
     last = (
-        Incident.objects.filter(slo=slo, state=Incident.State.RESOLVED)
+        Incident.objects.filter(service=service, condition=condition, state=Incident.State.RESOLVED)
         .order_by("-resolved_at")
         .first()
     )
@@ -144,26 +174,26 @@ def open_incident(slo: SLO, at: datetime) -> Incident | None:
             incident = Incident.objects.create(
                 service=service,
                 slo=slo,
-                condition="slo_breach",
+                condition=condition[:300],
                 opened_at=at,
-                value=slo.value,
+                value=value,
+                detail=detail or {},
                 in_cooldown=in_cooldown,
             )
     except IntegrityError:  # opened concurrently
         return None
-    steps = [
-        s for s in definition.playbook if (s.condition and s.condition.keyword) in OPENING_TRIGGERS
-    ]
+    always = [s for s in definition.playbook if s.condition is None and s not in steps]
     _audit(
         "opened",
         incident,
-        slo=slo.pk,
-        value=slo.value,
-        threshold=slo.threshold,
+        condition=condition,
+        value=value,
         in_cooldown=in_cooldown,
         opened_at=at.isoformat(),
+        **(audit_extra or {}),
+        **({"detail": detail} if detail else {}),
     )
-    _plan(incident, steps, at)
+    _plan(incident, [*steps, *always], at)
     return incident
 
 
@@ -194,7 +224,7 @@ def resolve_incident(incident: Incident, *, at: datetime | None = None, by: str 
         cooldown_until=cooldown_until.isoformat(),
     )
     recovered = [s for s in definition.playbook if isinstance(s.condition, grammar.Recovered)]
-    if recovered and incident.slo_id:
+    if recovered:
         _plan(incident, recovered, at)
     return True
 
