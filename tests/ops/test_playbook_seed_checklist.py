@@ -99,3 +99,34 @@ def test_seed_checklist_scales_pages_once_and_logs_every_step(settings, live_ser
     ]
     scaled = next(e for e in entries if e["payload"].get("action") == "scale_up")
     assert scaled["payload"]["detail"]["kubernetes"]["body"] == {"spec": {"replicas": 5}}
+
+
+def test_breach_emitted_twice_and_evaluation_delivered_twice_scales_once(settings, celery_worker):
+    settings.HMS_PLAYBOOK_DELAY_SCALE = 100  # the page stays in the future
+    with cluster_and_slack(settings, replicas=3) as (kube, _slack):
+        tsa_ops()
+        alice = api_client(staff_alice())
+        key = alice.post(
+            "/api/v1/services/", data=SCANNER_FILE.read_bytes(), content_type="application/yaml"
+        ).json()["ingest_key"]
+        now = time.time()
+        for _ in range(2):  # the same breach reported twice
+            samples = [
+                {"name": "queue_time_seconds", "value": 38.0, "ts": now - i} for i in range(5)
+            ]
+            response = api_client().post(
+                "/api/v1/metrics/",
+                {"samples": samples},
+                format="json",
+                HTTP_AUTHORIZATION=f"Bearer {key}",
+            )
+            assert response.status_code == 201
+        first = app.send_task(BEAT_TASK, args=(now,))
+        second = app.send_task(BEAT_TASK, args=(now,))  # the same pass delivered twice
+        assert sorted(r.get(timeout=30)["changes"] for r in (first, second)) == [0, 1]
+        wait_until(lambda: kube.replicas(DEPLOYMENT) == 5, timeout=20, what="the scale")
+        app.send_task(BEAT_TASK).get(timeout=30)  # a later pass sweeps: nothing more is due
+        time.sleep(1)
+    assert len([r for r in patches(kube) if r.path.endswith("/scale")]) == 1
+    assert Incident.objects.count() == 1
+    assert ActionRun.objects.get(action="scale_up").attempts == 1
