@@ -13,11 +13,20 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ops import audit, kube, outbox
-from ops.models import ActionRun, Incident
+from ops.models import ActionRun, Channel, Incident
 from ops.playbook import grammar, traffic
 from ops.servicedef import KubernetesDef
 
 AUDIT_TOPIC = "ops.incident"
+
+
+class ActionError(Exception):
+    """An action that cannot succeed as configured (retrying cannot help)."""
+
+    permanent = True
+    status = None
+
+
 ACTOR = "playbook"
 
 
@@ -108,9 +117,8 @@ class IsolateExecutor(Executor):
     def run(self, action, ctx):
         pod = ctx.incident.detail.get("pod") or action.name
         if not pod:
-            raise kube.KubeError(
-                "isolate: no pod named (send 'pod' with the event, or write isolate pod name=...)",
-                permanent=True,
+            raise ActionError(
+                "isolate: no pod named (send 'pod' with the event, or write isolate pod name=...)"
             )
         calls = traffic.isolate(ctx.target(action), pod)
         return {"kubernetes": [call.as_dict() for call in calls]}
@@ -124,6 +132,8 @@ class PageExecutor(Executor):
 
     def run(self, action, ctx):
         text = action.message or f"[{action.severity}] {incident_summary(ctx.incident)}"
+        if not Channel.objects.filter(name=action.channel).exists():
+            raise ActionError(f"page: no notification channel named {action.channel!r}")
         notification = outbox.enqueue(
             action.channel,
             text,

@@ -22,6 +22,7 @@ Flow (docs/PLAYBOOK.md):
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -32,18 +33,20 @@ from django.utils import timezone
 
 from ops import audit, outbox
 from ops.kube import KubeError
-from ops.models import SLO, ActionRun, Incident, Service
+from ops.models import SLO, ActionRun, Channel, Incident, Service
 from ops.playbook import grammar
 from ops.playbook.executors import (
     ACTOR,
     AUDIT_TOPIC,
     EXECUTORS,
+    ActionError,
     Context,
     action_from,
     incident_summary,
 )
 from ops.servicedef import ServiceDefinition, parse_definition
 
+logger = logging.getLogger(__name__)
 SWEEP_BATCH = 200
 OPENING_TRIGGERS = (None, "slo_breach", "still_breach_after")
 CORRECTIVE = ("slo_breach", "still_breach_after", "recovered")
@@ -329,14 +332,17 @@ def execute(run_id: int) -> str:
                 _finish(run, ActionRun.Status.SUCCEEDED, _attempt(run, "succeeded", **result))
             return ActionRun.Status.SUCCEEDED
         result = executor.run(action, ctx)
-    except KubeError as exc:
+    except (KubeError, ActionError) as exc:
         return _failed(run, exc, definition)
+    except Exception as exc:  # a bug must not leave the run "running" to be retried forever
+        logger.exception("playbook action run %s failed", run.pk)
+        return _failed(run, ActionError(f"{type(exc).__name__}: {exc}"), definition)
     with transaction.atomic():
         _finish(run, ActionRun.Status.SUCCEEDED, _attempt(run, "succeeded", **result))
     return ActionRun.Status.SUCCEEDED
 
 
-def _failed(run: ActionRun, exc: KubeError, definition: ServiceDefinition) -> str:
+def _failed(run: ActionRun, exc: KubeError | ActionError, definition: ServiceDefinition) -> str:
     error = {"error": str(exc), "http_status": exc.status, "permanent": exc.permanent}
     detail = _attempt(run, "error", **error)
     if not exc.permanent and run.attempts < settings.HMS_PLAYBOOK_MAX_ATTEMPTS:
@@ -353,12 +359,15 @@ def _failed(run: ActionRun, exc: KubeError, definition: ServiceDefinition) -> st
     return ActionRun.Status.FAILED
 
 
-def _page_failure(run: ActionRun, exc: KubeError, definition: ServiceDefinition) -> None:
+def _page_failure(run: ActionRun, exc: Exception, definition: ServiceDefinition) -> None:
     """Tell the people: page the playbook's first page channel with the reason."""
-    channels = [
+    named = [
         a.channel for s in definition.playbook for a in s.actions if isinstance(a, grammar.Page)
     ]
+    existing = set(Channel.objects.filter(name__in=named).values_list("name", flat=True))
+    channels = [name for name in named if name in existing]
     if not channels:
+        logger.warning("playbook action run %s failed and no page channel exists", run.pk)
         return
     text = (
         f"[critical] playbook action {run.action} failed for {incident_summary(run.incident)}: "

@@ -190,3 +190,16 @@ def test_a_lost_run_is_found_by_the_sweep(cluster, django_capture_on_commit_call
         status="running", lease_until=timezone.now() - timedelta(seconds=1)
     )
     assert runner.dispatch_due() == 2
+
+
+def test_page_to_a_missing_channel_fails_with_the_reason_instead_of_hanging(cluster):
+    incident = breach(SCANNER_YAML.replace("channel=tsa_ops", "channel=nowhere"))
+    page = ActionRun.objects.get(incident=incident, action="page")
+    ActionRun.objects.filter(pk=page.pk).update(due_at=timezone.now())
+    assert runner.execute(page.pk) == "failed"
+    page.refresh_from_db()
+    assert (
+        page.status == "failed"
+        and "no notification channel named 'nowhere'" in page.detail["failure"]
+    )
+    assert not Notification.objects.exists()
