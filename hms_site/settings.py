@@ -271,7 +271,14 @@ SLACK_BOT_TOKEN = env_str("SLACK_BOT_TOKEN", "")
 SLACK_API_URL = env_url("SLACK_API_URL", "https://slack.com/api/", schemes=("http", "https"))
 KUBE_API_URL = env_url("KUBE_API_URL", None, schemes=("http", "https"))
 KUBE_TOKEN = env_str("KUBE_TOKEN", "")
-KUBE_DRY_RUN = env_bool("KUBE_DRY_RUN", False)
+# The embedded default (no Redis, no KUBE_API_URL) has no cluster: playbooks record what
+# they would send. Set KUBE_DRY_RUN=0 to use a kubeconfig / in-cluster account there.
+KUBE_DRY_RUN = env_bool("KUBE_DRY_RUN", not (REDIS_URL or KUBE_API_URL))
+# Playbooks (docs/PLAYBOOK.md): delays are multiplied by the scale (tests shorten them).
+HMS_PLAYBOOK_DELAY_SCALE = env_float("HMS_PLAYBOOK_DELAY_SCALE", 1.0, minimum=0.0)
+HMS_PLAYBOOK_RETRY_SECONDS = env_float("HMS_PLAYBOOK_RETRY_SECONDS", 2.0, minimum=0.0)
+HMS_PLAYBOOK_MAX_ATTEMPTS = env_int("HMS_PLAYBOOK_MAX_ATTEMPTS", 5, minimum=1)
+HMS_PLAYBOOK_LEASE_SECONDS = env_float("HMS_PLAYBOOK_LEASE_SECONDS", 300.0, minimum=10.0)
 
 EMAIL_URL = env_url("EMAIL_URL", None, schemes=("smtp", "smtps", "console"))
 if EMAIL_URL and not EMAIL_URL.startswith("console"):

@@ -1,8 +1,11 @@
 """Demo data for ``manage.py hms_demo``: idempotent, returns what it loaded.
 
 Registers the seed's ``scanner.ops.yaml`` and a second service using the seed's
-section-8 playbook rows, and gives each SLO five minutes of readings (only when
-the metric has none yet, so a second run changes nothing).
+section-8 playbook rows, the ``tsa_ops`` and ``CIGIE`` channels their playbooks
+page, and gives each SLO five minutes of readings (only when the metric has none
+yet, so a second run changes nothing). On the embedded default ``KUBE_DRY_RUN``
+is on, so the scanner's breach runs its playbook recording the exact Kubernetes
+request instead of sending it.
 """
 
 import random
@@ -12,8 +15,9 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from ops.channels.services import save_channel
 from ops.metrics import ingest
-from ops.models import Sample
+from ops.models import Channel, Sample
 from ops.services import register_service
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
@@ -21,10 +25,27 @@ DEMO_FILES = ("scanner.ops.yaml", "benefits-portal.ops.yaml")
 # (low, high) of the demo readings per SLO target: the scanner is slow (breached), the portal fine.
 READINGS = {"queue_time_seconds": (12.0, 38.0), "request_latency_seconds": (0.1, 0.6)}
 STEP_SECONDS = 10
+# The channels the demo playbooks page: e-mail, printed by the console backend by default.
+CHANNELS = {
+    "tsa_ops": ("email", "tsa-ops@localhost", "TSA operations on call (scanner playbook)"),
+    "CIGIE": ("email", "cigie@localhost", "Inspectors general (portal security events)"),
+}
+
+
+def _channels() -> list[str]:
+    loaded = []
+    for name, (kind, target, description) in CHANNELS.items():
+        if Channel.objects.filter(name=name).exists():
+            continue
+        save_channel(
+            Channel(name=name, kind=kind, target=target, description=description), actor="hms_demo"
+        )
+        loaded.append(f"channel {name} ({kind} {target})")
+    return loaded
 
 
 def load() -> list[str]:
-    loaded = []
+    loaded = _channels()
     now = timezone.now()
     for name in DEMO_FILES:
         registration = register_service(

@@ -2,11 +2,13 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from ops.api.audit import AuditEntryViewSet
+from ops.api.incidents import EventView, IncidentViewSet
 from ops.api.notifications import NotificationViewSet
 from ops.api.views import MetricsView, SeriesView, ServiceViewSet
 
 router = SimpleRouter()
 router.register("audit", AuditEntryViewSet, basename="audit")
+router.register("incidents", IncidentViewSet, basename="incident")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("services", ServiceViewSet, basename="service")
 
@@ -14,4 +16,5 @@ urlpatterns = [
     *router.urls,
     path("metrics/", MetricsView.as_view(), name="metrics-ingest"),
     path("series/", SeriesView.as_view(), name="series"),
+    path("services/<str:service_id>/events/", EventView.as_view(), name="service-events"),
 ]

@@ -28,6 +28,7 @@ from ops.api.permissions import CanIngestMetrics, ServicePermissions
 from ops.api.throttles import IngestRateThrottle
 from ops.filtersets import SampleFilterSet, ServiceFilterSet
 from ops.models import SLO, Series, Service
+from ops.playbook.runner import open_incident_summary
 from ops.servicedef import DefinitionError
 from ops.slo import last_pass_at
 
@@ -113,7 +114,7 @@ class ServiceViewSet(
                 "target": slo.target,
                 "since": slo.since,
                 "evaluated_at": last_pass_at(),
-                "open_incident": None,
+                "open_incident": open_incident_summary(service.id),
             }
         )
 

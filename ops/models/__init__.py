@@ -3,16 +3,19 @@
 from ops.models.audit import AppendOnlyError, AuditChainHead, AuditEntry
 from ops.models.channels import Channel
 from ops.models.heartbeat import WorkerHeartbeat
+from ops.models.incident import ActionRun, Incident
 from ops.models.metrics import Sample, Series
 from ops.models.notifications import Notification, NotificationAttempt
 from ops.models.service import SLO, IngestKey, Sensor, Service, ServiceVersion, SLOStateChange
 
 __all__ = [
     "SLO",
+    "ActionRun",
     "AppendOnlyError",
     "AuditChainHead",
     "AuditEntry",
     "Channel",
+    "Incident",
     "IngestKey",
     "Notification",
     "NotificationAttempt",

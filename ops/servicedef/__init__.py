@@ -9,12 +9,13 @@ same shape, already decoded) gives field paths without lines.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from jsonschema import Draft202012Validator
 
 from ops.playbook.grammar import MetricThreshold, PlaybookError, Step, parse_step
-from ops.servicedef.schema import SERVICE_SCHEMA, TYPE_NAMES
+from ops.servicedef.schema import DEFAULT_COOLDOWN_SECONDS, SERVICE_SCHEMA, TYPE_NAMES
 from ops.servicedef.yamlload import KEY_LINE, MAX_DEPTH, YamlError, load_yaml
 
 _VALIDATOR = Draft202012Validator(SERVICE_SCHEMA)
@@ -44,6 +45,24 @@ class SloDef:
 
 
 @dataclass(frozen=True)
+class KubernetesDef:
+    """Where the service runs; every field optional (see docs/PLAYBOOK.md)."""
+
+    deployment: str
+    namespace: str = "default"
+    cluster: str | None = None
+    min_replicas: int = 1
+    max_replicas: int = 10
+    ingress: str = ""
+
+
+def default_deployment(service_id: str) -> str:
+    """``DCA_Luggage_Scanner`` -> ``dca-luggage-scanner`` (a valid Kubernetes name)."""
+    name = re.sub(r"[^a-z0-9-]+", "-", service_id.lower()).strip("-")
+    return name[:63].rstrip("-") or "service"
+
+
+@dataclass(frozen=True)
 class ServiceDefinition:
     id: str
     owner: str
@@ -53,6 +72,8 @@ class ServiceDefinition:
     playbook: tuple[Step, ...]
     document: dict
     source: str = ""
+    kubernetes: KubernetesDef | None = None
+    cooldown_seconds: int = DEFAULT_COOLDOWN_SECONDS
 
 
 def field_name(path) -> str:
@@ -111,6 +132,9 @@ def _cross_checks(data: dict, errors: _Errors) -> tuple[Step, ...]:
     threshold = data["slo"]["threshold"]
     if threshold != threshold or threshold in (float("inf"), float("-inf")):
         errors.add(("slo", "threshold"), f"must be a finite number, got {threshold!r}")
+    kube = data.get("kubernetes") or {}
+    if kube.get("min_replicas", 1) > kube.get("max_replicas", 10):
+        errors.add(("kubernetes", "min_replicas"), "must not be more than max_replicas")
     names = [sensor["name"] for sensor in data["sensors"]]
     for i, name in enumerate(names):
         if name in names[:i]:
@@ -134,6 +158,18 @@ def _cross_checks(data: dict, errors: _Errors) -> tuple[Step, ...]:
             )
         steps.append(step)
     return tuple(steps)
+
+
+def _kubernetes(data: dict) -> KubernetesDef:
+    block = data.get("kubernetes") or {}
+    return KubernetesDef(
+        deployment=block.get("deployment") or default_deployment(data["id"]),
+        namespace=block.get("namespace", "default"),
+        cluster=block.get("cluster"),
+        min_replicas=int(block.get("min_replicas", 1)),
+        max_replicas=int(block.get("max_replicas", 10)),
+        ingress=block.get("ingress", ""),
+    )
 
 
 def _too_deep(data) -> bool:
@@ -193,6 +229,8 @@ def parse_definition(source: str | bytes | dict) -> ServiceDefinition:
             percentile=float(slo.get("percentile", DEFAULT_PERCENTILE)),
         ),
         playbook=steps,
+        kubernetes=_kubernetes(data),
+        cooldown_seconds=int(data.get("cooldown_seconds", DEFAULT_COOLDOWN_SECONDS)),
         document=json.loads(json.dumps(data, default=str)),
         source=text,
     )

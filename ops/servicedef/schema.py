@@ -8,6 +8,9 @@ sibling key).
 METRIC_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
 SERVICE_ID = r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$"
 LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+# A Kubernetes object name (RFC 1123 label) and a kubeconfig context name.
+KUBE_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DEFAULT_COOLDOWN_SECONDS = 300
 
 SERVICE_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -54,6 +57,19 @@ SERVICE_SCHEMA = {
                 "percentile": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
             },
         },
+        "kubernetes": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "deployment": {"type": "string", "pattern": KUBE_NAME, "maxLength": 63},
+                "namespace": {"type": "string", "pattern": KUBE_NAME, "maxLength": 63},
+                "cluster": {"type": "string", "minLength": 1, "maxLength": 200},
+                "min_replicas": {"type": "integer", "minimum": 0, "maximum": 10000},
+                "max_replicas": {"type": "integer", "minimum": 1, "maximum": 10000},
+                "ingress": {"type": "string", "pattern": KUBE_NAME, "maxLength": 63},
+            },
+        },
+        "cooldown_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
         "playbook": {
             "type": "array",
             "maxItems": 50,

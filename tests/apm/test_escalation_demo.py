@@ -14,7 +14,8 @@ def test_demo_routes_escalations_to_kpi_alerts_and_tickets(settings):
     settings.PROMETHEUS_URL = None
     call_command("hms_demo")
     call_command("hms_demo")  # idempotent
-    assert set(Channel.objects.values_list("name", "kind")) == {
+    # The OPS part of the demo adds the playbooks' channels (tsa_ops, CIGIE) besides these.
+    assert set(Channel.objects.values_list("name", "kind")) >= {
         ("kpi-alerts", "slack"),
         ("management-tickets", "ticket"),
     }

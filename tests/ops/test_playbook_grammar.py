@@ -135,5 +135,32 @@ def test_metric_conditions_must_name_a_sensor():
 
 
 def test_registries_name_every_kind_once():
-    assert set(ACTIONS) == {"scale_up", "page", "log_to", "rollback", "throttle", "isolate"}
-    assert set(CONDITIONS) == {"slo_breach", "still_breach_after", "metric", "event"}
+    assert set(ACTIONS) == {
+        "scale_up",
+        "scale_down",
+        "page",
+        "log_to",
+        "rollback",
+        "throttle",
+        "isolate",
+    }
+    assert set(CONDITIONS) == {"slo_breach", "still_breach_after", "recovered", "metric", "event"}
+
+
+def test_recovered_step_scales_down_by_the_amount_written_with_or_without_minus():
+    text = SCANNER_YAML + "  - if: recovered\n    then: scale_down compute=-2\n"
+    step = parse_definition(text).playbook[-1]
+    assert step.to_dict()["condition"] == {"condition": "recovered"}
+    assert step.actions[0].compute == 2
+    assert parse_definition(text.replace("=-2", "=2")).playbook[-1].actions[0].compute == 2
+
+
+def test_kubernetes_block_defaults_to_the_service_id_as_deployment():
+    definition = parse_definition(SCANNER_YAML)
+    assert definition.kubernetes.deployment == "dca-luggage-scanner"
+    assert (definition.kubernetes.namespace, definition.kubernetes.max_replicas) == ("default", 10)
+    assert definition.cooldown_seconds == 300
+    text = SCANNER_YAML + "kubernetes:\n  deployment: Scanner_X\n"
+    with pytest.raises(DefinitionError) as info:
+        parse_definition(text)
+    assert "kubernetes.deployment" in info.value.errors

@@ -24,7 +24,9 @@ def test_status_has_the_api_md_fields():
     assert body["threshold"] == 30.0
     assert body["window_seconds"] == 300
     assert body["since"] == now.isoformat().replace("+00:00", "Z")
-    assert body["open_incident"] is None
+    # the breach opened an incident (this service has no playbook: no actions)
+    assert body["open_incident"]["condition"] == "slo_breach"
+    assert body["open_incident"]["actions"] == []
 
 
 def test_status_of_a_new_service_is_no_data_and_unknown_service_is_404():

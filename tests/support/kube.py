@@ -15,6 +15,20 @@ from tests.support.http_server import LoopbackServer, Reply
 
 DEPLOYMENT = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments/([^/]+)(/scale)?$")
 REPLICASETS = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/replicasets$")
+PODS = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)$")
+INGRESSES = re.compile(r"^/apis/networking.k8s.io/v1/namespaces/([^/]+)/ingresses/([^/]+)$")
+POLICIES = re.compile(r"^/apis/networking.k8s.io/v1/namespaces/([^/]+)/networkpolicies$")
+
+
+def _merge(target: dict, patch: dict) -> None:
+    """Strategic/JSON merge of maps: a null value deletes the key."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
 
 
 def _template(image: str, labels: dict) -> dict:
@@ -29,6 +43,9 @@ class FakeKubernetes:
         self.deployments: dict[tuple[str, str], dict] = {}
         self.replica_sets: dict[str, list[dict]] = {}
         self.failures: list[int] = []
+        self.pods: dict[tuple[str, str], dict] = {}
+        self.ingresses: dict[tuple[str, str], dict] = {}
+        self.network_policies: dict[tuple[str, str], dict] = {}
         self.lock = threading.Lock()
         self.server = LoopbackServer(self.handle)
 
@@ -72,6 +89,26 @@ class FakeKubernetes:
             }
             for revision, image in enumerate(images, start=1)
         ]
+
+    def add_pod(self, name, namespace="default", labels=None):
+        self.pods[(namespace, name)] = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": namespace, "labels": dict(labels or {})},
+            "spec": {"containers": [{"name": "app", "image": "app:1"}]},
+        }
+
+    def add_ingress(self, name, namespace="default", annotations=None):
+        self.ingresses[(namespace, name)] = {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "annotations": dict(annotations or {}),
+            },
+            "spec": {},
+        }
 
     def fail_next(self, *statuses: int):
         self.failures.extend(statuses)
@@ -130,6 +167,24 @@ class FakeKubernetes:
                     elif "template" in patch.get("spec", {}):
                         deployment["spec"]["template"] = patch["spec"]["template"]
                 return Reply(200, self._scale(deployment) if scale else copy.deepcopy(deployment))
+            for pattern, store, kind in (
+                (PODS, self.pods, "pods"),
+                (INGRESSES, self.ingresses, "ingresses.networking.k8s.io"),
+            ):
+                if match := pattern.match(request.path):
+                    found = store.get(match.groups())
+                    if found is None:
+                        return self.status(404, f'{kind} "{match.group(2)}" not found')
+                    if request.method == "PATCH":
+                        _merge(found, request.json())
+                    return Reply(200, copy.deepcopy(found))
+            if (match := POLICIES.match(request.path)) and request.method == "POST":
+                policy = request.json()
+                key = (match.group(1), policy["metadata"]["name"])
+                if key in self.network_policies:
+                    return self.status(409, f'networkpolicies "{key[1]}" already exists')
+                self.network_policies[key] = policy
+                return Reply(201, copy.deepcopy(policy))
             if match := REPLICASETS.match(request.path):
                 return Reply(
                     200,

@@ -1,0 +1,67 @@
+"""Incidents: read-only history with their action runs inline, and a "resolve" action."""
+
+from django.contrib import admin, messages
+
+from ops.models import ActionRun, Incident
+from ops.playbook import runner
+
+
+class ActionRunInline(admin.TabularInline):
+    model = ActionRun
+    extra = 0
+    can_delete = False
+    fields = (
+        "step",
+        "position",
+        "trigger",
+        "action",
+        "arguments",
+        "status",
+        "due_at",
+        "attempts",
+        "started_at",
+        "finished_at",
+        "detail",
+    )
+    readonly_fields = fields
+    ordering = ("step", "position")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ("id", "service", "condition", "state", "opened_at", "resolved_at")
+    list_filter = ("state", "service")
+    search_fields = ("service__id", "condition")
+    date_hierarchy = "opened_at"
+    readonly_fields = [field.name for field in Incident._meta.fields]
+    inlines = [ActionRunInline]
+    actions = ["resolve"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_resolve_permission(self, request):
+        return request.user.has_perm("ops.change_incident")
+
+    @admin.action(description="Resolve the selected open incidents", permissions=["resolve"])
+    def resolve(self, request, queryset):
+        resolved = sum(
+            runner.resolve_incident(incident, by=request.user.get_username())
+            for incident in queryset.filter(state=Incident.State.OPEN)
+        )
+        self.message_user(request, f"{resolved} incident(s) resolved.", messages.SUCCESS)
+        skipped = queryset.count() - resolved
+        if skipped:
+            self.message_user(request, f"{skipped} skipped: already resolved.", messages.WARNING)

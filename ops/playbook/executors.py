@@ -1,0 +1,187 @@
+"""What each playbook action does: one executor class per action keyword (``EXECUTORS``).
+
+An executor gets the typed action (from ``ops.playbook.grammar``), the incident
+and the service's Kubernetes block; ``run()`` returns the detail to record or
+raises ``KubeError``. Executors with ``transactional = True`` only write rows
+(audit, outbox) and run inside the transaction that records their success, so
+running twice cannot write twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ops import audit, kube, outbox
+from ops.models import ActionRun, Channel, Incident
+from ops.playbook import grammar, traffic
+from ops.servicedef import KubernetesDef
+
+AUDIT_TOPIC = "ops.incident"
+
+
+class ActionError(Exception):
+    """An action that cannot succeed as configured (retrying cannot help)."""
+
+    permanent = True
+    status = None
+
+
+ACTOR = "playbook"
+
+
+@dataclass
+class Context:
+    run: ActionRun
+    incident: Incident
+    kubernetes: KubernetesDef
+
+    def target(self, action) -> kube.Target:
+        return kube.Target(
+            deployment=getattr(action, "deployment", "") or self.kubernetes.deployment,
+            namespace=getattr(action, "namespace", "") or self.kubernetes.namespace,
+            cluster=self.kubernetes.cluster,
+        )
+
+
+def incident_summary(incident: Incident) -> str:
+    slo = incident.slo
+    if slo is None:
+        return f"{incident.service_id}: {incident.condition} (incident #{incident.pk})"
+    value = "no value" if slo.value is None else f"{slo.value:g}"
+    return (
+        f"{incident.service_id}: p{slo.percentile:g}({slo.target}) = {value} "
+        f"> {slo.threshold:g} (incident #{incident.pk}, {incident.condition})"
+    )
+
+
+class Executor:
+    keyword: ClassVar[str]
+    transactional: ClassVar[bool] = False
+
+    def run(self, action, ctx: Context) -> dict:
+        raise NotImplementedError
+
+
+class ScaleUpExecutor(Executor):
+    """PATCH ``deployments/{name}/scale`` to current + compute, capped by ``max_replicas``."""
+
+    keyword = "scale_up"
+    sign = 1
+
+    def run(self, action, ctx):
+        call = kube.scale_by(
+            ctx.target(action),
+            self.sign * action.compute,
+            minimum=ctx.kubernetes.min_replicas,
+            maximum=ctx.kubernetes.max_replicas,
+        )
+        return {"kubernetes": call.as_dict()}
+
+
+class ScaleDownExecutor(ScaleUpExecutor):
+    """The same PATCH to current - compute, never below ``min_replicas``."""
+
+    keyword = "scale_down"
+    sign = -1
+
+
+class RollbackExecutor(Executor):
+    """PATCH the deployment's pod template back to the previous ReplicaSet's."""
+
+    keyword = "rollback"
+
+    def run(self, action, ctx):
+        return {"kubernetes": kube.rollback(ctx.target(action)).as_dict()}
+
+
+class ThrottleExecutor(Executor):
+    """Lower the Ingress ``limit-rps`` by N % (see ``ops.playbook.traffic``)."""
+
+    keyword = "throttle"
+
+    def run(self, action, ctx):
+        target = ctx.target(action)
+        ingress = ctx.kubernetes.ingress or target.deployment
+        call = traffic.throttle(
+            target, ingress, action.percent, marker=f"incident-{ctx.incident.pk}"
+        )
+        return {"kubernetes": call.as_dict()}
+
+
+class IsolateExecutor(Executor):
+    """Relabel the pod out of its Service and deny all its traffic with a NetworkPolicy."""
+
+    keyword = "isolate"
+
+    def run(self, action, ctx):
+        pod = ctx.incident.detail.get("pod") or action.name
+        if not pod:
+            raise ActionError(
+                "isolate: no pod named (send 'pod' with the event, or write isolate pod name=...)"
+            )
+        calls = traffic.isolate(ctx.target(action), pod)
+        return {"kubernetes": [call.as_dict() for call in calls]}
+
+
+class PageExecutor(Executor):
+    """A notification through the outbox to the named channel (sent after commit, once)."""
+
+    keyword = "page"
+    transactional = True
+
+    def run(self, action, ctx):
+        text = action.message or f"[{action.severity}] {incident_summary(ctx.incident)}"
+        if not Channel.objects.filter(name=action.channel).exists():
+            raise ActionError(f"page: no notification channel named {action.channel!r}")
+        notification = outbox.enqueue(
+            action.channel,
+            text,
+            dedupe_key=f"ops.incident:{ctx.incident.pk}:run:{ctx.run.pk}",
+            subject=f"{action.severity}: {ctx.incident.service_id}",
+            payload={"incident": ctx.incident.pk, "severity": action.severity},
+            source_topic=AUDIT_TOPIC,
+            source_id=str(ctx.incident.pk),
+        )
+        return {"notification": notification.pk, "channel": action.channel, "text": text}
+
+
+class LogToExecutor(Executor):
+    """An entry in the audit vault (HMS-DTA) under the action's topic."""
+
+    keyword = "log_to"
+    transactional = True
+
+    def run(self, action, ctx):
+        entry = audit.record(
+            action.topic,
+            {
+                "event": "log",
+                "destination": action.destination,
+                "incident": ctx.incident.pk,
+                "service": ctx.incident.service_id,
+                "summary": incident_summary(ctx.incident),
+            },
+            actor=ACTOR,
+        )
+        return {"audit_entry": entry.pk, "destination": action.destination}
+
+
+EXECUTORS: dict[str, Executor] = {
+    cls.keyword: cls()
+    for cls in (
+        ScaleUpExecutor,
+        ScaleDownExecutor,
+        RollbackExecutor,
+        ThrottleExecutor,
+        IsolateExecutor,
+        PageExecutor,
+        LogToExecutor,
+    )
+}
+
+
+def action_from(run: ActionRun):
+    """The typed action stored on the run (``arguments`` is its ``to_dict()``)."""
+    arguments = {k: v for k, v in run.arguments.items() if k != "action"}
+    return grammar.ACTIONS[run.action](**arguments)

@@ -1,0 +1,205 @@
+"""The playbook runner against the loopback Kubernetes API: retries, failures, once-only runs."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from ops.models import ActionRun, AuditEntry, Incident, Notification
+from ops.playbook import runner
+from ops.services import register_service
+from ops.slo import evaluate_all
+from tests.ops.factories import SCANNER_YAML, readings
+from tests.ops.playbook_factories import DEPLOYMENT, cluster_and_slack, patches, runs, tsa_ops
+
+RECOVERING_YAML = SCANNER_YAML + (
+    "  - if: recovered\n    then: scale_down compute=-2\ncooldown_seconds: 600\n"
+    "kubernetes:\n  namespace: default\n  max_replicas: 6\n"
+)
+
+
+@pytest.fixture
+def cluster(settings, db):
+    settings.HMS_PLAYBOOK_RETRY_SECONDS = 0
+    with cluster_and_slack(settings, replicas=3) as (kube, _slack):
+        tsa_ops()
+        yield kube
+
+
+def breach(yaml=SCANNER_YAML, at=None) -> Incident:
+    at = at or timezone.now()
+    register_service(yaml)
+    readings("DCA_Luggage_Scanner", [38.0] * 10, end=at)
+    evaluate_all(at)
+    return Incident.objects.get(state=Incident.State.OPEN)
+
+
+def recover(at):
+    readings("DCA_Luggage_Scanner", [12.0] * 300, end=at)
+    evaluate_all(at)
+
+
+def scale_run(incident) -> ActionRun:
+    return ActionRun.objects.get(incident=incident, action__startswith="scale_up")
+
+
+def test_breach_opens_one_incident_planning_every_step_from_its_start(cluster):
+    incident = breach()
+    scale, page, log = runs(incident)
+    assert (scale.action, scale.due_at) == ("scale_up", incident.opened_at)
+    assert (page.action, page.trigger) == ("page", "still_breach_after")
+    assert page.due_at == incident.opened_at + timedelta(seconds=60)
+    assert (log.action, log.trigger, log.due_at) == ("log_to", "always", incident.opened_at)
+    assert {r.status for r in (scale, page, log)} == {"pending"}
+
+
+def test_breach_reported_twice_opens_one_incident(cluster):
+    at = timezone.now()
+    incident = breach(at=at)
+    readings("DCA_Luggage_Scanner", [40.0] * 5, end=at + timedelta(seconds=5))
+    evaluate_all(at + timedelta(seconds=5))
+    evaluate_all(at)  # a late duplicate pass
+    assert runner.open_incident(incident.slo, at) is None
+    assert Incident.objects.count() == 1
+    assert ActionRun.objects.count() == 3
+
+
+def test_scale_up_runs_once_even_when_its_task_is_delivered_twice(cluster):
+    run = scale_run(breach())
+    assert runner.execute(run.pk) == "succeeded"
+    assert runner.execute(run.pk) == "not claimed"
+    assert cluster.replicas(DEPLOYMENT) == 5
+    assert [p.json() for p in patches(cluster)] == [{"spec": {"replicas": 5}}]
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("succeeded", 1)
+    assert run.detail["attempts"][0]["kubernetes"]["result"] == {"from": 3, "to": 5}
+
+
+def test_kubernetes_500_then_200_is_retried_and_scales_once(cluster):
+    run = scale_run(breach())
+    cluster.fail_next(500)
+    assert runner.execute(run.pk) == "retry"
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("pending", 1)
+    assert run.detail["attempts"][0]["http_status"] == 500
+    assert runner.execute(run.pk) == "succeeded"
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("succeeded", 2)
+    assert [a["outcome"] for a in run.detail["attempts"]] == ["error", "succeeded"]
+    assert cluster.replicas(DEPLOYMENT) == 5
+    assert len(patches(cluster)) == 1
+    events = [
+        e.payload["event"]
+        for e in AuditEntry.objects.filter(topic="ops.incident").order_by("id")
+        if e.payload.get("run") == run.pk
+    ]
+    assert events == ["action_pending", "action_succeeded"]
+
+
+def test_transient_errors_stop_after_the_attempt_limit(cluster, settings):
+    settings.HMS_PLAYBOOK_MAX_ATTEMPTS = 2
+    run = scale_run(breach())
+    cluster.fail_next(503, 503)
+    assert runner.execute(run.pk) == "retry"
+    assert runner.execute(run.pk) == "failed"
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("failed", 2)
+    assert cluster.replicas(DEPLOYMENT) == 3
+
+
+def test_kubernetes_403_is_a_permanent_failure_paged_with_the_reason(cluster):
+    run = scale_run(breach())
+    cluster.fail_next(403)
+    assert runner.execute(run.pk) == "failed"
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("failed", 1)
+    assert "403" in run.detail["failure"]
+    [page] = Notification.objects.all()
+    assert page.channel.name == "tsa_ops"
+    assert "scale_up failed" in page.message and "403" in page.message
+    assert runner.execute(run.pk) == "not claimed"
+    assert Notification.objects.count() == 1
+
+
+def test_page_waits_for_its_due_time_and_is_enqueued_once(cluster):
+    incident = breach()
+    page = ActionRun.objects.get(incident=incident, action="page")
+    assert runner.execute(page.pk) == "not claimed"  # 60 s have not passed
+    ActionRun.objects.filter(pk=page.pk).update(due_at=timezone.now())
+    assert runner.execute(page.pk) == "succeeded"
+    assert runner.execute(page.pk) == "not claimed"
+    [notification] = Notification.objects.all()
+    assert notification.channel.name == "tsa_ops"
+    assert "[critical] DCA_Luggage_Scanner" in notification.message
+
+
+def test_recovery_resolves_skips_the_pending_page_and_scales_back(cluster):
+    at = timezone.now() - timedelta(minutes=20)
+    incident = breach(RECOVERING_YAML, at=at)
+    assert runner.execute(scale_run(incident).pk) == "succeeded"
+    recover(at + timedelta(minutes=6))
+    incident.refresh_from_db()
+    assert incident.state == "resolved" and incident.resolved_by == "slo-evaluator"
+    page = ActionRun.objects.get(incident=incident, action="page")
+    assert page.status == "skipped"
+    down = ActionRun.objects.get(incident=incident, action="scale_down")
+    assert down.trigger == "recovered"
+    assert runner.execute(down.pk) == "succeeded"
+    assert cluster.replicas(DEPLOYMENT) == 3
+
+
+def test_a_new_breach_within_the_cooldown_skips_corrective_actions(cluster):
+    at = timezone.now() - timedelta(minutes=30)
+    first = breach(RECOVERING_YAML, at=at)
+    recover(at + timedelta(minutes=6))
+    later = at + timedelta(minutes=7)
+    readings("DCA_Luggage_Scanner", [50.0] * 300, end=later)
+    evaluate_all(later)
+    second = Incident.objects.exclude(pk=first.pk).get()
+    assert second.in_cooldown
+    statuses = {r.action: r.status for r in runs(second)}
+    assert statuses == {"scale_up": "skipped", "page": "skipped", "log_to": "pending"}
+
+
+def test_dry_run_records_the_exact_request_and_sends_nothing(cluster, settings):
+    settings.KUBE_DRY_RUN = True
+    run = scale_run(breach())
+    assert runner.execute(run.pk) == "succeeded"
+    run.refresh_from_db()
+    request = run.detail["attempts"][0]["kubernetes"]
+    assert request["dry_run"] is True
+    assert request["method"] == "PATCH"
+    assert request["path"] == f"/apis/apps/v1/namespaces/default/deployments/{DEPLOYMENT}/scale"
+    assert cluster.requests == []
+
+
+def test_max_replicas_from_the_yaml_caps_the_scale(cluster):
+    yaml = SCANNER_YAML + "kubernetes:\n  max_replicas: 4\n"
+    run = scale_run(breach(yaml))
+    assert runner.execute(run.pk) == "succeeded"
+    assert cluster.replicas(DEPLOYMENT) == 4
+
+
+def test_a_lost_run_is_found_by_the_sweep(cluster, django_capture_on_commit_callbacks):
+    incident = breach()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        sent = runner.dispatch_due()
+    assert sent == 2  # scale_up and log_to are due; the page is not yet
+    assert len(callbacks) == 0  # sent at once: nothing waits for a commit
+    ActionRun.objects.filter(incident=incident, action="scale_up").update(
+        status="running", lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert runner.dispatch_due() == 2
+
+
+def test_page_to_a_missing_channel_fails_with_the_reason_instead_of_hanging(cluster):
+    incident = breach(SCANNER_YAML.replace("channel=tsa_ops", "channel=nowhere"))
+    page = ActionRun.objects.get(incident=incident, action="page")
+    ActionRun.objects.filter(pk=page.pk).update(due_at=timezone.now())
+    assert runner.execute(page.pk) == "failed"
+    page.refresh_from_db()
+    assert (
+        page.status == "failed"
+        and "no notification channel named 'nowhere'" in page.detail["failure"]
+    )
+    assert not Notification.objects.exists()
