@@ -62,8 +62,11 @@ def trends(baselines: list[Baseline], at: datetime) -> dict[int, dict]:
     points: dict[int, list[tuple[int, float | None]]] = defaultdict(list)
     for row in rows:
         points[row["baseline_id"]].append((int(row["day"].timestamp()), row["mean"]))
+    since, until = int(_trend_since(at).timestamp()), int(at.timestamp())
     return {
         b.pk: {
+            "from": since,
+            "to": until,
             "x": [x for x, _ in points[b.pk]],
             "y": [y for _, y in points[b.pk]],
             "line": b.target_value,
@@ -149,6 +152,8 @@ def baseline_page(user, baseline_id: int, at: datetime | None = None) -> dict:
         .values_list("evaluated_at", "actual")
     )
     chart = {
+        "from": int(_trend_since(at).timestamp()),
+        "to": int(at.timestamp()),
         "x": [int(when.timestamp()) for when, _ in chart_rows],
         "y": [actual for _, actual in chart_rows],
         "line": baseline.target_value,

@@ -11,12 +11,12 @@ def home(request):
     return redirect("apm_pages:dashboard" if request.user.is_authenticated else "apm_pages:public")
 
 
-@login_required
+@login_required(login_url="login")
 def dashboard(request):
     return render(request, "apm/dashboard.html", pages.dashboard(request.user, request.GET))
 
 
-@login_required
+@login_required(login_url="login")
 def baseline(request, baseline_id: int):
     return render(request, "apm/baseline.html", pages.baseline_page(request.user, baseline_id))
 

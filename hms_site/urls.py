@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -13,6 +14,8 @@ api_v1 = [
 
 urlpatterns = [
     path("", home, name="home"),
+    # Everyone signed in may read the pages; the admin's login is for staff only.
+    path("login/", LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("", include("apm.urls")),
     path("", include("ops.urls")),
     path("admin/", admin.site.urls),

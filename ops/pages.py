@@ -122,7 +122,7 @@ def _graphs(slos: list[SLO], at: datetime) -> dict[tuple[str, str], dict[int, fl
 
 def _slo_json(slo: SLO, points: dict[int, float], at: datetime) -> dict:
     since = int((at - timedelta(seconds=_graph_range(slo))).timestamp())
-    xs = sorted(x for x in points if x >= since - 3600)
+    xs = sorted(x for x in points if x >= since - 60)
     return {
         "id": slo.pk,
         "target": slo.target,
@@ -138,8 +138,12 @@ def _slo_json(slo: SLO, points: dict[int, float], at: datetime) -> dict:
             "x": xs,
             "y": [points[x] for x in xs],
             "line": slo.threshold,
+            "from": since,
+            "to": int(at.timestamp()),
             "window_start": int((at - timedelta(seconds=slo.window_seconds)).timestamp()),
             "label": f"{slo.target} (max per bucket)",
+            "lineLabel": f"threshold {slo.threshold:g}",
+            "compact": True,
         },
     }
 

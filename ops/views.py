@@ -15,7 +15,7 @@ def _without_page(params) -> str:
     return params.urlencode()
 
 
-@login_required
+@login_required(login_url="login")
 def war_room(request):
     room = pages.war_room(request.user, request.GET)
     return render(

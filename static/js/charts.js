@@ -7,9 +7,19 @@
     return { width: Math.max(el.clientWidth || 300, 200), height: 160 };
   }
 
+  /* The x range is the whole window (graph.from..graph.to when given), so one reading is
+   * placed in time and the target line spans the chart. */
   function rows(graph) {
-    var line = graph.x.map(function () { return graph.line; });
-    return [graph.x, graph.y, line];
+    var x = graph.x.slice();
+    var y = graph.y.slice();
+    if (graph.from !== undefined && (!x.length || x[0] > graph.from)) {
+      x.unshift(graph.from); y.unshift(null);
+    }
+    if (graph.to !== undefined && (!x.length || x[x.length - 1] < graph.to)) {
+      x.push(graph.to); y.push(null);
+    }
+    var line = x.map(function () { return graph.line; });
+    return [x, y, line];
   }
 
   function options(el, graph) {
@@ -17,12 +27,14 @@
     return {
       width: s.width,
       height: s.height,
-      legend: { show: true },
+      legend: { show: !graph.compact },
       scales: { x: { time: true } },
+      // Times in UTC, like the rest of the pages.
+      tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
       series: [
         {},
         { label: graph.label || "value", stroke: "#0969da", width: 2, spanGaps: true,
-          points: { show: graph.x.length < 60 } },
+          points: { show: graph.x.length < 60, size: 6 } },
         { label: graph.lineLabel || "threshold", stroke: "#b42318", width: 1, dash: [6, 4],
           points: { show: false } },
       ],

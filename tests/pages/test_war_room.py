@@ -26,7 +26,7 @@ def bob_client(client, viewer_bob):
 def test_anonymous_visitors_are_sent_to_log_in_and_polling_answers_401(client):
     answer = client.get(WAR_ROOM)
     assert answer.status_code == 302
-    assert answer.url.startswith(reverse("admin:login"))
+    assert answer.url.startswith(reverse("login"))
     assert client.get(STATE).status_code == 401
 
 
