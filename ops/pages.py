@@ -28,7 +28,7 @@ from django.utils import timezone
 from ops.filtersets import ServiceFilterSet
 from ops.models import SLO, Sample, Service
 
-PAGE_SIZE = 48
+PAGE_SIZE = 30
 GRAPH_MIN_SECONDS = 3600
 # Over six hours, one point an hour keeps each graph under a few hundred points.
 MINUTE_BUCKETS_UP_TO = 6 * 3600
