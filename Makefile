@@ -1,4 +1,4 @@
-.PHONY: run test lint format bench
+.PHONY: run test lint format bench load fuzz
 
 run:  ## set up and run the product (web + worker + beat) on the embedded default
 	scripts/run.sh
@@ -15,3 +15,11 @@ format:
 bench:  ## run the benchmarks (needs DATABASE_URL for PostgreSQL figures)
 	scripts/setup.sh --dev
 	.venv/bin/python -m bench
+
+load:  ## 50 emitters x 60 s against gunicorn on PostgreSQL (DATABASE_URL); counts must match
+	scripts/setup.sh --dev
+	.venv/bin/python -m bench load_ingest
+
+fuzz:  ## the long schemathesis run (200 examples per operation)
+	scripts/setup.sh --dev
+	HMS_FUZZ_EXAMPLES=200 .venv/bin/pytest -q tests/api/test_fuzz_schema.py

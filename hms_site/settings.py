@@ -179,6 +179,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Requests per period; each ingest request carries up to 10,000 samples.
+    "DEFAULT_THROTTLE_RATES": {"ingest": env_str("HMS_INGEST_RATE", "1200/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "HMS Monitor API",

@@ -1,13 +1,9 @@
-"""Probe registry; importing this package registers every available kind.
+"""Probe registry; importing this package registers every kind.
 
-``metric`` (an aggregate of OPS samples) is a valid ``probe_kind`` but has no
-class yet: until one is registered, saving such a baseline is refused with
-"probe kind 'metric' is not available yet" and a run records an error. Adding
-it is one module here with ``@register class MetricProbe(Probe): kind = ProbeKind.METRIC``
-(``check`` parses the query, ``measure`` calls ``ops.metrics.aggregate``), imported below.
+Adding a kind is one module here with ``@register class XProbe(Probe)``, imported below.
 """
 
-from apm.probes import promql, sql  # noqa: F401  (registers the probes)
+from apm.probes import metric, promql, sql  # noqa: F401  (registers the probes)
 from apm.probes.base import (
     PROBES,
     Probe,

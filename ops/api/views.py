@@ -25,6 +25,7 @@ from ops.api.parsers import (
     YamlParser,
 )
 from ops.api.permissions import CanIngestMetrics, ServicePermissions
+from ops.api.throttles import IngestRateThrottle
 from ops.filtersets import SampleFilterSet, ServiceFilterSet
 from ops.models import SLO, Series, Service
 from ops.servicedef import DefinitionError
@@ -132,6 +133,7 @@ class MetricsView(APIView):
     authentication_classes = [IngestKeyAuthentication, TokenAuthentication, SessionAuthentication]
     permission_classes = [CanIngestMetrics]
     parser_classes = [MetricsJSONParser]
+    throttle_classes = [IngestRateThrottle]
 
     @extend_schema(
         request={"application/json": s.SampleBatchSerializer},

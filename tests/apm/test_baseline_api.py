@@ -76,7 +76,7 @@ def test_unreachable_prometheus_saves_unverified_and_says_so(api, staff_alice, s
     ("changes", "field", "message"),
     [
         ({"target_value": 0}, "target_value", "percent deviation from 0 is undefined"),
-        ({"probe_kind": "metric"}, "probe_kind", "probe kind 'metric' is not available yet"),
+        ({"probe_kind": "metric"}, "probe_query", "write FUNC(METRIC{service="),
         ({"compare_op": "lt"}, "compare_op", "not a valid choice"),
         ({"schedule": "0 25 * * *"}, "schedule", "hour: 25 is outside 0-23"),
         ({"threshold_pct": -1}, "threshold_pct", "greater than or equal to 0"),

@@ -46,22 +46,6 @@ def test_target_of_zero_is_refused_with_a_clear_message():
     assert "percent deviation from 0 is undefined" in refused.value.message_dict["target_value"][0]
 
 
-def test_metric_probe_kind_is_refused_until_it_is_available():
-    candidate = Baseline(
-        program=f.program(), name="m", target_value=5, probe_kind="metric", probe_query="avg(x)"
-    )
-    with pytest.raises(ValidationError) as refused:
-        candidate.full_clean()
-    assert refused.value.message_dict["probe_kind"] == ["probe kind 'metric' is not available yet"]
-
-
-def test_a_metric_baseline_saved_around_validation_records_an_error_run():
-    baseline = f.baseline(clean=False, probe_kind="metric", probe_query="avg(x)")
-    deviation = services.run_baseline(baseline)
-    assert deviation.status == Deviation.Status.ERROR
-    assert deviation.evidence["error"] == "probe kind 'metric' is not available yet"
-
-
 @pytest.mark.parametrize(
     ("schedule", "message"),
     [
