@@ -57,12 +57,16 @@ class Tile:
     slos: list[dict] = field(default_factory=list)
     incident: dict | None = None
 
+    @property
+    def state_label(self) -> str:
+        return SLO.State(self.state).label
+
     def as_json(self) -> dict:
         return {
             "id": self.service.id,
             "owner": self.service.owner,
             "state": self.state,
-            "state_label": SLO.State(self.state).label,
+            "state_label": self.state_label,
             "slos": self.slos,
             "incident": self.incident,
         }

@@ -6,10 +6,11 @@ from tests.pages import factories as f
 
 pytestmark = pytest.mark.django_db
 
-# session, user, program count, programs, baselines with latest status, trends, escalations,
-# tickets (the last two only once those models are installed)
+# session, user, the user's permissions (2, for "reads everything"), program count, programs,
+# baselines with their latest status, trends; + escalations and tickets once installed
 DASHBOARD_QUERIES = 8
-# session, user, baseline, history, chart, escalations + notifications (when installed)
+# session, user, permissions (2), baseline, history, chart; + escalations and their
+# notifications once installed
 BASELINE_QUERIES = 7
 
 

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from ops import slo
+from ops import pages, slo
 from tests.pages import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,8 @@ def test_each_tile_shows_the_state_word_and_the_value_against_the_threshold(bob_
     calm = html[html.index('id="tile-Calm_Scanner"') :].split("</section>")[0]
     assert ">healthy<" in calm
     quiet = html[html.index('id="tile-Quiet_Scanner"') :].split("</section>")[0]
-    assert ">no data<" in quiet
+    assert quiet.count(">no data<") == 3  # the service, its SLO and the value
+    assert "no_data" not in quiet.replace("state-no_data", "")
 
 
 def test_polling_shows_a_new_breaching_reading_after_evaluation(bob_client):
@@ -104,3 +105,38 @@ def test_query_count_does_not_grow_with_services(bob_client, url, django_assert_
         answer = bob_client.get(url)
     assert answer.status_code == 200
     assert b"Many_26" in answer.content
+
+
+def test_a_registered_incident_reader_puts_the_open_incident_on_its_tile(bob_client):
+    f.service("DCA_Luggage_Scanner")
+    f.service("LGA_Luggage_Scanner")
+    asked = []
+
+    def open_incidents(service_ids):
+        asked.append(sorted(service_ids))
+        return {
+            "DCA_Luggage_Scanner": {
+                "title": "Queue time breached",
+                "opened_at": "2026-11-23T10:00:00Z",
+                "url": "",
+                "timeline": [
+                    {"at": "10:00:05", "text": "scale_up scanner-pool to 4", "status": "ok"},
+                ],
+            }
+        }
+
+    pages.register_incident_reader(open_incidents)
+    try:
+        html = bob_client.get(WAR_ROOM).content.decode()
+        polled = bob_client.get(STATE).json()
+    finally:
+        pages.INCIDENT_READERS.remove(open_incidents)
+
+    assert asked == [["DCA_Luggage_Scanner", "LGA_Luggage_Scanner"]] * 2
+    dca = html[html.index('id="tile-DCA_Luggage_Scanner"') :].split("</section>")[0]
+    assert "Open incident: Queue time breached" in dca and "scale_up scanner-pool to 4" in dca
+    lga = html[html.index('id="tile-LGA_Luggage_Scanner"') :].split("</section>")[0]
+    assert "Open incident" not in lga
+    by_id = {tile["id"]: tile for tile in polled["tiles"]}
+    assert by_id["DCA_Luggage_Scanner"]["incident"]["title"] == "Queue time breached"
+    assert by_id["LGA_Luggage_Scanner"]["incident"] is None
