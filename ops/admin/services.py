@@ -88,7 +88,6 @@ class ServiceAdmin(admin.ModelAdmin):
     list_display = ("id", "owner", "slo_state", "version", "updated_at")
     list_filter = ("owner", "slos__state")
     search_fields = ("id", "owner")
-    date_hierarchy = "updated_at"
     readonly_fields = ("id", "owner", "description", "version", "source", "document")
     inlines = [SLOInline, SensorInline, IngestKeyInline, ServiceVersionInline]
     actions = ["rotate_ingest_key"]
