@@ -13,7 +13,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from apm import services
+from apm import config_audit, services
 from apm.models import Baseline, Deviation, Program
 from apm.models.access import SQL_PROBE_REFUSED, may_write, may_write_probe, reads_everything
 
@@ -51,6 +51,16 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return reads_everything(request.user) or may_write(request.user)
+
+    def save_model(self, request, obj, form, change):
+        config_audit.save(obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        config_audit.delete(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            config_audit.delete(obj, actor=request.user)
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)
@@ -278,3 +288,6 @@ class DeviationAdmin(ScopedAdmin):
         return format_html(
             "<pre>{}</pre>", json.dumps(obj.evidence, indent=2, ensure_ascii=False, default=str)
         )
+
+
+import apm.admin_escalations  # noqa: E402, F401  (escalations, routes, policies, tickets)

@@ -7,3 +7,7 @@ class ApmConfig(AppConfig):
 
     def ready(self):
         from apm import signals  # noqa: F401  (connects the schedule clean-up)
+        from apm.channels import TicketChannel
+        from ops.channels import registry
+
+        registry.register(TicketChannel)

@@ -7,8 +7,12 @@ once. The seed's housing program is there too, for the SDK examples.
 
 from django.contrib.auth.models import Group, Permission
 
-from apm.models import Baseline, Program
+from apm import config_audit, policies
+from apm.models import Baseline, EscalationRoute, Program
+from ops.channels import services as channel_services
+from ops.models import Channel
 
+DEMO = "hms_demo"
 STAFF_GROUP = "HMS platform staff"
 VIEWERS_GROUP = "Viewers"
 
@@ -59,6 +63,46 @@ BASELINES = [
 ]
 
 
+# Where demo escalations go (section 5.2 of the seed: Slack #kpi-alerts and a ticket).
+CHANNELS = [
+    {"name": "kpi-alerts", "kind": "slack", "target": "#kpi-alerts",
+     "description": "KPI alerts (needs SLACK_BOT_TOKEN; without it deliveries fail visibly)"},
+    {"name": "management-tickets", "kind": "ticket", "target": "escalation",
+     "description": "Management-layer tickets, in the app (APM -> Tickets)"},
+]  # fmt: skip
+
+# The seed's escalation_policy.yaml form, for a demo baseline (the seed's own
+# file, fixtures/policies/escalation_policy.yaml, names avg_wait_days, which the
+# SDK example creates).
+POLICIES = """\
+- baseline: watchdog_failure_rate_pct
+  program: hms-monitor
+  after_days_no_fix: 14
+  action: "recommend_leadership_review"
+"""
+
+
+def load_escalations(programs) -> list[str]:
+    lines = []
+    channels = []
+    for spec in CHANNELS:
+        channel = Channel.objects.filter(name=spec["name"]).first()
+        if channel is None:
+            channel = channel_services.save_channel(Channel(**spec), actor=DEMO)
+            lines.append(f"channel {channel.name} ({channel.kind}): created")
+        channels.append(channel)
+    for program in programs.values():
+        for channel in channels:
+            if not EscalationRoute.objects.filter(program=program, channel=channel).exists():
+                route = EscalationRoute(program=program, channel=channel, min_level="critical")
+                route.full_clean()
+                config_audit.save(route, actor=DEMO)
+                lines.append(f"route {program.code} >= critical -> {channel.name}: created")
+    for policy in policies.load(POLICIES, source="hms_demo", actor=DEMO):
+        lines.append(f"policy {policy}: loaded")
+    return lines
+
+
 def load() -> list[str]:
     lines: list[str] = []
     staff, _ = Group.objects.get_or_create(name=STAFF_GROUP)
@@ -66,16 +110,24 @@ def load() -> list[str]:
     viewers.permissions.add(
         *Permission.objects.filter(
             content_type__app_label="apm",
-            codename__in=["view_program", "view_baseline", "view_deviation"],
+            codename__in=[
+                "view_program",
+                "view_baseline",
+                "view_deviation",
+                "view_escalation",
+                "view_escalationpolicy",
+                "view_ticket",
+            ],
         )
     )
     if created:
         lines.append(f"group {VIEWERS_GROUP!r}: reads every program")
     programs = {}
     for spec in PROGRAMS:
-        program, created = Program.objects.get_or_create(
-            code=spec["code"], defaults={**spec, "owner_group": staff}
-        )
+        program = Program.objects.filter(code=spec["code"]).first()
+        created = program is None
+        if created:
+            program = config_audit.save(Program(**spec, owner_group=staff), actor=DEMO)
         programs[program.code] = program
         lines.append(f"program {program.code}: {'created' if created else 'unchanged'}")
     for spec in BASELINES:
@@ -87,6 +139,6 @@ def load() -> list[str]:
             continue
         baseline = Baseline(program=program, name=spec["name"], **fields)
         baseline.full_clean()
-        baseline.save()
+        config_audit.save(baseline, actor=DEMO)
         lines.append(f"baseline {program.code}/{baseline.name}: created ({baseline.schedule} UTC)")
-    return lines
+    return lines + load_escalations(programs)

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apm import escalations
 from apm.models import Baseline, Deviation
 from apm.probes import ProbeError, Reading, probe_for
 from hms_apm.cron import Cron
@@ -41,16 +42,20 @@ def run_baseline(
     except ProbeError as exc:
         reading, error = Reading(None), str(exc)
     deviation = _deviation(baseline, reading, error, evaluated_at, slot, trigger)
-    if slot is None:
-        deviation.save()  # one INSERT: atomic by itself, no BEGIN/COMMIT round trips
-        return _logged(deviation)
-    try:
-        # A savepoint, so a lost race leaves an outer transaction usable.
-        with transaction.atomic():
-            deviation.save()
-    except IntegrityError:
-        # Another delivery of the same scheduled run won the race: keep its row.
-        return Deviation.objects.get(baseline=baseline, slot=slot)
+    # The deviation and its escalation change commit together (notifications
+    # are outbox rows in the same transaction, dispatched after commit).
+    with transaction.atomic():
+        try:
+            # A savepoint, so a lost race leaves the transaction usable.
+            with transaction.atomic():
+                deviation.save()
+        except IntegrityError:
+            if slot is None:
+                raise
+            # Another delivery of the same scheduled run won the race: keep its
+            # row, and escalate nothing again (that delivery did).
+            return Deviation.objects.get(baseline=baseline, slot=slot)
+        escalations.on_deviation(deviation)
     return _logged(deviation)
 
 

@@ -11,3 +11,11 @@ def run_scheduled_baseline(baseline_id: int) -> dict | str:
     if deviation is None:
         return "gone or inactive"
     return {"deviation": deviation.pk, "status": deviation.status, "slot": str(deviation.slot)}
+
+
+@shared_task(name="apm.tasks.apply_escalation_policies")
+def apply_escalation_policies() -> dict:
+    """Daily: one leadership-review ticket per baseline red too long without a fix."""
+    from apm import policies
+
+    return {"opened": [t.pk for t in policies.apply_policies()]}

@@ -1,4 +1,5 @@
-"""The APM SDK: the seed's ``Baseline.create``, ``Watchdog.compare`` and ``Watchdog.run_once``.
+"""The APM SDK: the seed's ``Baseline.create``, ``Watchdog.compare``, ``Watchdog.run_once``
+and ``Escalate.send``.
 
 Only ``requests`` (through ``hms_sdk.Client``): importable without Django.
 The server and token come from ``HMS_URL`` / ``HMS_TOKEN`` or ``hms_apm.configure(url, token)``;
@@ -36,7 +37,16 @@ from typing import Any
 from hms_apm.cron import Cron, CronError
 from hms_sdk import Client, HmsApiError, configure, default_client
 
-__all__ = ["Baseline", "Client", "Cron", "CronError", "HmsApiError", "Watchdog", "configure"]
+__all__ = [
+    "Baseline",
+    "Client",
+    "Cron",
+    "CronError",
+    "Escalate",
+    "HmsApiError",
+    "Watchdog",
+    "configure",
+]
 
 log = logging.getLogger("hms_apm")
 
@@ -225,3 +235,43 @@ class Watchdog:
     def clear(cls) -> None:
         """Forget every scheduled function (e.g. between tests)."""
         cls.jobs.clear()
+
+
+class Escalate:
+    """The seed's escalation calls (``/api/v1/escalations/``).
+
+    ``send`` opens an escalation for the baseline, or, when one is already open
+    (e.g. the watchdog opened it on the breach), updates its message and raises
+    its level; the server routes it to its channels once per level.
+    """
+
+    @staticmethod
+    def send(
+        baseline_id: int,
+        message: str,
+        level: str = "critical",
+        *,
+        client: Client | None = None,
+    ) -> dict[str, Any]:
+        """The escalation as the API returns it; ``HmsApiError`` (400) names a bad field."""
+        payload = {"baseline": baseline_id, "message": message, "level": level}
+        return _client(client).post("escalations/", json=payload)
+
+    @staticmethod
+    def list(*, client: Client | None = None, **filters) -> list[dict[str, Any]]:
+        """Escalations you may see; filters as the API's (``baseline``, ``status``, ``level``)."""
+        return _all_pages(_client(client), "escalations/", filters)
+
+    @staticmethod
+    def acknowledge(
+        escalation_id: int, note: str = "", *, client: Client | None = None
+    ) -> dict[str, Any]:
+        return _client(client).post(
+            f"escalations/{escalation_id}/acknowledge/", json={"note": note}
+        )
+
+    @staticmethod
+    def resolve(
+        escalation_id: int, note: str = "", *, client: Client | None = None
+    ) -> dict[str, Any]:
+        return _client(client).post(f"escalations/{escalation_id}/resolve/", json={"note": note})

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from hms_site.env import env_bool, env_float, env_int, env_list, env_str, env_url
@@ -244,6 +245,11 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-dispatch-due": {
         "task": "ops.outbox.tasks.dispatch_due_notifications",
         "schedule": env_float("HMS_NOTIFY_SWEEP_SECONDS", 30.0, minimum=1.0),
+    },
+    # daily, after the nightly watchdog (02:00): red N days without a fix -> leadership review
+    "apm-escalation-policies": {
+        "task": "apm.tasks.apply_escalation_policies",
+        "schedule": crontab(minute=30, hour=2),
     },
 }
 

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
+from apm import config_audit
 from apm.models import Baseline, Deviation, Program
 from apm.models.access import may_write_probe, owns_group
 
@@ -33,12 +34,10 @@ class ModelCleanSerializer(serializers.ModelSerializer):
         """Raise ``PermissionDenied`` when the user may not write ``instance`` as changed."""
 
     def create(self, validated_data):
-        self._cleaned.save()
-        return self._cleaned
+        return config_audit.save(self._cleaned, actor=self.context["request"].user)
 
     def update(self, instance, validated_data):
-        self._cleaned.save()
-        return self._cleaned
+        return config_audit.save(self._cleaned, actor=self.context["request"].user)
 
 
 class ProgramSerializer(ModelCleanSerializer):

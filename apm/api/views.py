@@ -6,7 +6,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from apm import services
+from apm import config_audit, services
 from apm.api.permissions import ProgramAccess
 from apm.api.serializers import (
     BaselineSerializer,
@@ -38,7 +38,7 @@ class ProgramViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         try:
-            instance.delete()
+            config_audit.delete(instance, actor=self.request.user)
         except ProtectedError:
             raise Conflict(
                 "This program still has baselines; delete or deactivate them first "
@@ -58,6 +58,9 @@ class BaselineViewSet(viewsets.ModelViewSet):
             .with_latest_deviation()
             .order_by("program__code", "name")
         )
+
+    def perform_destroy(self, instance):
+        config_audit.delete(instance, actor=self.request.user)
 
     @extend_schema(request=RunRequestSerializer, responses={201: DeviationSerializer})
     @action(detail=True, methods=["post"])

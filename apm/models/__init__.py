@@ -2,6 +2,17 @@
 
 from apm.models.baseline import Baseline
 from apm.models.deviation import Deviation
+from apm.models.escalation import Escalation, EscalationRoute
+from apm.models.policy import EscalationPolicy
 from apm.models.program import Program
+from apm.models.ticket import Ticket
 
-__all__ = ["Baseline", "Deviation", "Program"]
+__all__ = [
+    "Baseline",
+    "Deviation",
+    "Escalation",
+    "EscalationPolicy",
+    "EscalationRoute",
+    "Program",
+    "Ticket",
+]

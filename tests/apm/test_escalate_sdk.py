@@ -1,0 +1,83 @@
+"""The seed's section 3.2 snippet, as written, against a live server."""
+
+from datetime import UTC, datetime
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+import hms_sdk
+from apm.models import Escalation
+from hms_apm import Baseline, Escalate, HmsApiError, Watchdog
+from ops.models import Notification
+from tests.apm import escalation_factories as ef
+from tests.apm import factories as f
+from tests.support.history import EVAL_TIME
+
+AT = datetime.fromtimestamp(EVAL_TIME, tz=UTC)
+
+
+@pytest.fixture
+def sdk(live_server, staff_alice):
+    from django.db import connections
+
+    database = connections["default"].settings_dict
+    max_age, database["CONN_MAX_AGE"] = database["CONN_MAX_AGE"], 0
+    previous = hms_sdk._default
+    client = hms_sdk.configure(live_server.url, Token.objects.create(user=staff_alice).key)
+    yield client
+    client.session.close()
+    hms_sdk._default = previous
+    database["CONN_MAX_AGE"] = max_age
+
+
+@pytest.fixture
+def scheduled():
+    Watchdog.clear()
+    yield Watchdog
+    Watchdog.clear()
+
+
+@pytest.mark.services
+def test_seed_daily_check_escalates_once_through_the_sdk(sdk, scheduled, prometheus, settings):
+    settings.PROMETHEUS_URL = prometheus.url
+    ef.kpi_alerts_and_tickets()
+    wait_time = Baseline.create(
+        program_id=f.program().pk, name="avg_wait_days", target_value=30, compare_op="le",
+        probe_query=f.VALID_HOUSING_QUERY,
+    )  # fmt: skip
+
+    # monitor/daily_check.py, as in the seed (compare at the history's fixed time)
+    @Watchdog.schedule(cron="0 2 * * *")
+    def check_housing_wait():
+        score = Watchdog.compare(baseline_id=wait_time.id, at=AT)
+        print("📊 Deviation:", score)
+
+        if score > 20:
+            Escalate.send(
+                baseline_id=wait_time.id,
+                message=f"Wait-time off by {score:.1f}% (>{30} days)",
+                level="critical",
+            )
+
+    check_housing_wait()
+    check_housing_wait()  # the next night, still red
+
+    escalation = Escalation.objects.get()
+    assert escalation.level == "critical" and escalation.status == "open"
+    assert escalation.message == "Wait-time off by 24.0% (>30 days)"
+    assert escalation.breach_count == 2
+    # announced once per route (Slack + ticket), not once per night or per call
+    assert Notification.objects.count() == 2
+    [listed] = Escalate.list(baseline=wait_time.id)
+    assert listed["id"] == escalation.pk
+
+
+def test_escalate_send_opens_by_hand_and_refuses_a_bad_level(sdk):
+    baseline = f.baseline()
+    opened = Escalate.send(baseline_id=baseline.pk, message="Call center down", level="warning")
+    assert opened["status"] == "open" and opened["level"] == "warning"
+    with pytest.raises(HmsApiError) as refused:
+        Escalate.send(baseline_id=baseline.pk, message="x", level="doom")
+    assert refused.value.status == 400 and "level" in refused.value.body
+    resolved = Escalate.resolve(opened["id"], note="phones back")
+    assert resolved["status"] == "resolved"
