@@ -6,8 +6,9 @@ only what is public: program code, name and
 authority; baseline name, target, operator, latest status, latest actual and
 the 90-day trend. Never the owner group, the probe or the evidence.
 
-Escalations and tickets (``apm.Escalation``/``apm.Ticket``) are shown when
-those models are installed; until then their sections say so.
+The dashboard lists open escalations (age = time since the red streak
+began) and open leadership-review tickets; the baseline page lists the
+baseline's escalations and the notifications queued for them.
 """
 
 from __future__ import annotations
@@ -17,29 +18,20 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.apps import apps
 from django.core.paginator import Paginator
 from django.db.models import Avg, Prefetch
 from django.db.models.functions import TruncDay
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from apm.models import Baseline, Deviation, Program
+from apm.escalations import TOPIC as ESCALATION_TOPIC
+from apm.models import Baseline, Deviation, Escalation, Program, Ticket
 from ops.models import Notification
 
 TREND_DAYS = 90
 PROGRAMS_PER_PAGE = 20
 HISTORY_ROWS = 50
 SECTION_ROWS = 50
-ESCALATION_TOPIC = "apm.escalation"
-
-
-def _model(name: str):
-    """``apm.<name>`` when installed (escalations are a separate part), else None."""
-    try:
-        return apps.get_model("apm", name)
-    except LookupError:
-        return None
 
 
 def _trend_since(at: datetime) -> datetime:
@@ -111,14 +103,11 @@ def dashboard(user, params, at: datetime | None = None) -> dict:
     }
 
 
-def open_escalations(user, at: datetime) -> list | None:
+def open_escalations(user, at: datetime) -> list:
     """Open and acknowledged escalations, oldest red streak first, with their age."""
-    escalation = _model("Escalation")
-    if escalation is None:
-        return None
     rows = list(
-        escalation.objects.visible_to(user)
-        .filter(status__in=escalation.OPEN_STATUSES)
+        Escalation.objects.visible_to(user)
+        .open()
         .select_related("baseline__program")
         .order_by("red_since", "pk")[:SECTION_ROWS]
     )
@@ -127,13 +116,10 @@ def open_escalations(user, at: datetime) -> list | None:
     return rows
 
 
-def leadership_tickets(user) -> list | None:
-    ticket = _model("Ticket")
-    if ticket is None:
-        return None
+def leadership_tickets(user) -> list:
     return list(
-        ticket.objects.visible_to(user)
-        .filter(kind=ticket.Kind.LEADERSHIP_REVIEW, status=ticket.Status.OPEN)
+        Ticket.objects.visible_to(user)
+        .filter(kind=Ticket.Kind.LEADERSHIP_REVIEW, status=Ticket.Status.OPEN)
         .select_related("baseline__program")
         .order_by("created_at", "pk")[:SECTION_ROWS]
     )
@@ -161,22 +147,14 @@ def baseline_page(user, baseline_id: int, at: datetime | None = None) -> dict:
         "lineLabel": f"target {baseline.get_compare_op_display().split()[0]} "
         f"{baseline.target_value:g}",
     }
-    escalations = None
-    notifications = []
-    escalation = _model("Escalation")
-    if escalation is not None:
-        escalations = list(
-            escalation.objects.filter(baseline=baseline).order_by("-opened_at", "-pk")[
-                :SECTION_ROWS
-            ]
+    escalations = list(baseline.escalations.order_by("-opened_at", "-pk")[:SECTION_ROWS])
+    notifications = list(
+        Notification.objects.filter(
+            source_topic=ESCALATION_TOPIC, source_id__in=[str(e.pk) for e in escalations]
         )
-        notifications = list(
-            Notification.objects.filter(
-                source_topic=ESCALATION_TOPIC, source_id__in=[str(e.pk) for e in escalations]
-            )
-            .select_related("channel")
-            .order_by("-created_at", "-pk")[:SECTION_ROWS]
-        )
+        .select_related("channel")
+        .order_by("-created_at", "-pk")[:SECTION_ROWS]
+    )
     return {
         "baseline": baseline,
         "latest": history[0] if history else None,

@@ -102,9 +102,12 @@ def test_dashboard_and_baseline_page_show_why_it_is_red(page, django_user_model)
         authority="Fast-Track Housing Voucher Act §4(b)",
     )
     wait = f.baseline(program, name="housing_wait_days", target_value=14)
-    for days, actual in enumerate([13, 12, 15, 14, 16, 18]):
-        f.deviation(wait, actual, days_ago=(6 - days) * 10)
-    f.deviation(wait, 21, computation="(21 - 14) / 14 * 100 = 50")
+    for days, actual in enumerate([13, 12, 15, 14, 16]):
+        f.deviation(wait, actual, days_ago=(7 - days) * 10)
+    f.slack_route(program)
+    f.escalated(wait, 18, days_ago=10)
+    f.escalated(wait, 21, computation="(21 - 14) / 14 * 100 = 50")
+    f.leadership_ticket(wait, "Housing wait over target for 10 days: leadership review")
     f.program(name="Transit Subsidy", owner_group=f.group("Transit staff"))
     violations = _no_csp_violations(page)
 
@@ -112,6 +115,12 @@ def test_dashboard_and_baseline_page_show_why_it_is_red(page, django_user_model)
     expect(page.locator("h1")).to_have_text("Dashboard")
     expect(page.locator("text=Transit Subsidy")).to_have_count(0)
     expect(page.locator(".uplot")).to_have_count(1)
+    escalations = page.locator("section[aria-labelledby=escalations-title]")
+    expect(escalations).to_contain_text("housing_wait_days")
+    expect(escalations).to_contain_text("1\u00a0week, 3\u00a0days")
+    expect(page.locator("section[aria-labelledby=tickets-title]")).to_contain_text(
+        "leadership review"
+    )
     screenshot(page, "dashboard")
 
     page.click("text=housing_wait_days")
@@ -120,6 +129,7 @@ def test_dashboard_and_baseline_page_show_why_it_is_red(page, django_user_model)
     expect(evidence).to_contain_text(f.SECRET_QUERY)
     expect(evidence).to_contain_text("(21 - 14) / 14 * 100 = 50")
     expect(page.locator("#history tbody tr")).to_have_count(7)
+    expect(page.locator("#notifications")).to_contain_text("kpi-alerts")
     expect(page.locator(".uplot")).to_have_count(1)
     assert violations == []
     screenshot(page, "baseline")

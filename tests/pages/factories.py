@@ -94,3 +94,36 @@ def deviation(baseline_: Baseline, actual: float | None, *, days_ago: float = 0,
         evidence=body,
         trigger=Deviation.Trigger.COMMAND,
     )
+
+
+def escalated(baseline_: Baseline, actual: float, *, days_ago: float = 0, **evidence):
+    """A red deviation passed to the watchdog hook, as ``run_baseline`` does: opens or updates
+    the baseline's escalation and queues its notifications."""
+    from django.db import transaction
+
+    from apm import escalations
+
+    with transaction.atomic():
+        return escalations.on_deviation(deviation(baseline_, actual, days_ago=days_ago, **evidence))
+
+
+def slack_route(program_: Program | None = None):
+    from apm.models import EscalationRoute
+    from ops.models import Channel
+
+    channel = Channel(name=f"kpi-alerts-{next(_seq)}", kind="slack", target="#kpi-alerts")
+    channel.full_clean()
+    channel.save()
+    return EscalationRoute.objects.create(program=program_, channel=channel, min_level="info")
+
+
+def leadership_ticket(baseline_: Baseline, title: str):
+    from apm import tickets
+    from apm.models import Ticket
+
+    return tickets.open_ticket(
+        dedupe_key=f"pages-test:{next(_seq)}",
+        kind=Ticket.Kind.LEADERSHIP_REVIEW,
+        title=title,
+        baseline=baseline_,
+    )[0]

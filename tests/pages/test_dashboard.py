@@ -7,11 +7,10 @@ from tests.pages import factories as f
 pytestmark = pytest.mark.django_db
 
 # session, user, the user's permissions (2, for "reads everything"), program count, programs,
-# baselines with their latest status, trends; + escalations and tickets once installed
-DASHBOARD_QUERIES = 8
-# session, user, permissions (2), baseline, history, chart; + escalations and their
-# notifications once installed
-BASELINE_QUERIES = 7
+# baselines with their latest status, trends, open escalations, leadership tickets
+DASHBOARD_QUERIES = 10
+# session, user, permissions (2), baseline, history, chart, escalations, notifications
+BASELINE_QUERIES = 9
 
 
 @pytest.fixture
@@ -87,7 +86,11 @@ def test_query_counts_of_the_dashboard_and_baseline_page_do_not_grow_with_rows(
             b = f.baseline(f.program(owner_group=housing))
             for days in range(deviations):
                 f.deviation(b, 10 + days, days_ago=days)
+            f.escalated(b, 30)
+            f.leadership_ticket(b, f"review {b.name}")
         return b
+
+    f.slack_route()  # every program: each escalation queues a notification
 
     client.force_login(staff_alice)
     few = add(3, 3)
@@ -100,3 +103,47 @@ def test_query_counts_of_the_dashboard_and_baseline_page_do_not_grow_with_rows(
     for url, expected in pages.items():
         with django_assert_num_queries(expected):
             assert client.get(url).status_code == 200
+
+
+def test_the_dashboard_lists_open_escalations_with_their_age_and_leadership_tickets(
+    client, staff_alice, housing
+):
+    wait = f.baseline(f.program(owner_group=housing), name="housing_wait_days", target_value=14)
+    f.escalated(wait, 21, days_ago=3)
+    f.escalated(wait, 22)
+    f.leadership_ticket(wait, "Housing wait breached for 30 days: leadership review")
+    theirs = f.baseline(f.program(owner_group=f.group("Transit staff")), name="bus_wait_minutes")
+    f.escalated(theirs, 40)
+    f.leadership_ticket(theirs, "Transit review")
+
+    client.force_login(staff_alice)
+    html = client.get("/dashboard/").content.decode()
+
+    escalations = html[html.index('id="escalations-title"') : html.index('id="tickets-title"')]
+    assert escalations.count("<tr>") == 2  # header + the one open escalation
+    assert "housing_wait_days" in escalations and "3\xa0days" in escalations
+    assert "state-critical" in escalations and "bus_wait_minutes" not in escalations
+    tickets = html[html.index('id="tickets-title"') : html.index("<h2>Programs</h2>")]
+    assert "Housing wait breached for 30 days: leadership review" in tickets
+    assert "Transit review" not in tickets
+
+
+def test_the_baseline_page_shows_its_escalations_and_their_notifications(
+    client, staff_alice, housing
+):
+    program = f.program(owner_group=housing)
+    f.slack_route(program)
+    wait = f.baseline(program, name="housing_wait_days", target_value=14)
+    f.escalated(wait, 21)
+    other = f.baseline(program, name="voucher_approval_rate")
+    f.escalated(other, 99)
+
+    client.force_login(staff_alice)
+    html = client.get(f"/dashboard/baselines/{wait.pk}/").content.decode()
+
+    section = html[html.index("<h2>Escalations</h2>") : html.index("<h2>Notifications</h2>")]
+    assert section.count("<tr>") == 2 and "critical" in section and "open" in section
+    notifications = html[html.index("<h2>Notifications</h2>") :]
+    assert notifications.count("<tr>") == 2
+    assert "housing_wait_days" in notifications and "kpi-alerts" in notifications
+    assert "voucher_approval_rate" not in notifications
