@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "hms_site.throttle.LoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "hms_site.dberrors.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "hms_site.urls"

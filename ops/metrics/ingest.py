@@ -158,7 +158,13 @@ def _stream(samples: list, ids: dict, default_service, window: _Window) -> None:
     pack = _COPY_ROW.pack
     table = connection.ops.quote_name(Sample._meta.db_table)
     sql = f"COPY {table} (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    # psycopg's own COPY: wrap_database_errors turns its errors into Django's (a dropped
+    # connection is then an OperationalError, and the connection is marked unusable).
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(sql) as copy,
+    ):
         copy.write(_COPY_HEADER)
         for start in range(0, len(samples), _CHUNK):
             chunk = [check(raw, default_service, window) for raw in samples[start : start + _CHUNK]]

@@ -16,7 +16,9 @@ from django.urls import URLResolver, get_resolver
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from apm.models import Escalation, EscalationPolicy, Ticket
 from apm.services import run_baseline
+from apm.tickets import open_ticket
 from ops.services import register_service
 from tests.apm import factories as f
 from tests.ops.factories import service_yaml
@@ -179,6 +181,67 @@ MATRIX = [
         None,
         everyone(404, staff=403, outsider=403, viewer=403),
     ),
+    ("escalation-list", "get", "/api/v1/escalations/", None, everyone(200)),
+    (
+        "escalation-list",
+        "post",
+        "/api/v1/escalations/",
+        "escalate",
+        # the baseline already has an open escalation: it is updated (200), not duplicated
+        everyone(200, outsider=400, viewer=403),
+    ),
+    (
+        "escalation-detail",
+        "get",
+        "/api/v1/escalations/{escalation}/",
+        None,
+        everyone(200, outsider=404),
+    ),
+    (
+        "escalation-acknowledge",
+        "post",
+        "/api/v1/escalations/{escalation}/acknowledge/",
+        {"note": "looking"},
+        everyone(200, outsider=404, viewer=403),
+    ),
+    (
+        "escalation-resolve",
+        "post",
+        "/api/v1/escalations/{escalation}/resolve/",
+        {"note": "fixed"},
+        everyone(200, outsider=404, viewer=403),
+    ),
+    ("escalation-policy-list", "get", "/api/v1/escalation-policies/", None, everyone(200)),
+    (
+        "escalation-policy-list",
+        "post",
+        "/api/v1/escalation-policies/",
+        "new-policy",
+        everyone(201, outsider=400, viewer=403),
+    ),
+    (
+        "escalation-policy-detail",
+        "get",
+        "/api/v1/escalation-policies/{policy}/",
+        None,
+        everyone(200, outsider=404),
+    ),
+    (
+        "escalation-policy-detail",
+        "patch",
+        "/api/v1/escalation-policies/{policy}/",
+        {"after_days_no_fix": 7},
+        everyone(200, outsider=404, viewer=403),
+    ),
+    (
+        "escalation-policy-detail",
+        "delete",
+        "/api/v1/escalation-policies/{policy}/",
+        None,
+        everyone(204, outsider=404, viewer=403),
+    ),
+    ("ticket-list", "get", "/api/v1/tickets/", None, everyone(200)),
+    ("ticket-detail", "get", "/api/v1/tickets/{ticket}/", None, everyone(200, outsider=404)),
 ]
 
 PAGES = [
@@ -233,6 +296,16 @@ def world(db, django_user_model):
     baseline = f.baseline(program, probe_kind="promql", probe_query="up", clean=False)
     deviation = run_baseline(baseline)
     registration = register_service(service_yaml(), actor="test")
+    # the probe cannot run here (no Prometheus): an error run, which opens an escalation
+    escalation = Escalation.objects.get(baseline=baseline)
+    policy = EscalationPolicy.objects.create(baseline=baseline, after_days_no_fix=14)
+    ticket, _ = open_ticket(
+        dedupe_key="matrix",
+        kind=Ticket.Kind.LEADERSHIP_REVIEW,
+        title="Review",
+        baseline=baseline,
+        escalation=escalation,
+    )
     from ops.models import AuditEntry
 
     users = {
@@ -248,6 +321,10 @@ def world(db, django_user_model):
             "program": program.pk,
             "baseline": baseline.pk,
             "deviation": deviation.pk,
+            "escalation": escalation.pk,
+            "unpolicied": f.baseline(program, name="unpolicied", probe_query="SELECT 1").pk,
+            "policy": policy.pk,
+            "ticket": ticket.pk,
             "audit": AuditEntry.objects.order_by("pk").values_list("pk", flat=True).first(),
         },
         "program": program,
@@ -273,6 +350,14 @@ def body_for(spec, world):
             "compare_op": "le",
             "probe_kind": "promql",
             "probe_query": "up",
+        }
+    if spec == "escalate":
+        return {"baseline": world["ids"]["baseline"], "message": "by hand", "level": "warning"}
+    if spec == "new-policy":
+        return {
+            "baseline": world["ids"]["unpolicied"],
+            "after_days_no_fix": 14,
+            "action": "recommend_leadership_review",
         }
     if spec == "new-service":
         return service_yaml("New_Service")

@@ -1,0 +1,43 @@
+"""Bad input from the reliability list that no feature test covers: a clear 4xx, nothing written."""
+
+import pytest
+
+from apm.models import Baseline, Program
+from ops.models import Sample, Service
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("url", "content_type", "body"),
+    [
+        ("/api/v1/programs/", "text/plain", "code=x"),
+        ("/api/v1/baselines/", "application/xml", "<baseline/>"),
+        ("/api/v1/metrics/", "text/csv", "queue_time_seconds,38"),
+        ("/api/v1/services/", "application/octet-stream", b"\x00\x01"),
+    ],
+)
+def test_wrong_content_types_get_415(admin_client_token, url, content_type, body):
+    response = admin_client_token.post(url, data=body, content_type=content_type)
+    assert response.status_code == 415
+    assert "Unsupported media type" in response.json()["detail"]
+    assert not (Program.objects.exists() or Baseline.objects.exists())
+    assert not (Service.objects.exists() or Sample.objects.exists())
+
+
+def test_a_ten_megabyte_yaml_document_is_refused_without_reading_it_all(admin_client_token):
+    body = "id: Huge\nowner: x\ndescription: " + "a" * (10 * 1024 * 1024) + "\n"
+    response = admin_client_token.post(
+        "/api/v1/services/", data=body, content_type="application/yaml"
+    )
+    assert response.status_code in (400, 413)
+    assert not Service.objects.exists()
+
+
+def test_malformed_json_is_a_400_naming_the_problem(admin_client_token):
+    response = admin_client_token.post(
+        "/api/v1/programs/", data='{"code": "x",', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "JSON parse error" in response.json()["detail"]
+    assert not Program.objects.exists()
