@@ -153,6 +153,10 @@ class BaselineAdmin(ScopedAdmin):
 
     form = BaselineForm
 
+    def view_on_site(self, obj):
+        """The baseline's page: "why is it red", with charts and the escalation history."""
+        return reverse("apm_pages:baseline", args=[obj.pk])
+
     def get_queryset(self, request):
         return super().get_queryset(request).with_latest_deviation()
 
@@ -254,6 +258,9 @@ class DeviationAdmin(ScopedAdmin):
     fields = ("baseline", "evaluated_at", "coloured_status", "actual", "deviation_pct", "trigger",
               "slot", "recorded_at", "evidence_pretty")  # fmt: skip
     readonly_fields = fields
+
+    def view_on_site(self, obj):
+        return reverse("apm_pages:baseline", args=[obj.baseline_id])
 
     @staticmethod
     def program_of(obj):

@@ -1,8 +1,9 @@
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path, re_path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from apm.views import home
 from hms_site.health import api_not_found, healthz
 from hms_site.metrics import metrics_view
 
@@ -12,7 +13,11 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", home, name="home"),
+    # Everyone signed in may read the pages; the admin's login is for staff only.
+    path("login/", LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("", include("apm.urls")),
+    path("", include("ops.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),

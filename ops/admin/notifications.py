@@ -51,7 +51,8 @@ class NotificationAttemptInline(admin.TabularInline):
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     list_display = ("id", "channel", "subject", "status", "attempts", "next_attempt_at", "sent_at")
-    list_filter = ("status", "channel")
+    list_filter = ("status", "channel", "source_topic")
+    date_hierarchy = "created_at"
     list_select_related = ("channel",)
     search_fields = ("dedupe_key", "subject", "message", "source_id")
     readonly_fields = [field.name for field in Notification._meta.fields]

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.http import urlencode
 
 from ops import services
 from ops.models import SLO, IngestKey, Sensor, Service, ServiceVersion, SLOStateChange
@@ -85,6 +86,7 @@ class ServiceVersionInline(admin.TabularInline):
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
     list_display = ("id", "owner", "slo_state", "version", "updated_at")
+    list_filter = ("owner", "slos__state")
     search_fields = ("id", "owner")
     readonly_fields = ("id", "owner", "description", "version", "source", "document")
     inlines = [SLOInline, SensorInline, IngestKeyInline, ServiceVersionInline]
@@ -92,6 +94,11 @@ class ServiceAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("slos")
+
+    def view_on_site(self, obj):
+        """The war room, filtered to the service's owner, at the service's tile."""
+        query = urlencode({"owner": obj.owner})
+        return f"{reverse('ops_pages:war-room')}?{query}#tile-{obj.pk}"
 
     @admin.display(description="SLO state")
     def slo_state(self, service):
@@ -149,7 +156,9 @@ class ServiceAdmin(admin.ModelAdmin):
 @admin.register(SLOStateChange)
 class SLOStateChangeAdmin(admin.ModelAdmin):
     list_display = ("slo", "from_state", "to_state", "value", "at")
-    list_filter = ("to_state",)
+    list_filter = ("to_state", "from_state")
+    search_fields = ("slo__service__id", "slo__target")
+    date_hierarchy = "at"
     list_select_related = ("slo",)
     readonly_fields = ("slo", "from_state", "to_state", "value", "at")
 

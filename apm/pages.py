@@ -1,0 +1,202 @@
+"""What the dashboard, the baseline page and the public scorecard show, in fixed query counts.
+
+Scoping is ``visible_to(user)`` (``apm.models.access``), as in the API. The
+public scorecard reads only programs marked ``public`` and hands the template
+only what is public: program code, name and
+authority; baseline name, target, operator, latest status, latest actual and
+the 90-day trend. Never the owner group, the probe or the evidence.
+
+The dashboard lists open escalations (age = time since the red streak
+began) and open leadership-review tickets; the baseline page lists the
+baseline's escalations and the notifications queued for them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.paginator import Paginator
+from django.db.models import Avg, Prefetch
+from django.db.models.functions import TruncDay
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from apm.escalations import TOPIC as ESCALATION_TOPIC
+from apm.models import Baseline, Deviation, Escalation, Program, Ticket
+from ops.models import Notification
+
+TREND_DAYS = 90
+PROGRAMS_PER_PAGE = 20
+HISTORY_ROWS = 50
+SECTION_ROWS = 50
+
+
+def _trend_since(at: datetime) -> datetime:
+    return at - timedelta(days=TREND_DAYS)
+
+
+def trends(baselines: list[Baseline], at: datetime) -> dict[int, dict]:
+    """Per baseline: the daily mean of ``actual`` over 90 days with the target line, one query."""
+    if not baselines:
+        return {}
+    rows = (
+        Deviation.objects.filter(
+            baseline__in=[b.pk for b in baselines], evaluated_at__gt=_trend_since(at)
+        )
+        .annotate(day=TruncDay("evaluated_at"))
+        .values("baseline_id", "day")
+        .annotate(mean=Avg("actual"))
+        .order_by("baseline_id", "day")
+    )
+    points: dict[int, list[tuple[int, float | None]]] = defaultdict(list)
+    for row in rows:
+        points[row["baseline_id"]].append((int(row["day"].timestamp()), row["mean"]))
+    since, until = int(_trend_since(at).timestamp()), int(at.timestamp())
+    return {
+        b.pk: {
+            "from": since,
+            "to": until,
+            "x": [x for x, _ in points[b.pk]],
+            "y": [y for _, y in points[b.pk]],
+            "line": b.target_value,
+            "label": "actual (daily mean)",
+            "lineLabel": f"target {b.get_compare_op_display().split()[0]} {b.target_value:g}",
+        }
+        for b in baselines
+    }
+
+
+def _baselines_prefetch():
+    return Prefetch("baselines", queryset=Baseline.objects.with_latest_deviation().order_by("name"))
+
+
+@dataclass
+class ProgramsPage:
+    page: object
+    programs: list[Program]
+    trends: dict[int, dict]
+
+
+def _programs_page(programs, params, at: datetime) -> ProgramsPage:
+    programs = programs.order_by("code").prefetch_related(_baselines_prefetch())
+    page = Paginator(programs, PROGRAMS_PER_PAGE).get_page(params.get("page"))
+    rows = list(page.object_list)
+    baselines = [b for program in rows for b in program.baselines.all()]
+    by_baseline = trends(baselines, at)
+    for b in baselines:
+        b.trend = by_baseline[b.pk]
+        b.chart_id = f"trend-{b.pk}"
+    return ProgramsPage(page=page, programs=rows, trends=by_baseline)
+
+
+def dashboard(user, params, at: datetime | None = None) -> dict:
+    """Programs ``user`` may see with their baselines' status and trend, escalations, tickets."""
+    at = at or timezone.now()
+    return {
+        "at": at,
+        "programs": _programs_page(Program.objects.visible_to(user), params, at),
+        "escalations": open_escalations(user, at),
+        "tickets": leadership_tickets(user),
+    }
+
+
+def open_escalations(user, at: datetime) -> list:
+    """Open and acknowledged escalations, oldest red streak first, with their age."""
+    rows = list(
+        Escalation.objects.visible_to(user)
+        .open()
+        .select_related("baseline__program")
+        .order_by("red_since", "pk")[:SECTION_ROWS]
+    )
+    for row in rows:
+        row.age = at - row.red_since
+    return rows
+
+
+def leadership_tickets(user) -> list:
+    return list(
+        Ticket.objects.visible_to(user)
+        .filter(kind=Ticket.Kind.LEADERSHIP_REVIEW, status=Ticket.Status.OPEN)
+        .select_related("baseline__program")
+        .order_by("created_at", "pk")[:SECTION_ROWS]
+    )
+
+
+def baseline_page(user, baseline_id: int, at: datetime | None = None) -> dict:
+    """Everything that answers "why is it red?" for one baseline ``user`` may see (else 404)."""
+    at = at or timezone.now()
+    baseline = get_object_or_404(
+        Baseline.objects.visible_to(user).select_related("program"), pk=baseline_id
+    )
+    history = list(baseline.deviations.order_by("-evaluated_at", "-id")[:HISTORY_ROWS])
+    chart_rows = list(
+        baseline.deviations.filter(evaluated_at__gt=_trend_since(at))
+        .order_by("evaluated_at", "id")
+        .values_list("evaluated_at", "actual")
+    )
+    chart = {
+        "from": int(_trend_since(at).timestamp()),
+        "to": int(at.timestamp()),
+        "x": [int(when.timestamp()) for when, _ in chart_rows],
+        "y": [actual for _, actual in chart_rows],
+        "line": baseline.target_value,
+        "label": "actual",
+        "lineLabel": f"target {baseline.get_compare_op_display().split()[0]} "
+        f"{baseline.target_value:g}",
+    }
+    escalations = list(baseline.escalations.order_by("-opened_at", "-pk")[:SECTION_ROWS])
+    notifications = list(
+        Notification.objects.filter(
+            source_topic=ESCALATION_TOPIC, source_id__in=[str(e.pk) for e in escalations]
+        )
+        .select_related("channel")
+        .order_by("-created_at", "-pk")[:SECTION_ROWS]
+    )
+    return {
+        "baseline": baseline,
+        "latest": history[0] if history else None,
+        "raw_result": json.dumps(history[0].evidence.get("raw_result"), indent=2, default=str)
+        if history
+        else "",
+        "history": history,
+        "chart": chart,
+        "escalations": escalations,
+        "notifications": notifications,
+        "at": at,
+    }
+
+
+def scorecard(params, at: datetime | None = None) -> dict:
+    """The public programs, reduced to what is public (see the module docstring)."""
+    at = at or timezone.now()
+    result = _programs_page(Program.objects.filter(public=True), params, at)
+    programs = []
+    for program in result.programs:
+        programs.append(
+            {
+                "code": program.code,
+                "name": program.name,
+                "authority": program.authority,
+                "baselines": [
+                    {
+                        "id": b.pk,
+                        "name": b.name,
+                        "target": b.target_value,
+                        "operator": b.get_compare_op_display().split()[0],
+                        "status": b.latest_status,
+                        "status_label": Deviation.Status(b.latest_status).label
+                        if b.latest_status
+                        else "not measured yet",
+                        "evaluated_at": b.latest_evaluated_at,
+                        "trend": b.trend,
+                        "chart_id": b.chart_id,
+                    }
+                    for b in program.baselines.all()
+                    if b.active
+                ],
+            }
+        )
+    return {"page": result.page, "programs": programs, "at": at}

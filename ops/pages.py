@@ -1,0 +1,198 @@
+"""What the war room shows: one tile per service, in a fixed number of queries.
+
+``war_room(user, params)`` returns the page of tiles for the filters in
+``params`` (``owner``, ``slo_state``, ``page`` — the same ``ServiceFilterSet``
+the API uses), each tile with its SLOs (state, value, threshold) and a graph
+of each SLO's metric: the maximum per bucket over ``max(window, 1 h)``.
+Queries: count, services, SLOs, graph buckets, owner list — plus one per
+registered incident reader. Nothing grows with the number of rows; pages hold
+at most ``PAGE_SIZE`` tiles.
+
+Incidents plug in through ``INCIDENT_READERS``: functions taking the service
+ids of the page and returning ``{service_id: {"title", "opened_at", "url",
+"timeline": [{"at", "text", "status"}]}}`` for the open incident of each.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.paginator import Paginator
+from django.db.models import Max, Prefetch, Q
+from django.db.models.functions import TruncHour, TruncMinute
+from django.utils import timezone
+
+from ops.filtersets import ServiceFilterSet
+from ops.models import SLO, Sample, Service
+
+PAGE_SIZE = 30
+GRAPH_MIN_SECONDS = 3600
+# Over six hours, one point an hour keeps each graph under a few hundred points.
+MINUTE_BUCKETS_UP_TO = 6 * 3600
+STATE_RANK = {SLO.State.BREACHED: 2, SLO.State.NO_DATA: 1, SLO.State.HEALTHY: 0}
+
+IncidentReader = Callable[[list[str]], dict[str, dict]]
+INCIDENT_READERS: list[IncidentReader] = []
+
+
+def register_incident_reader(reader: IncidentReader) -> IncidentReader:
+    """Let the incidents part show the open incident and its action timeline on a tile."""
+    if reader not in INCIDENT_READERS:
+        INCIDENT_READERS.append(reader)
+    return reader
+
+
+def may_view(user) -> bool:
+    """Same rule as the services API: any signed-in, active user reads every service."""
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+@dataclass
+class Tile:
+    service: Service
+    state: str
+    slos: list[dict] = field(default_factory=list)
+    incident: dict | None = None
+
+    @property
+    def state_label(self) -> str:
+        return SLO.State(self.state).label
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.service.id,
+            "owner": self.service.owner,
+            "state": self.state,
+            "state_label": self.state_label,
+            "slos": self.slos,
+            "incident": self.incident,
+        }
+
+
+@dataclass
+class WarRoom:
+    filterset: ServiceFilterSet
+    tiles: list[Tile]
+    page: object
+    owners: list[str]
+    at: datetime
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATE_RANK, 0)
+        for tile in self.tiles:
+            counts[tile.state] += 1
+        return counts
+
+    def as_json(self) -> dict:
+        return {
+            "at": self.at.isoformat(),
+            "page": self.page.number,
+            "pages": self.page.paginator.num_pages,
+            "total": self.page.paginator.count,
+            "tiles": [tile.as_json() for tile in self.tiles],
+        }
+
+
+def _graph_range(slo: SLO) -> int:
+    return max(slo.window_seconds, GRAPH_MIN_SECONDS)
+
+
+def _graphs(slos: list[SLO], at: datetime) -> dict[tuple[str, str], dict[int, float]]:
+    """{(service, metric): {epoch second of bucket: max value}} in one grouped query."""
+    if not slos:
+        return {}
+    longest = max(_graph_range(slo) for slo in slos)
+    trunc = TruncMinute if longest <= MINUTE_BUCKETS_UP_TO else TruncHour
+    pairs = Q()
+    for slo in slos:
+        pairs |= Q(series__service_id=slo.service_id, series__name=slo.target)
+    rows = (
+        Sample.objects.filter(pairs, ts__gt=at - timedelta(seconds=longest), ts__lte=at)
+        .annotate(bucket=trunc("ts"))
+        .values("series__service_id", "series__name", "bucket")
+        .annotate(peak=Max("value"))
+        .order_by()
+    )
+    graphs: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    for row in rows:
+        key = (row["series__service_id"], row["series__name"])
+        graphs[key][int(row["bucket"].timestamp())] = row["peak"]
+    return graphs
+
+
+def _slo_json(slo: SLO, points: dict[int, float], at: datetime) -> dict:
+    since = int((at - timedelta(seconds=_graph_range(slo))).timestamp())
+    xs = sorted(x for x in points if x >= since - 60)
+    return {
+        "id": slo.pk,
+        "target": slo.target,
+        "percentile": slo.percentile,
+        "threshold": slo.threshold,
+        "window_seconds": slo.window_seconds,
+        "state": slo.state,
+        "state_label": SLO.State(slo.state).label,
+        "value": slo.value,
+        "since": slo.since.isoformat() if slo.since else None,
+        "evaluated_at": slo.evaluated_at.isoformat() if slo.evaluated_at else None,
+        "graph": {
+            "x": xs,
+            "y": [points[x] for x in xs],
+            "line": slo.threshold,
+            "from": since,
+            "to": int(at.timestamp()),
+            "window_start": int((at - timedelta(seconds=slo.window_seconds)).timestamp()),
+            "label": f"{slo.target} (max per bucket)",
+            "lineLabel": f"threshold {slo.threshold:g}",
+            "compact": True,
+        },
+    }
+
+
+def war_room(user, params, at: datetime | None = None, with_owners: bool = True) -> WarRoom:
+    """The page of tiles ``user`` may see for the filters in ``params``."""
+    at = at or timezone.now()
+    filterset = ServiceFilterSet(params, queryset=Service.objects.all())
+    services = filterset.qs if filterset.is_valid() else Service.objects.none()
+    if not may_view(user):
+        services = Service.objects.none()
+    if "slo_state" in filterset.form.changed_data:
+        services = services.distinct()
+    services = services.only("id", "owner", "description").prefetch_related(
+        Prefetch("slos", queryset=SLO.objects.order_by("target"))
+    )
+    page = Paginator(services, PAGE_SIZE).get_page(params.get("page"))
+    rows = list(page.object_list)
+    slos = [slo for service in rows for slo in service.slos.all()]
+    graphs = _graphs(slos, at)
+    incidents: dict[str, dict] = {}
+    ids = [service.id for service in rows]
+    for reader in INCIDENT_READERS:
+        if ids:
+            incidents.update(reader(ids))
+    tiles = []
+    for service in rows:
+        service_slos = list(service.slos.all())
+        state = max(
+            (slo.state for slo in service_slos),
+            key=STATE_RANK.__getitem__,
+            default=SLO.State.NO_DATA,
+        )
+        tiles.append(
+            Tile(
+                service=service,
+                state=state,
+                slos=[
+                    _slo_json(slo, graphs.get((slo.service_id, slo.target), {}), at)
+                    for slo in service_slos
+                ],
+                incident=incidents.get(service.id),
+            )
+        )
+    owners = []
+    if with_owners and may_view(user):
+        owners = list(Service.objects.order_by("owner").values_list("owner", flat=True).distinct())
+    return WarRoom(filterset=filterset, tiles=tiles, page=page, owners=owners, at=at)

@@ -1,0 +1,142 @@
+"""The war room: one tile per service with state word and value, filters, polling JSON."""
+
+import pytest
+from django.urls import reverse
+
+from ops import pages, slo
+from tests.pages import factories as f
+
+pytestmark = pytest.mark.django_db
+
+WAR_ROOM = "/war-room/"
+STATE = "/war-room/state.json"
+
+
+@pytest.fixture
+def viewer_bob(django_user_model):
+    return django_user_model.objects.create_user("viewer_bob", "bob@example.org", "pw")
+
+
+@pytest.fixture
+def bob_client(client, viewer_bob):
+    client.force_login(viewer_bob)
+    return client
+
+
+def test_anonymous_visitors_are_sent_to_log_in_and_polling_answers_401(client):
+    answer = client.get(WAR_ROOM)
+    assert answer.status_code == 302
+    assert answer.url.startswith(reverse("login"))
+    assert client.get(STATE).status_code == 401
+
+
+def test_each_tile_shows_the_state_word_and_the_value_against_the_threshold(bob_client):
+    f.service("Hot_Scanner", threshold=30)
+    f.service("Calm_Scanner", threshold=30)
+    f.service("Quiet_Scanner", threshold=30)
+    f.readings("Hot_Scanner", [50, 60, 70])
+    f.readings("Calm_Scanner", [5, 6, 7])
+    slo.evaluate_all()
+
+    html = bob_client.get(WAR_ROOM).content.decode()
+
+    hot = html[html.index('id="tile-Hot_Scanner"') :].split("</section>")[0]
+    assert 'class="state state-breached"' in hot and ">breached<" in hot
+    assert "69" in hot and "≤ 30" in hot  # p95 of 50, 60, 70 = 69
+    calm = html[html.index('id="tile-Calm_Scanner"') :].split("</section>")[0]
+    assert ">healthy<" in calm
+    quiet = html[html.index('id="tile-Quiet_Scanner"') :].split("</section>")[0]
+    assert quiet.count(">no data<") == 3  # the service, its SLO and the value
+    assert "no_data" not in quiet.replace("state-no_data", "")
+
+
+def test_polling_shows_a_new_breaching_reading_after_evaluation(bob_client):
+    f.service("DCA_Luggage_Scanner", threshold=30)
+    f.readings("DCA_Luggage_Scanner", [10, 11, 12])
+    slo.evaluate_all()
+    before = bob_client.get(STATE).json()["tiles"][0]
+    assert before["state"] == "healthy"
+
+    f.readings("DCA_Luggage_Scanner", [90] * 20)
+    slo.evaluate_all()
+
+    after = bob_client.get(STATE).json()["tiles"][0]
+    assert after["state"] == "breached"
+    assert after["slos"][0]["value"] == pytest.approx(90)
+    assert 90 in after["slos"][0]["graph"]["y"]
+    assert after["slos"][0]["graph"]["line"] == 30
+
+
+def test_filters_by_owner_and_state_apply_to_the_page_and_to_polling(bob_client):
+    f.service("TSA_Hot", owner="TSA", threshold=30)
+    f.service("TSA_Calm", owner="TSA", threshold=30)
+    f.service("FAA_Hot", owner="FAA", threshold=30)
+    for hot in ("TSA_Hot", "FAA_Hot"):
+        f.readings(hot, [99, 99])
+    f.readings("TSA_Calm", [1, 1])
+    slo.evaluate_all()
+
+    query = {"owner": "TSA", "slo_state": "breached"}
+    html = bob_client.get(WAR_ROOM, query).content.decode()
+    assert 'id="tile-TSA_Hot"' in html
+    assert 'id="tile-TSA_Calm"' not in html and 'id="tile-FAA_Hot"' not in html
+    assert '<option value="TSA" selected>' in html
+    assert "state.json?owner=TSA&amp;slo_state=breached" in html
+
+    polled = bob_client.get(STATE, query).json()
+    assert [tile["id"] for tile in polled["tiles"]] == ["TSA_Hot"]
+
+
+@pytest.mark.parametrize("url", [WAR_ROOM, STATE])
+def test_query_count_does_not_grow_with_services(bob_client, url, django_assert_num_queries):
+    for n in range(3):
+        f.service(f"Few_{n}")
+        f.readings(f"Few_{n}", [1, 2, 3])
+    slo.evaluate_all()
+    expected = 7 if url == WAR_ROOM else 6  # session, user, count, services, SLOs, graph (+owners)
+    with django_assert_num_queries(expected):
+        assert bob_client.get(url).status_code == 200
+
+    for n in range(27):
+        f.service(f"Many_{n}")
+        f.readings(f"Many_{n}", [1, 2, 3])
+    slo.evaluate_all()
+    with django_assert_num_queries(expected):
+        answer = bob_client.get(url)
+    assert answer.status_code == 200
+    assert b"Many_26" in answer.content
+
+
+def test_a_registered_incident_reader_puts_the_open_incident_on_its_tile(bob_client):
+    f.service("DCA_Luggage_Scanner")
+    f.service("LGA_Luggage_Scanner")
+    asked = []
+
+    def open_incidents(service_ids):
+        asked.append(sorted(service_ids))
+        return {
+            "DCA_Luggage_Scanner": {
+                "title": "Queue time breached",
+                "opened_at": "2026-11-23T10:00:00Z",
+                "url": "",
+                "timeline": [
+                    {"at": "10:00:05", "text": "scale_up scanner-pool to 4", "status": "ok"},
+                ],
+            }
+        }
+
+    pages.register_incident_reader(open_incidents)
+    try:
+        html = bob_client.get(WAR_ROOM).content.decode()
+        polled = bob_client.get(STATE).json()
+    finally:
+        pages.INCIDENT_READERS.remove(open_incidents)
+
+    assert asked == [["DCA_Luggage_Scanner", "LGA_Luggage_Scanner"]] * 2
+    dca = html[html.index('id="tile-DCA_Luggage_Scanner"') :].split("</section>")[0]
+    assert "Open incident: Queue time breached" in dca and "scale_up scanner-pool to 4" in dca
+    lga = html[html.index('id="tile-LGA_Luggage_Scanner"') :].split("</section>")[0]
+    assert "Open incident" not in lga
+    by_id = {tile["id"]: tile for tile in polled["tiles"]}
+    assert by_id["DCA_Luggage_Scanner"]["incident"]["title"] == "Queue time breached"
+    assert by_id["LGA_Luggage_Scanner"]["incident"] is None
