@@ -23,10 +23,11 @@ from datetime import datetime, timedelta
 from django.core.paginator import Paginator
 from django.db.models import Max, Prefetch, Q
 from django.db.models.functions import TruncHour, TruncMinute
+from django.urls import reverse
 from django.utils import timezone
 
 from ops.filtersets import ServiceFilterSet
-from ops.models import SLO, Sample, Service
+from ops.models import SLO, ActionRun, Incident, Sample, Service
 
 PAGE_SIZE = 30
 GRAPH_MIN_SECONDS = 3600
@@ -196,3 +197,28 @@ def war_room(user, params, at: datetime | None = None, with_owners: bool = True)
     if with_owners and may_view(user):
         owners = list(Service.objects.order_by("owner").values_list("owner", flat=True).distinct())
     return WarRoom(filterset=filterset, tiles=tiles, page=page, owners=owners, at=at)
+
+
+@register_incident_reader
+def open_incidents(service_ids: list[str]) -> dict[str, dict]:
+    """The open incident of each service and its action timeline (two queries)."""
+    runs = ActionRun.objects.order_by("due_at", "step", "position")
+    incidents = Incident.objects.filter(
+        service_id__in=service_ids, state=Incident.State.OPEN
+    ).prefetch_related(Prefetch("actions", queryset=runs))
+    return {
+        incident.service_id: {
+            "title": incident.condition,
+            "opened_at": incident.opened_at.isoformat(),
+            "url": reverse("admin:ops_incident_change", args=[incident.pk]),
+            "timeline": [
+                {
+                    "at": (run.finished_at or run.started_at or run.due_at).isoformat(),
+                    "text": f"{run.trigger}: {run.action}",
+                    "status": run.status,
+                }
+                for run in incident.actions.all()
+            ],
+        }
+        for incident in incidents
+    }

@@ -311,6 +311,11 @@ PAGES = [
             "ingest": 302,
         },
     ),
+    ("/war-room/", everyone(200, anonymous=302, ingest=302)),
+    ("/war-room/state.json", everyone(200, anonymous=401, ingest=401)),
+    ("/dashboard/", everyone(200, anonymous=302, ingest=302)),
+    ("/dashboard/baselines/{baseline}/", everyone(200, outsider=404, anonymous=302, ingest=302)),
+    ("/public/", dict.fromkeys(ROLES, 200)),
 ]
 
 
@@ -444,7 +449,7 @@ def test_pages_answer_each_role_exactly(world, client, path, role, expected):
     if role not in {"anonymous", "ingest"}:
         client.force_login(world["users"][role])
     headers = {"HTTP_AUTHORIZATION": f"Bearer {world['ingest_key']}"} if role == "ingest" else {}
-    assert client.get(path, **headers).status_code == expected
+    assert client.get(path.format(**world["ids"]), **headers).status_code == expected
 
 
 def test_outsiders_lists_show_none_of_the_programs_rows(world):

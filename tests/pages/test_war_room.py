@@ -93,7 +93,9 @@ def test_query_count_does_not_grow_with_services(bob_client, url, django_assert_
         f.service(f"Few_{n}")
         f.readings(f"Few_{n}", [1, 2, 3])
     slo.evaluate_all()
-    expected = 7 if url == WAR_ROOM else 6  # session, user, count, services, SLOs, graph (+owners)
+    # session, user, count, services, SLOs, graph, open incidents (+owners); healthy
+    # services have no incident, so the incidents' action runs need no query here
+    expected = 8 if url == WAR_ROOM else 7
     with django_assert_num_queries(expected):
         assert bob_client.get(url).status_code == 200
 
@@ -140,3 +142,21 @@ def test_a_registered_incident_reader_puts_the_open_incident_on_its_tile(bob_cli
     by_id = {tile["id"]: tile for tile in polled["tiles"]}
     assert by_id["DCA_Luggage_Scanner"]["incident"]["title"] == "Queue time breached"
     assert by_id["LGA_Luggage_Scanner"]["incident"] is None
+
+
+def test_a_breach_puts_its_real_incident_and_action_timeline_on_the_tile(bob_client):
+    from ops.models import Incident
+
+    f.service("Hot_Scanner", threshold=30)
+    f.readings("Hot_Scanner", [50, 60, 70])
+    slo.evaluate_all()
+    incident = Incident.objects.get(service_id="Hot_Scanner")
+    incident.actions.create(
+        step=0, trigger="slo_breach", action="scale_up", due_at=incident.opened_at
+    )
+    html = bob_client.get(WAR_ROOM).content.decode()
+    tile = html[html.index('id="tile-Hot_Scanner"') :].split("</section>")[0]
+    assert "Open incident: <a href=" in tile and ">slo_breach</a>" in tile
+    assert "slo_breach: scale_up" in tile
+    polled = {t["id"]: t for t in bob_client.get(STATE).json()["tiles"]}
+    assert polled["Hot_Scanner"]["incident"]["timeline"][0]["status"] == "pending"
