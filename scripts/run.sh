@@ -43,6 +43,7 @@ cat <<MSG
 
   HMS Monitor is running.
     URL:    http://$host:$port/admin/
+    Pages:  http://$host:$port/war-room/  http://$host:$port/dashboard/  http://$host:$port/public/
     API:    http://$host:$port/api/docs/
     Login:  admin / $(cat "$var/admin-password")
     Token:  $($py manage.py hms_token admin)
