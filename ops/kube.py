@@ -112,6 +112,29 @@ def read_replicas(target: Target) -> int:
     return int(scale.spec.replicas or 0)
 
 
+def plan_scale(target: Target, delta: int, *, minimum: int = 0, maximum: int | None = None) -> dict:
+    """Read the current replicas and decide the absolute target: current + delta, clamped."""
+    current = read_replicas(target)
+    wanted = max(minimum, current + delta)
+    if maximum is not None:
+        wanted = min(wanted, maximum)
+    return {"from": current, "to": wanted}
+
+
+def scale_to(target: Target, plan: dict) -> KubeCall:
+    """PATCH the replicas to ``plan["to"]``: an absolute value, so sending it twice is harmless."""
+    body = {"spec": {"replicas": plan["to"]}}
+    if plan["to"] == plan["from"]:
+        return KubeCall("PATCH", _scale_path(target), body, result={**plan, "unchanged": True})
+    apps = k8s.AppsV1Api(_api_client(target.cluster))
+    patched = _call(
+        apps.patch_namespaced_deployment_scale, target.deployment, target.namespace, body
+    )
+    return KubeCall(
+        "PATCH", _scale_path(target), body, result={**plan, "to": int(patched.spec.replicas)}
+    )
+
+
 def scale_by(
     target: Target, delta: int, *, minimum: int = 0, maximum: int | None = None
 ) -> KubeCall:
@@ -125,29 +148,7 @@ def scale_by(
             dry_run=True,
             result={"min": minimum, "max": maximum},
         )
-    apps = k8s.AppsV1Api(_api_client(target.cluster))
-    scale = _call(apps.read_namespaced_deployment_scale, target.deployment, target.namespace)
-    current = int(scale.spec.replicas or 0)
-    wanted = max(minimum, current + delta)
-    if maximum is not None:
-        wanted = min(wanted, maximum)
-    body = {"spec": {"replicas": wanted}}
-    if wanted == current:
-        return KubeCall(
-            "PATCH",
-            _scale_path(target),
-            body,
-            result={"from": current, "to": wanted, "unchanged": True},
-        )
-    patched = _call(
-        apps.patch_namespaced_deployment_scale, target.deployment, target.namespace, body
-    )
-    return KubeCall(
-        "PATCH",
-        _scale_path(target),
-        body,
-        result={"from": current, "to": int(patched.spec.replicas)},
-    )
+    return scale_to(target, plan_scale(target, delta, minimum=minimum, maximum=maximum))
 
 
 def rollback(target: Target) -> KubeCall:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from django.conf import settings
+
 from ops import audit, kube, outbox
 from ops.models import ActionRun, Channel, Incident
 from ops.playbook import grammar, traffic
@@ -35,6 +37,11 @@ class Context:
     run: ActionRun
     incident: Incident
     kubernetes: KubernetesDef
+
+    def remember(self, key: str, value) -> None:
+        """Store ``value`` in the run's detail now (committed), before acting on it."""
+        self.run.detail = {**(self.run.detail or {}), key: value}
+        ActionRun.objects.filter(pk=self.run.pk).update(detail=self.run.detail)
 
     def target(self, action) -> kube.Target:
         return kube.Target(
@@ -64,19 +71,28 @@ class Executor:
 
 
 class ScaleUpExecutor(Executor):
-    """PATCH ``deployments/{name}/scale`` to current + compute, capped by ``max_replicas``."""
+    """PATCH ``deployments/{name}/scale`` to current + compute, capped by ``max_replicas``.
+
+    The absolute target is decided once and stored on the run before the PATCH; a
+    later attempt (a retry, or a new worker after one died mid-PATCH) sends that same
+    absolute value, so the deployment is never scaled twice by one step.
+    """
 
     keyword = "scale_up"
     sign = 1
 
     def run(self, action, ctx):
-        call = kube.scale_by(
-            ctx.target(action),
-            self.sign * action.compute,
-            minimum=ctx.kubernetes.min_replicas,
-            maximum=ctx.kubernetes.max_replicas,
-        )
-        return {"kubernetes": call.as_dict()}
+        target = ctx.target(action)
+        limits = {"minimum": ctx.kubernetes.min_replicas, "maximum": ctx.kubernetes.max_replicas}
+        if settings.KUBE_DRY_RUN:
+            return {
+                "kubernetes": kube.scale_by(target, self.sign * action.compute, **limits).as_dict()
+            }
+        plan = (ctx.run.detail or {}).get("scale_plan")
+        if plan is None:
+            plan = kube.plan_scale(target, self.sign * action.compute, **limits)
+            ctx.remember("scale_plan", plan)
+        return {"kubernetes": kube.scale_to(target, plan).as_dict()}
 
 
 class ScaleDownExecutor(ScaleUpExecutor):

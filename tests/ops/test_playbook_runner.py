@@ -203,3 +203,27 @@ def test_page_to_a_missing_channel_fails_with_the_reason_instead_of_hanging(clus
         and "no notification channel named 'nowhere'" in page.detail["failure"]
     )
     assert not Notification.objects.exists()
+
+
+def test_a_run_re_executed_after_its_worker_died_mid_patch_scales_once(cluster):
+    """The worker PATCHed (3 → 5) and died before recording it; the lease expires and a
+    new worker runs the step again: it sends the planned absolute 5, not current + 2."""
+    run = scale_run(breach())
+    assert runner.execute(run.pk) == "succeeded"
+    assert cluster.replicas(DEPLOYMENT) == 5
+    # what the database holds when the worker dies between the PATCH and the record:
+    detail = {
+        key: value
+        for key, value in run.__class__.objects.get(pk=run.pk).detail.items()
+        if key != "attempts"
+    }
+    ActionRun.objects.filter(pk=run.pk).update(
+        status=ActionRun.Status.RUNNING,
+        lease_until=timezone.now() - timedelta(seconds=1),
+        detail=detail,
+    )
+    assert runner.execute(run.pk) == "succeeded"
+    assert cluster.replicas(DEPLOYMENT) == 5
+    assert [p.json() for p in patches(cluster)] == [{"spec": {"replicas": 5}}] * 2
+    run.refresh_from_db()
+    assert run.detail["scale_plan"] == {"from": 3, "to": 5}
