@@ -151,8 +151,40 @@ def scale_by(
     return scale_to(target, plan_scale(target, delta, minimum=minimum, maximum=maximum))
 
 
-def rollback(target: Target) -> KubeCall:
-    """Put back the pod template of the previous ReplicaSet revision (``rollout undo``)."""
+TEMPLATE_HASH_LABEL = "pod-template-hash"
+
+
+def _revision(rs) -> int:
+    return int((rs.metadata.annotations or {}).get(REVISION_ANNOTATION, 0))
+
+
+def _template_hash(rs) -> str:
+    return (rs.spec.template.metadata.labels or {}).get(TEMPLATE_HASH_LABEL, "")
+
+
+def plan_rollback(target: Target) -> dict:
+    """Which ReplicaSet a rollback restores: the previous revision, pinned by its template hash."""
+    apps = k8s.AppsV1Api(_api_client(target.cluster))
+    owned = sorted(_owned_replica_sets(apps, target), key=_revision, reverse=True)
+    if len(owned) < 2:
+        raise KubeError(
+            f"deployment {target.deployment} has no previous revision to roll back to",
+            permanent=True,
+        )
+    return {
+        "from_revision": _revision(owned[0]),
+        "to_revision": _revision(owned[1]),
+        "to_hash": _template_hash(owned[1]),
+    }
+
+
+def rollback(target: Target, plan: dict | None = None) -> KubeCall:
+    """Put back the pod template of the previous ReplicaSet revision (``rollout undo``).
+
+    ``plan`` (from ``plan_rollback``, stored by the caller before acting) pins the
+    ReplicaSet by its pod-template hash, so a repeated attempt restores the same
+    template instead of stepping back one more revision.
+    """
     if settings.KUBE_DRY_RUN:
         return KubeCall(
             "PATCH",
@@ -160,37 +192,33 @@ def rollback(target: Target) -> KubeCall:
             {"spec": {"template": "<previous revision's template>"}},
             dry_run=True,
         )
+    plan = plan or plan_rollback(target)
     api_client = _api_client(target.cluster)
     apps = k8s.AppsV1Api(api_client)
+    chosen = next(
+        (rs for rs in _owned_replica_sets(apps, target) if _template_hash(rs) == plan["to_hash"]),
+        None,
+    )
+    if chosen is None:
+        raise KubeError(
+            f"the ReplicaSet planned for the rollback ({plan['to_hash']}) is gone", permanent=True
+        )
+    template = api_client.sanitize_for_serialization(chosen.spec.template)
+    template.get("metadata", {}).get("labels", {}).pop(TEMPLATE_HASH_LABEL, None)
+    body = {"spec": {"template": template}}
+    _call(apps.patch_namespaced_deployment, target.deployment, target.namespace, body)
+    return KubeCall("PATCH", _deployment_path(target), body, result=plan)
+
+
+def _owned_replica_sets(apps, target: Target) -> list:
     deployment = _call(apps.read_namespaced_deployment, target.deployment, target.namespace)
     labels = deployment.spec.selector.match_labels or {}
     selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
     replica_sets = _call(
         apps.list_namespaced_replica_set, target.namespace, label_selector=selector
     ).items
-    owned = [
+    return [
         rs
         for rs in replica_sets
         if any(ref.uid == deployment.metadata.uid for ref in (rs.metadata.owner_references or []))
     ]
-
-    def revision(rs) -> int:
-        return int((rs.metadata.annotations or {}).get(REVISION_ANNOTATION, 0))
-
-    owned.sort(key=revision, reverse=True)
-    if len(owned) < 2:
-        raise KubeError(
-            f"deployment {target.deployment} has no previous revision to roll back to",
-            permanent=True,
-        )
-    previous = owned[1]
-    template = api_client.sanitize_for_serialization(previous.spec.template)
-    template.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
-    body = {"spec": {"template": template}}
-    _call(apps.patch_namespaced_deployment, target.deployment, target.namespace, body)
-    return KubeCall(
-        "PATCH",
-        _deployment_path(target),
-        body,
-        result={"from_revision": revision(owned[0]), "to_revision": revision(previous)},
-    )

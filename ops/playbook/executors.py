@@ -108,7 +108,14 @@ class RollbackExecutor(Executor):
     keyword = "rollback"
 
     def run(self, action, ctx):
-        return {"kubernetes": kube.rollback(ctx.target(action)).as_dict()}
+        # Like scale: the chosen ReplicaSet is stored before the PATCH, so a repeated
+        # attempt restores the same template rather than going back one more revision.
+        target = ctx.target(action)
+        plan = (ctx.run.detail or {}).get("rollback_plan")
+        if plan is None and not settings.KUBE_DRY_RUN:
+            plan = kube.plan_rollback(target)
+            ctx.remember("rollback_plan", plan)
+        return {"kubernetes": kube.rollback(target, plan).as_dict()}
 
 
 class ThrottleExecutor(Executor):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ops.kube import KubeError, Target, read_replicas, rollback, scale_by
+from ops.kube import KubeError, Target, plan_rollback, read_replicas, rollback, scale_by
 from tests.support.kube import FakeKubernetes
 
 
@@ -67,7 +67,7 @@ def test_dry_run_sends_nothing_and_says_what_it_would_send(cluster, settings):
 def test_rollback_restores_the_previous_revisions_template(cluster):
     assert cluster.image("scanner", "dca") == "scan:2"
     call = rollback(SCANNER)
-    assert call.result == {"from_revision": 2, "to_revision": 1}
+    assert call.result == {"from_revision": 2, "to_revision": 1, "to_hash": "h1"}
     assert cluster.image("scanner", "dca") == "scan:1"
     template_labels = cluster.requests[-1].json()["spec"]["template"]["metadata"]["labels"]
     assert "pod-template-hash" not in template_labels
@@ -78,3 +78,18 @@ def test_rollback_without_a_previous_revision_is_permanent(cluster):
     with pytest.raises(KubeError, match="no previous revision") as caught:
         rollback(Target("fresh", "dca"))
     assert caught.value.permanent is True
+
+
+def test_a_repeated_rollback_with_its_plan_restores_the_same_template(cluster):
+    cluster.add_deployment("web", namespace="dca", images=("web:1", "web:2"))
+    web = Target("web", "dca")
+    # without a plan, a repeated rollback flips back: the restored ReplicaSet became
+    # the newest revision, so "the previous one" is now web:2 again
+    rollback(web)
+    rollback(web)
+    assert cluster.image("web", "dca") == "web:2"
+
+    plan = plan_rollback(SCANNER)
+    rollback(SCANNER, plan)
+    rollback(SCANNER, plan)  # e.g. a new worker after the first died mid-PATCH
+    assert cluster.image("scanner", "dca") == "scan:1"

@@ -14,6 +14,7 @@ import uuid
 from tests.support.http_server import LoopbackServer, Reply
 
 DEPLOYMENT = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments/([^/]+)(/scale)?$")
+REVISION = "deployment.kubernetes.io/revision"
 REPLICASETS = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/replicasets$")
 PODS = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)$")
 INGRESSES = re.compile(r"^/apis/networking.k8s.io/v1/namespaces/([^/]+)/ingresses/([^/]+)$")
@@ -166,6 +167,7 @@ class FakeKubernetes:
                         deployment["spec"]["replicas"] = int(patch["spec"]["replicas"])
                     elif "template" in patch.get("spec", {}):
                         deployment["spec"]["template"] = patch["spec"]["template"]
+                        self._promote_matching_replica_set(namespace, deployment)
                 return Reply(200, self._scale(deployment) if scale else copy.deepcopy(deployment))
             for pattern, store, kind in (
                 (PODS, self.pods, "pods"),
@@ -196,6 +198,25 @@ class FakeKubernetes:
                     },
                 )
             return self.status(404, f"no route for {request.method} {request.path}")
+
+    def _promote_matching_replica_set(self, namespace, deployment):
+        """As the deployment controller does: the ReplicaSet whose template now matches
+        becomes the newest revision (so "the previous revision" changes)."""
+
+        def bare(template):
+            labels = dict(template["metadata"].get("labels", {}))
+            labels.pop("pod-template-hash", None)
+            return {**template, "metadata": {**template["metadata"], "labels": labels}}
+
+        owned = [
+            rs
+            for rs in self.replica_sets.get(namespace, [])
+            if rs["metadata"]["ownerReferences"][0]["uid"] == deployment["metadata"]["uid"]
+        ]
+        newest = max(int(rs["metadata"]["annotations"][REVISION]) for rs in owned)
+        for rs in owned:
+            if bare(rs["spec"]["template"]) == bare(deployment["spec"]["template"]):
+                rs["metadata"]["annotations"][REVISION] = str(newest + 1)
 
     @staticmethod
     def _scale(deployment) -> dict:
