@@ -59,3 +59,27 @@ def apm_worker(celery_worker):
     task_postrun.connect(close_connections, weak=False)
     yield celery_worker
     task_postrun.disconnect(close_connections)
+
+
+@pytest.fixture
+def sdk(live_server, staff_alice):
+    """The SDK's default client, pointed at the live server as staff_alice."""
+    from rest_framework.authtoken.models import Token
+
+    import hms_sdk
+
+    previous = hms_sdk._default
+    client = hms_sdk.configure(live_server.url, Token.objects.create(user=staff_alice).key)
+    yield client
+    client.session.close()
+    hms_sdk._default = previous
+
+
+@pytest.fixture
+def scheduled():
+    """The SDK's client-side schedule registry, empty before and after the test."""
+    from hms_apm import Watchdog
+
+    Watchdog.clear()
+    yield Watchdog
+    Watchdog.clear()

@@ -3,9 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
-from rest_framework.authtoken.models import Token
 
-import hms_sdk
 from apm.models import Escalation
 from hms_apm import Baseline, Escalate, HmsApiError, Watchdog
 from ops.models import Notification
@@ -14,27 +12,6 @@ from tests.apm import factories as f
 from tests.support.history import EVAL_TIME
 
 AT = datetime.fromtimestamp(EVAL_TIME, tz=UTC)
-
-
-@pytest.fixture
-def sdk(live_server, staff_alice):
-    from django.db import connections
-
-    database = connections["default"].settings_dict
-    max_age, database["CONN_MAX_AGE"] = database["CONN_MAX_AGE"], 0
-    previous = hms_sdk._default
-    client = hms_sdk.configure(live_server.url, Token.objects.create(user=staff_alice).key)
-    yield client
-    client.session.close()
-    hms_sdk._default = previous
-    database["CONN_MAX_AGE"] = max_age
-
-
-@pytest.fixture
-def scheduled():
-    Watchdog.clear()
-    yield Watchdog
-    Watchdog.clear()
 
 
 @pytest.mark.services
