@@ -5,11 +5,13 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from ops import audit
+from ops.admin.readonly import ReadOnlyMixin
 from ops.models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    deletable = False
     list_display = ("id", "at", "topic", "actor", "short_hash")
     list_filter = ("topic",)
     search_fields = ("topic", "actor", "hash")
@@ -22,15 +24,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
     @admin.display(description="hash")
     def short_hash(self, entry):
         return entry.hash[:12]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         verify = self.admin_site.admin_view(self.verify_view)

@@ -2,11 +2,12 @@
 
 from django.contrib import admin, messages
 
+from ops.admin.readonly import ReadOnlyInline, ReadOnlyMixin
 from ops.models import ActionRun, Incident
 from ops.playbook import runner
 
 
-class ActionRunInline(admin.TabularInline):
+class ActionRunInline(ReadOnlyInline):
     model = ActionRun
     extra = 0
     can_delete = False
@@ -26,15 +27,10 @@ class ActionRunInline(admin.TabularInline):
     readonly_fields = fields
     ordering = ("step", "position")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    deletable = False
     list_display = ("id", "service", "condition", "state", "opened_at", "resolved_at")
     list_filter = ("state", "service")
     search_fields = ("service__id", "condition")
@@ -42,15 +38,6 @@ class IncidentAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in Incident._meta.fields]
     inlines = [ActionRunInline]
     actions = ["resolve"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_resolve_permission(self, request):
         return request.user.has_perm("ops.change_incident")

@@ -2,25 +2,20 @@
 
 from django.contrib import admin
 
+from ops.admin.readonly import ReadOnlyMixin
 from ops.models import Sensor, Series
 
 
 @admin.register(Series)
-class SeriesAdmin(admin.ModelAdmin):
+class SeriesAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("service", "name", "labels_key")
     list_filter = ("service",)
     search_fields = ("name",)
     readonly_fields = ("service", "name", "labels", "labels_key")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Sensor)
-class SensorAdmin(admin.ModelAdmin):
+class SensorAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Scrape health at a glance: last success and last error per sensor."""
 
     list_display = ("service", "name", "scrape_url", "last_success_at", "last_error_at")
@@ -38,9 +33,3 @@ class SensorAdmin(admin.ModelAdmin):
         "last_error_at",
         "last_sample_count",
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from ops import outbox
+from ops.admin.readonly import ReadOnlyInline, ReadOnlyMixin
 from ops.channels import registry, services
 from ops.models import Channel, Notification, NotificationAttempt
 
@@ -34,22 +35,17 @@ class ChannelAdmin(admin.ModelAdmin):
             services.delete_channel(channel, actor=request.user)
 
 
-class NotificationAttemptInline(admin.TabularInline):
+class NotificationAttemptInline(ReadOnlyInline):
     model = NotificationAttempt
     extra = 0
     can_delete = False
     fields = ("started_at", "finished_at", "outcome", "maybe_delivered", "error", "detail")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    deletable = False
     list_display = ("id", "channel", "subject", "status", "attempts", "next_attempt_at", "sent_at")
     list_filter = ("status", "channel", "source_topic")
     date_hierarchy = "created_at"
@@ -58,15 +54,6 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in Notification._meta.fields]
     inlines = [NotificationAttemptInline]
     actions = ["retry_failed"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_retry_permission(self, request):
         return request.user.has_perm("ops.change_notification")

@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils.http import urlencode
 
 from ops import services
+from ops.admin.readonly import ReadOnlyMixin
 from ops.models import SLO, IngestKey, Sensor, Service, ServiceVersion, SLOStateChange
 from ops.servicedef import DefinitionError, parse_definition
 from ops.servicedef.yamlload import MAX_DOCUMENT_BYTES
@@ -154,16 +155,10 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(SLOStateChange)
-class SLOStateChangeAdmin(admin.ModelAdmin):
+class SLOStateChangeAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("slo", "from_state", "to_state", "value", "at")
     list_filter = ("to_state", "from_state")
     search_fields = ("slo__service__id", "slo__target")
     date_hierarchy = "at"
     list_select_related = ("slo",)
     readonly_fields = ("slo", "from_state", "to_state", "value", "at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
