@@ -45,16 +45,17 @@ def run_baseline(
     # The deviation and its escalation change commit together (notifications
     # are outbox rows in the same transaction, dispatched after commit).
     with transaction.atomic():
-        try:
-            # A savepoint, so a lost race leaves the transaction usable.
-            with transaction.atomic():
-                deviation.save()
-        except IntegrityError:
-            if slot is None:
-                raise
-            # Another delivery of the same scheduled run won the race: keep its
-            # row, and escalate nothing again (that delivery did).
-            return Deviation.objects.get(baseline=baseline, slot=slot)
+        if slot is None:
+            deviation.save()  # nothing to race with: only slots are unique
+        else:
+            try:
+                # A savepoint, so a lost race leaves the transaction usable.
+                with transaction.atomic():
+                    deviation.save()
+            except IntegrityError:
+                # Another delivery of the same scheduled run won the race: keep
+                # its row, and escalate nothing again (that delivery did).
+                return Deviation.objects.get(baseline=baseline, slot=slot)
         escalations.on_deviation(deviation)
     return _logged(deviation)
 

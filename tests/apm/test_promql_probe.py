@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from apm import services
-from apm.models import Baseline, Deviation
+from apm import escalations, services
+from apm.models import Baseline, Deviation, Escalation
+from ops.models import AuditEntry
 from tests.apm import factories as f
 from tests.support.history import EVAL_TIME, default_history
 from tests.support.prometheus import PrometheusServer
@@ -88,6 +89,43 @@ def test_probe_with_no_data_counts_as_full_deviation(live_prometheus):
     assert deviation.deviation_pct == 100.0
     assert "empty result" in deviation.evidence["error"]
     assert deviation.evidence["raw_result"]["result"] == []
+
+
+def test_a_repeated_run_is_one_insert_and_one_update_and_writes_no_audit_entry(
+    live_prometheus, django_assert_num_queries
+):
+    """The nightly steady state, red or green, costs the watchdog four statements
+    (BEGIN, the ledger INSERT, one escalation statement, COMMIT) beside the probe."""
+    red = promql_baseline(name="avg_wait_days", target_value=30)  # 37.2: 24 % breach
+    green = promql_baseline(name="roomy", target_value=40)  # 37.2 is within "≤ 40"
+    services.run_baseline(red, at=AT)
+    services.run_baseline(green, at=AT)
+    escalation = Escalation.objects.get()
+    audited = AuditEntry.objects.count()
+
+    with django_assert_num_queries(4):
+        repeat = services.run_baseline(red, at=AT)
+    with django_assert_num_queries(4):
+        services.run_baseline(green, at=AT)
+
+    assert AuditEntry.objects.count() == audited
+    escalation.refresh_from_db()
+    assert escalation.breach_count == 2
+    assert escalation.deviation == repeat
+    assert escalation.level == "critical" and escalation.is_open
+    assert Escalation.objects.count() == 1
+
+
+def test_a_red_run_above_the_open_escalations_level_raises_it_and_is_audited(live_prometheus):
+    baseline = promql_baseline(name="avg_wait_days", target_value=30)  # 37.2: 24 %: critical
+    escalations.send(baseline, "Wait times creeping up", level="warning", actor="staff")
+
+    services.run_baseline(baseline, at=AT)
+
+    escalation = Escalation.objects.get()
+    assert escalation.level == "critical" and escalation.breach_count == 1
+    changes = [e.payload["change"] for e in AuditEntry.objects.filter(topic="apm.escalation")]
+    assert changes == ["opened", "raised"]
 
 
 def test_query_returning_several_series_is_an_error_not_a_guess(live_prometheus):
