@@ -94,10 +94,12 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL={DATABASE_URL!r}: {exc}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and beat share the file: wait for a lock instead of failing.
+    # Web, worker and beat share the file: wait for a lock instead of failing;
+    # write-ahead logging lets them read while one writes, and a commit is one
+    # fsync of the log instead of a rollback journal created and deleted.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL"}
     )
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -86,3 +86,28 @@ def test_bad_settings_stop_start_up_naming_the_variable(env, named):
 def test_good_settings_start():
     result = _manage_check(DEBUG="1")
     assert result.returncode == 0, result.stderr
+
+
+def test_the_embedded_sqlite_database_runs_in_write_ahead_log_mode(tmp_path):
+    """Web, worker and beat share the file: readers go on while one writes."""
+    clean = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    clean.update(DEBUG="1", HMS_VAR_DIR=str(tmp_path))
+    script = (
+        "from django.db import connection\n"
+        "with connection.cursor() as c:\n"
+        "    c.execute('PRAGMA journal_mode')\n"
+        "    print(connection.vendor, c.fetchone()[0])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c", script],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["sqlite", "wal"]
+    assert (tmp_path / "hms.sqlite3").exists()
