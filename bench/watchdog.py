@@ -1,8 +1,8 @@
 """``python -m bench watchdog``: 1,000 PromQL baselines through ``run_baseline`` vs bare queries.
 
 Starts a private Prometheus with the test history, creates 1,000 baselines in a
-throwaway database (PostgreSQL when ``DATABASE_URL`` is set, else SQLite in
-memory), then times, in the same run and against the same server:
+throwaway database (PostgreSQL when ``DATABASE_URL`` is set, else a SQLite file
+as on the embedded default), then times, in the same run and against the same server:
 
 - the same 1,000 queries made directly with ``requests`` (a keep-alive session):
   the reference the goal is measured against,
