@@ -13,7 +13,8 @@ Flow (docs/PLAYBOOK.md):
    countdown for later ones); the beat-driven sweep (``dispatch_due``) sends
    any due run again, so a lost task or a restarted worker loses nothing.
 3. ``execute`` claims a run with a conditional UPDATE (pending and due, or a
-   running run whose lease expired): a second delivery claims nothing. A
+   running run whose lease expired, its lost attempt then recorded as
+   ``interrupted``): a second delivery claims nothing. A
    transient Kubernetes error puts the run back to pending with a back-off
    ``due_at`` (finite: ``HMS_PLAYBOOK_MAX_ATTEMPTS``); a permanent one fails it
    and pages the playbook's channel with the reason. Every attempt is kept in
@@ -257,23 +258,52 @@ def open_incident_summary(service_id: str) -> dict | None:
 def claim(run_id: int, now: datetime | None = None) -> ActionRun | None:
     """Take a due run (or one whose worker died) for this worker; None when someone else has it."""
     now = now or timezone.now()
-    lease = timedelta(seconds=settings.HMS_PLAYBOOK_LEASE_SECONDS)
-    claimed = (
-        ActionRun.objects.filter(pk=run_id, due_at__lte=now)
-        .filter(
-            Q(status=ActionRun.Status.PENDING)
-            | Q(status=ActionRun.Status.RUNNING, lease_until__lt=now)
-        )
-        .update(
-            status=ActionRun.Status.RUNNING,
-            attempts=F("attempts") + 1,
-            started_at=Coalesce(F("started_at"), Value(now)),
-            lease_until=now + lease,
-        )
-    )
-    if not claimed:
-        return None
+    take = {
+        "status": ActionRun.Status.RUNNING,
+        "attempts": F("attempts") + 1,
+        "started_at": Coalesce(F("started_at"), Value(now)),
+        "lease_until": now + timedelta(seconds=settings.HMS_PLAYBOOK_LEASE_SECONDS),
+    }
+    due = ActionRun.objects.filter(pk=run_id, due_at__lte=now, status=ActionRun.Status.PENDING)
+    if due.update(**take):
+        return _claimed(run_id)
+    return _reclaim(run_id, now, take)
+
+
+def _claimed(run_id: int) -> ActionRun:
     return ActionRun.objects.select_related("incident__service", "incident__slo").get(pk=run_id)
+
+
+@transaction.atomic
+def _reclaim(run_id: int, now: datetime, take: dict) -> ActionRun | None:
+    """Take a running run whose lease expired: the worker of its last attempt died.
+
+    That attempt recorded nothing (it may or may not have reached Kubernetes), so it
+    is recorded here, as the outbox records an interrupted send: an ``interrupted``
+    entry in ``detail["attempts"]`` and an ``action_interrupted`` audit entry. The
+    UPDATE is fenced on the attempt and lease it read, so two sweeps take it once.
+    """
+    running = ActionRun.objects.filter(pk=run_id, due_at__lte=now, status=ActionRun.Status.RUNNING)
+    lost = running.filter(lease_until__lt=now).values("attempts", "lease_until", "detail").first()
+    if lost is None:
+        return None
+    entry = {
+        "attempt": lost["attempts"],
+        "at": now.isoformat(),
+        "outcome": "interrupted",
+        "error": "worker lost (lease expired)",
+        "lease_until": lost["lease_until"].isoformat(),
+    }
+    detail = dict(lost["detail"] or {})
+    detail["attempts"] = [*detail.get("attempts", []), entry]
+    won = running.filter(attempts=lost["attempts"], lease_until=lost["lease_until"]).update(
+        **take, detail=detail
+    )
+    if not won:
+        return None
+    run = _claimed(run_id)
+    _audit_run("action_interrupted", run, attempt=entry["attempt"], detail=entry)
+    return run
 
 
 def _attempt(run: ActionRun, outcome: str, **extra) -> dict:
@@ -292,18 +322,23 @@ def _finish(run: ActionRun, status: str, detail: dict, **fields) -> bool:
         pk=run.pk, status=ActionRun.Status.RUNNING, attempts=run.attempts
     ).update(status=status, detail=detail, lease_until=None, **fields)
     if done:
-        _audit(
-            f"action_{status}",
-            run.incident,
-            run=run.pk,
-            step=run.step,
-            position=run.position,
-            action=run.action,
-            trigger=run.trigger,
-            attempt=run.attempts,
-            detail=detail.get("attempts", [])[-1] if detail.get("attempts") else detail,
-        )
+        last = detail.get("attempts", [])[-1] if detail.get("attempts") else detail
+        _audit_run(f"action_{status}", run, attempt=run.attempts, detail=last)
     return bool(done)
+
+
+def _audit_run(event: str, run: ActionRun, *, attempt: int, detail: dict) -> None:
+    _audit(
+        event,
+        run.incident,
+        run=run.pk,
+        step=run.step,
+        position=run.position,
+        action=run.action,
+        trigger=run.trigger,
+        attempt=attempt,
+        detail=detail,
+    )
 
 
 def execute(run_id: int) -> str:

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from ops.models import ActionRun, AuditEntry, Incident, Notification
@@ -207,7 +208,9 @@ def test_page_to_a_missing_channel_fails_with_the_reason_instead_of_hanging(clus
 
 def test_a_run_re_executed_after_its_worker_died_mid_patch_scales_once(cluster):
     """The worker PATCHed (3 → 5) and died before recording it; the lease expires and a
-    new worker runs the step again: it sends the planned absolute 5, not current + 2."""
+    new worker runs the step again: it sends the planned absolute 5, not current + 2, and
+    records the lost attempt as interrupted. (With a real SIGKILLed worker:
+    tests/ops/test_playbook_worker_lost.py.)"""
     run = scale_run(breach())
     assert runner.execute(run.pk) == "succeeded"
     assert cluster.replicas(DEPLOYMENT) == 5
@@ -223,7 +226,34 @@ def test_a_run_re_executed_after_its_worker_died_mid_patch_scales_once(cluster):
         detail=detail,
     )
     assert runner.execute(run.pk) == "succeeded"
+    assert runner.execute(run.pk) == "not claimed"
     assert cluster.replicas(DEPLOYMENT) == 5
     assert [p.json() for p in patches(cluster)] == [{"spec": {"replicas": 5}}] * 2
     run.refresh_from_db()
     assert run.detail["scale_plan"] == {"from": 3, "to": 5}
+    assert run.attempts == 2
+    interrupted, succeeded = run.detail["attempts"]
+    assert (interrupted["attempt"], interrupted["outcome"]) == (1, "interrupted")
+    assert interrupted["error"] == "worker lost (lease expired)"
+    assert (succeeded["attempt"], succeeded["outcome"]) == (2, "succeeded")
+    events = [
+        (e.payload["event"], e.payload["attempt"])
+        for e in AuditEntry.objects.filter(topic="ops.incident").order_by("id")
+        if e.payload.get("run") == run.pk
+    ]
+    # the first attempt's own success entry, then the lost-and-resent one (the database
+    # was rewritten above to look as if the first worker had died before recording it)
+    assert events == [("action_succeeded", 1), ("action_interrupted", 1), ("action_succeeded", 2)]
+
+
+def test_a_running_run_within_its_lease_is_not_taken_again(cluster):
+    """A worker that is only slow keeps its run until the lease ends; then one sweep takes it."""
+    run = scale_run(breach())
+    assert runner.claim(run.pk) is not None
+    assert runner.claim(run.pk) is None
+    later = timezone.now() + timedelta(seconds=settings.HMS_PLAYBOOK_LEASE_SECONDS + 1)
+    assert runner.claim(run.pk, now=later) is not None
+    assert runner.claim(run.pk, now=later) is None  # a second sweep's delivery takes nothing
+    run.refresh_from_db()
+    assert run.attempts == 2
+    assert [a["outcome"] for a in run.detail["attempts"]] == ["interrupted"]
