@@ -14,7 +14,8 @@ Flow (docs/PLAYBOOK.md):
    any due run again, so a lost task or a restarted worker loses nothing.
 3. ``execute`` claims a run with a conditional UPDATE (pending and due, or a
    running run whose lease expired, its lost attempt then recorded as
-   ``interrupted``): a second delivery claims nothing. A
+   ``interrupted``): a second delivery claims nothing, and a slow worker whose run
+   was taken over writes nothing more (``LostClaim``, result ``lost claim``). A
    transient Kubernetes error puts the run back to pending with a back-off
    ``due_at`` (finite: ``HMS_PLAYBOOK_MAX_ATTEMPTS``); a permanent one fails it
    and pages the playbook's channel with the reason. Every attempt is kept in
@@ -42,6 +43,7 @@ from ops.playbook.executors import (
     EXECUTORS,
     ActionError,
     Context,
+    LostClaim,
     action_from,
     incident_summary,
 )
@@ -49,6 +51,7 @@ from ops.servicedef import ServiceDefinition, parse_definition
 
 logger = logging.getLogger(__name__)
 SWEEP_BATCH = 200
+LOST_CLAIM = "lost claim"
 OPENING_TRIGGERS = (None, "slo_breach", "still_breach_after")
 CORRECTIVE = ("slo_breach", "still_breach_after", "recovered")
 
@@ -367,6 +370,9 @@ def execute(run_id: int) -> str:
                 _finish(run, ActionRun.Status.SUCCEEDED, _attempt(run, "succeeded", **result))
             return ActionRun.Status.SUCCEEDED
         result = executor.run(action, ctx)
+    except LostClaim as exc:  # another worker owns the run now; its row is not ours to write
+        logger.warning("playbook action run %s: %s; this worker stops", run.pk, exc)
+        return LOST_CLAIM
     except (KubeError, ActionError) as exc:
         return _failed(run, exc, definition)
     except Exception as exc:  # a bug must not leave the run "running" to be retried forever

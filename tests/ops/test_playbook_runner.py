@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from ops import kube
 from ops.models import ActionRun, AuditEntry, Incident, Notification
 from ops.playbook import runner
 from ops.services import register_service
@@ -257,3 +258,38 @@ def test_a_running_run_within_its_lease_is_not_taken_again(cluster):
     run.refresh_from_db()
     assert run.attempts == 2
     assert [a["outcome"] for a in run.detail["attempts"]] == ["interrupted"]
+
+
+def test_a_slow_worker_whose_run_was_taken_over_sends_nothing_and_keeps_the_record(
+    cluster, monkeypatch
+):
+    """The worker waits on its GET past its lease; a sweep's worker takes the run (attempt 2,
+    attempt 1 recorded interrupted). The slow one must not store its plan over that record,
+    nor PATCH: it stops, and the run is left as the new owner has it."""
+    run = scale_run(breach())
+    read = kube.plan_scale
+
+    def slow_read(*args, **kwargs):
+        plan = read(*args, **kwargs)
+        after_the_lease = timezone.now() + timedelta(
+            seconds=settings.HMS_PLAYBOOK_LEASE_SECONDS + 1
+        )
+        assert runner.claim(run.pk, now=after_the_lease) is not None  # the takeover
+        return plan
+
+    monkeypatch.setattr(kube, "plan_scale", slow_read)
+    assert runner.execute(run.pk) == "lost claim"
+
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in cluster.requests] == [("GET", "scale")]
+    assert cluster.replicas(DEPLOYMENT) == 3
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("running", 2)
+    assert "scale_plan" not in run.detail
+    [interrupted] = run.detail["attempts"]
+    assert (interrupted["attempt"], interrupted["outcome"]) == (1, "interrupted")
+    events = [
+        (e.payload["event"], e.payload["attempt"])
+        for e in AuditEntry.objects.filter(topic="ops.incident").order_by("id")
+        if e.payload.get("run") == run.pk
+    ]
+    assert events == [("action_interrupted", 1)]
