@@ -14,7 +14,8 @@ Flow (docs/PLAYBOOK.md):
    any due run again, so a lost task or a restarted worker loses nothing.
 3. ``execute`` claims a run with a conditional UPDATE (pending and due, or a
    running run whose lease expired, its lost attempt then recorded as
-   ``interrupted``): a second delivery claims nothing, and a slow worker whose run
+   ``interrupted``, or the run failed and paged when that was its last attempt):
+   a second delivery claims nothing, and a slow worker whose run
    was taken over writes nothing more (``LostClaim``, result ``lost claim``). A
    transient Kubernetes error puts the run back to pending with a back-off
    ``due_at`` (finite: ``HMS_PLAYBOOK_MAX_ATTEMPTS``); a permanent one fails it
@@ -259,7 +260,11 @@ def open_incident_summary(service_id: str) -> dict | None:
 
 
 def claim(run_id: int, now: datetime | None = None) -> ActionRun | None:
-    """Take a due run (or one whose worker died) for this worker; None when someone else has it."""
+    """Take a due run (or one whose worker died) for this worker; None when someone else has it.
+
+    The run comes back ``failed`` (not ``running``) when the dead worker's attempt was the
+    last one allowed: there is nothing to execute then.
+    """
     now = now or timezone.now()
     take = {
         "status": ActionRun.Status.RUNNING,
@@ -277,6 +282,17 @@ def _claimed(run_id: int) -> ActionRun:
     return ActionRun.objects.select_related("incident__service", "incident__slo").get(pk=run_id)
 
 
+def _expired(run_id: int, now: datetime):
+    return ActionRun.objects.filter(
+        pk=run_id, due_at__lte=now, status=ActionRun.Status.RUNNING, lease_until__lt=now
+    )
+
+
+def _lost(run_id: int, now: datetime) -> dict | None:
+    """The attempt, lease and detail of a running run whose lease expired (None: no such run)."""
+    return _expired(run_id, now).values("attempts", "lease_until", "detail").first()
+
+
 @transaction.atomic
 def _reclaim(run_id: int, now: datetime, take: dict) -> ActionRun | None:
     """Take a running run whose lease expired: the worker of its last attempt died.
@@ -285,9 +301,13 @@ def _reclaim(run_id: int, now: datetime, take: dict) -> ActionRun | None:
     is recorded here, as the outbox records an interrupted send: an ``interrupted``
     entry in ``detail["attempts"]`` and an ``action_interrupted`` audit entry. The
     UPDATE is fenced on the attempt and lease it read, so two sweeps take it once.
+
+    When that attempt was the last one ``HMS_PLAYBOOK_MAX_ATTEMPTS`` allows, the same
+    fenced UPDATE fails the run instead, and the winner pages the playbook's channel
+    with the reason, as for a permanent error. Otherwise the next attempt starts at
+    once: the expired lease already was a wait far longer than a retry's back-off.
     """
-    running = ActionRun.objects.filter(pk=run_id, due_at__lte=now, status=ActionRun.Status.RUNNING)
-    lost = running.filter(lease_until__lt=now).values("attempts", "lease_until", "detail").first()
+    lost = _lost(run_id, now)
     if lost is None:
         return None
     entry = {
@@ -299,13 +319,30 @@ def _reclaim(run_id: int, now: datetime, take: dict) -> ActionRun | None:
     }
     detail = dict(lost["detail"] or {})
     detail["attempts"] = [*detail.get("attempts", []), entry]
-    won = running.filter(attempts=lost["attempts"], lease_until=lost["lease_until"]).update(
-        **take, detail=detail
+    fenced = _expired(run_id, now).filter(
+        attempts=lost["attempts"], lease_until=lost["lease_until"]
     )
+    exhausted = lost["attempts"] >= settings.HMS_PLAYBOOK_MAX_ATTEMPTS
+    if exhausted:
+        times = sum(1 for a in detail["attempts"] if a.get("outcome") == "interrupted")
+        failure = ActionError(
+            f"worker lost {times} time{'s' if times != 1 else ''} (lease expired): attempts "
+            f"exhausted (HMS_PLAYBOOK_MAX_ATTEMPTS={settings.HMS_PLAYBOOK_MAX_ATTEMPTS})"
+        )
+        failed = {"failure": str(failure)}
+        detail.update(failed)
+        won = fenced.update(
+            status=ActionRun.Status.FAILED, detail=detail, lease_until=None, finished_at=now
+        )
+    else:
+        won = fenced.update(**take, detail=detail)
     if not won:
         return None
     run = _claimed(run_id)
     _audit_run("action_interrupted", run, attempt=entry["attempt"], detail=entry)
+    if exhausted:
+        _audit_run("action_failed", run, attempt=entry["attempt"], detail={**entry, **failed})
+        _page_failure(run, failure, _definition(run.incident.service))
     return run
 
 
@@ -349,6 +386,8 @@ def execute(run_id: int) -> str:
     run = claim(run_id)
     if run is None:
         return "not claimed"
+    if run.status != ActionRun.Status.RUNNING:  # its last attempt was lost: failed, paged
+        return run.status
     incident = run.incident
     if run.trigger == "still_breach_after" and incident.state != Incident.State.OPEN:
         with transaction.atomic():

@@ -293,3 +293,89 @@ def test_a_slow_worker_whose_run_was_taken_over_sends_nothing_and_keeps_the_reco
         if e.payload.get("run") == run.pk
     ]
     assert events == [("action_interrupted", 1)]
+
+
+def _worker_dies(run: ActionRun) -> None:
+    """A worker takes the run and dies; its lease then runs out."""
+    assert runner.claim(run.pk) is not None
+    ActionRun.objects.filter(pk=run.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+
+
+def _run_events(run: ActionRun) -> list[tuple[str, int]]:
+    return [
+        (e.payload["event"], e.payload["attempt"])
+        for e in AuditEntry.objects.filter(topic="ops.incident").order_by("id")
+        if e.payload.get("run") == run.pk
+    ]
+
+
+def test_a_run_whose_worker_keeps_dying_fails_after_the_last_attempt_and_pages_once(
+    cluster, settings
+):
+    settings.HMS_PLAYBOOK_MAX_ATTEMPTS = 3
+    run = scale_run(breach())
+    _worker_dies(run)
+    _worker_dies(run)  # attempt 1 recorded interrupted; attempt 2 taken, and lost too
+    _worker_dies(run)  # attempt 3, the last one allowed, lost
+
+    assert runner.execute(run.pk) == "failed"
+    assert runner.execute(run.pk) == "not claimed"
+    assert runner.dispatch_due() == 1  # only the log_to run: the failed one is not re-sent
+
+    run.refresh_from_db()
+    assert (run.status, run.attempts, run.lease_until) == ("failed", 3, None)
+    assert run.finished_at is not None
+    assert [(a["attempt"], a["outcome"]) for a in run.detail["attempts"]] == [
+        (1, "interrupted"),
+        (2, "interrupted"),
+        (3, "interrupted"),
+    ]
+    assert run.detail["failure"] == (
+        "worker lost 3 times (lease expired): attempts exhausted (HMS_PLAYBOOK_MAX_ATTEMPTS=3)"
+    )
+    assert cluster.requests == []  # every worker died before reaching Kubernetes
+    assert _run_events(run) == [
+        ("action_interrupted", 1),
+        ("action_interrupted", 2),
+        ("action_interrupted", 3),
+        ("action_failed", 3),
+    ]
+    [page] = Notification.objects.all()
+    assert page.channel.name == "tsa_ops"
+    assert page.dedupe_key == f"ops.incident:{run.incident_id}:run:{run.pk}:failed"
+    assert "scale_up failed" in page.message and "worker lost 3 times" in page.message
+
+
+def test_two_sweeps_racing_on_the_last_lost_attempt_fail_it_and_page_once(
+    cluster, settings, monkeypatch
+):
+    """Both deliveries read the expired lease before either writes: the one UPDATE fenced
+    on that attempt and lease wins; the other writes, audits and pages nothing."""
+    settings.HMS_PLAYBOOK_MAX_ATTEMPTS = 1
+    run = scale_run(breach())
+    _worker_dies(run)
+    now = timezone.now()
+    seen = runner._lost(run.pk, now)
+    monkeypatch.setattr(runner, "_lost", lambda run_id, now: seen)  # both read the same row
+
+    assert runner.claim(run.pk, now=now).status == "failed"
+    assert runner.claim(run.pk, now=now) is None
+
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("failed", 1)
+    assert [a["outcome"] for a in run.detail["attempts"]] == ["interrupted"]
+    assert _run_events(run) == [("action_interrupted", 1), ("action_failed", 1)]
+    assert Notification.objects.count() == 1
+
+
+def test_a_lost_attempt_with_attempts_left_is_sent_again_at_once(cluster, settings):
+    """No back-off after an interruption: the expired lease already was one."""
+    settings.HMS_PLAYBOOK_MAX_ATTEMPTS = 2
+    settings.HMS_PLAYBOOK_RETRY_SECONDS = 3600  # would push a back-off far out
+    run = scale_run(breach())
+    _worker_dies(run)
+    assert runner.execute(run.pk) == "succeeded"
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("succeeded", 2)
+    assert [a["outcome"] for a in run.detail["attempts"]] == ["interrupted", "succeeded"]
+    assert cluster.replicas(DEPLOYMENT) == 5
