@@ -379,3 +379,25 @@ def test_a_lost_attempt_with_attempts_left_is_sent_again_at_once(cluster, settin
     assert (run.status, run.attempts) == ("succeeded", 2)
     assert [a["outcome"] for a in run.detail["attempts"]] == ["interrupted", "succeeded"]
     assert cluster.replicas(DEPLOYMENT) == 5
+
+
+def test_a_patch_answered_after_the_timeout_is_retried_and_scales_once(cluster, settings):
+    """The API server applies the PATCH (3 → 5) but answers after the timeout: a transient
+    error with its text, back to pending; the next attempt sends the same absolute 5."""
+    settings.HMS_KUBE_TIMEOUT_SECONDS = 0.5
+    cluster.hold_next("PATCH", 3)
+    run = scale_run(breach())
+    assert runner.execute(run.pk) == "retry"
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("pending", 1)
+    [error] = run.detail["attempts"]
+    assert (error["outcome"], error["permanent"], error["http_status"]) == ("error", False, None)
+    assert error["error"].startswith("Kubernetes did not answer within 0.5 s")
+    assert cluster.replicas(DEPLOYMENT) == 5  # applied, though the worker never heard
+
+    assert runner.execute(run.pk) == "succeeded"
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("succeeded", 2)
+    assert cluster.replicas(DEPLOYMENT) == 5  # current + 2 once, not 7
+    assert [p.json() for p in patches(cluster)] == [{"spec": {"replicas": 5}}] * 2
+    assert _run_events(run) == [("action_pending", 1), ("action_succeeded", 2)]

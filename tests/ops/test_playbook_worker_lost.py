@@ -26,6 +26,7 @@ from tests.support.slack import TOKEN
 
 pytestmark = pytest.mark.services
 LEASE_SECONDS = 10  # the shortest HMS_PLAYBOOK_LEASE_SECONDS the settings accept
+KUBE_TIMEOUT_SECONDS = 5  # the settings want the lease above HMS_KUBE_TIMEOUT_SECONDS
 HELD_SECONDS = 60  # the peer sits on its answer longer than the test lasts
 SCALE = f"/apis/apps/v1/namespaces/default/deployments/{DEPLOYMENT}/scale"
 TO_FIVE = {"spec": {"replicas": 5}}
@@ -59,6 +60,7 @@ def workers(tmp_path, kube, slack):
                 SLACK_BOT_TOKEN=TOKEN,
                 SLACK_API_URL=slack.api_url,
                 HMS_PLAYBOOK_LEASE_SECONDS=str(LEASE_SECONDS),
+                HMS_KUBE_TIMEOUT_SECONDS=str(KUBE_TIMEOUT_SECONDS),
             )
         )
         return started[-1]
