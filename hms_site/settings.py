@@ -278,11 +278,19 @@ KUBE_TOKEN = env_str("KUBE_TOKEN", "")
 # The embedded default (no Redis, no KUBE_API_URL) has no cluster: playbooks record what
 # they would send. Set KUBE_DRY_RUN=0 to use a kubeconfig / in-cluster account there.
 KUBE_DRY_RUN = env_bool("KUBE_DRY_RUN", not (REDIS_URL or KUBE_API_URL))
+# Each Kubernetes API request waits at most this long to connect, and as long for its answer.
+HMS_KUBE_TIMEOUT_SECONDS = env_float("HMS_KUBE_TIMEOUT_SECONDS", 10.0, minimum=0.1)
 # Playbooks (docs/PLAYBOOK.md): delays are multiplied by the scale (tests shorten them).
 HMS_PLAYBOOK_DELAY_SCALE = env_float("HMS_PLAYBOOK_DELAY_SCALE", 1.0, minimum=0.0)
 HMS_PLAYBOOK_RETRY_SECONDS = env_float("HMS_PLAYBOOK_RETRY_SECONDS", 2.0, minimum=0.0)
 HMS_PLAYBOOK_MAX_ATTEMPTS = env_int("HMS_PLAYBOOK_MAX_ATTEMPTS", 5, minimum=1)
 HMS_PLAYBOOK_LEASE_SECONDS = env_float("HMS_PLAYBOOK_LEASE_SECONDS", 300.0, minimum=10.0)
+if HMS_PLAYBOOK_LEASE_SECONDS <= HMS_KUBE_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        f"HMS_PLAYBOOK_LEASE_SECONDS={HMS_PLAYBOOK_LEASE_SECONDS} must be well above "
+        f"HMS_KUBE_TIMEOUT_SECONDS={HMS_KUBE_TIMEOUT_SECONDS}: a worker still waiting on "
+        "Kubernetes would lose its run to another"
+    )
 
 EMAIL_URL = env_url("EMAIL_URL", None, schemes=("smtp", "smtps", "console"))
 if EMAIL_URL and not EMAIL_URL.startswith("console"):

@@ -8,6 +8,11 @@ each call returns the exact request it would have made, and callers record it.
 Every call returns a ``KubeCall`` (what was asked and what came back) or raises
 ``KubeError`` with ``permanent`` telling the caller whether retrying can help:
 403/404/422 are permanent; 409 (conflict), 429, 5xx and connection failures are not.
+
+Every request has a timeout (``HMS_KUBE_TIMEOUT_SECONDS`` to connect, and as long
+again for the answer), so a hung API server is a transient error like a 503, not
+a worker stuck until its run's lease expires. A request that timed out may still
+have been applied: callers send absolute values (see ``scale_to``).
 """
 
 from __future__ import annotations
@@ -92,8 +97,16 @@ def _deployment_path(target: Target) -> str:
     return f"/apis/apps/v1/namespaces/{target.namespace}/deployments/{target.deployment}"
 
 
+def _timed_out(exc: BaseException) -> bool:
+    """A connect or read timeout, bare or wrapped in urllib3's ``MaxRetryError``."""
+    timeouts = (urllib3.exceptions.TimeoutError, TimeoutError)
+    return isinstance(exc, timeouts) or isinstance(getattr(exc, "reason", None), timeouts)
+
+
 def _call(fn, *args, **kwargs):
-    """Run one client call, turning its failures into ``KubeError``."""
+    """Run one client call with the request timeout, turning its failures into ``KubeError``."""
+    timeout = float(settings.HMS_KUBE_TIMEOUT_SECONDS)
+    kwargs.setdefault("_request_timeout", (timeout, timeout))
     try:
         return fn(*args, **kwargs)
     except ApiException as exc:
@@ -103,6 +116,11 @@ def _call(fn, *args, **kwargs):
             f"Kubernetes answered {exc.status}: {reason}", permanent=permanent, status=exc.status
         ) from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:
+        if _timed_out(exc):
+            raise KubeError(
+                f"Kubernetes did not answer within {timeout:g} s (HMS_KUBE_TIMEOUT_SECONDS): {exc}",
+                permanent=False,
+            ) from None
         raise KubeError(f"Kubernetes unreachable: {exc}", permanent=False) from None
 
 

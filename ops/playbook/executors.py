@@ -2,9 +2,10 @@
 
 An executor gets the typed action (from ``ops.playbook.grammar``), the incident
 and the service's Kubernetes block; ``run()`` returns the detail to record or
-raises ``KubeError``. Executors with ``transactional = True`` only write rows
-(audit, outbox) and run inside the transaction that records their success, so
-running twice cannot write twice.
+raises ``KubeError`` (or ``LostClaim`` when the run was taken from this worker).
+Executors with ``transactional = True`` only write rows (audit, outbox) and run
+inside the transaction that records their success, so running twice cannot
+write twice.
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ class ActionError(Exception):
     status = None
 
 
+class LostClaim(Exception):
+    """This worker no longer holds the run: its lease expired and another worker took it.
+
+    Raised before anything is sent, so the slow worker stops and leaves the run (and its
+    record, with the interrupted entry the new owner wrote) to the new owner.
+    """
+
+
 ACTOR = "playbook"
 
 
@@ -39,9 +48,22 @@ class Context:
     kubernetes: KubernetesDef
 
     def remember(self, key: str, value) -> None:
-        """Store ``value`` in the run's detail now (committed), before acting on it."""
-        self.run.detail = {**(self.run.detail or {}), key: value}
-        ActionRun.objects.filter(pk=self.run.pk).update(detail=self.run.detail)
+        """Store ``value`` in the run's detail now (committed), before acting on it.
+
+        Only while this worker still holds the claim (running, the attempt it took): a
+        slow worker whose lease was taken over must not overwrite the new owner's record
+        nor go on to act; it gets ``LostClaim`` and the row is left untouched.
+        """
+        detail = {**(self.run.detail or {}), key: value}
+        held = ActionRun.objects.filter(
+            pk=self.run.pk, status=ActionRun.Status.RUNNING, attempts=self.run.attempts
+        )
+        if not held.update(detail=detail):
+            raise LostClaim(
+                f"run {self.run.pk} attempt {self.run.attempts} was taken over "
+                f"before its {key} was stored"
+            )
+        self.run.detail = detail
 
     def target(self, action) -> kube.Target:
         return kube.Target(

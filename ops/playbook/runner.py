@@ -13,7 +13,10 @@ Flow (docs/PLAYBOOK.md):
    countdown for later ones); the beat-driven sweep (``dispatch_due``) sends
    any due run again, so a lost task or a restarted worker loses nothing.
 3. ``execute`` claims a run with a conditional UPDATE (pending and due, or a
-   running run whose lease expired): a second delivery claims nothing. A
+   running run whose lease expired, its lost attempt then recorded as
+   ``interrupted``, or the run failed and paged when that was its last attempt):
+   a second delivery claims nothing, and a slow worker whose run
+   was taken over writes nothing more (``LostClaim``, result ``lost claim``). A
    transient Kubernetes error puts the run back to pending with a back-off
    ``due_at`` (finite: ``HMS_PLAYBOOK_MAX_ATTEMPTS``); a permanent one fails it
    and pages the playbook's channel with the reason. Every attempt is kept in
@@ -41,6 +44,7 @@ from ops.playbook.executors import (
     EXECUTORS,
     ActionError,
     Context,
+    LostClaim,
     action_from,
     incident_summary,
 )
@@ -48,6 +52,7 @@ from ops.servicedef import ServiceDefinition, parse_definition
 
 logger = logging.getLogger(__name__)
 SWEEP_BATCH = 200
+LOST_CLAIM = "lost claim"
 OPENING_TRIGGERS = (None, "slo_breach", "still_breach_after")
 CORRECTIVE = ("slo_breach", "still_breach_after", "recovered")
 
@@ -255,25 +260,90 @@ def open_incident_summary(service_id: str) -> dict | None:
 
 
 def claim(run_id: int, now: datetime | None = None) -> ActionRun | None:
-    """Take a due run (or one whose worker died) for this worker; None when someone else has it."""
+    """Take a due run (or one whose worker died) for this worker; None when someone else has it.
+
+    The run comes back ``failed`` (not ``running``) when the dead worker's attempt was the
+    last one allowed: there is nothing to execute then.
+    """
     now = now or timezone.now()
-    lease = timedelta(seconds=settings.HMS_PLAYBOOK_LEASE_SECONDS)
-    claimed = (
-        ActionRun.objects.filter(pk=run_id, due_at__lte=now)
-        .filter(
-            Q(status=ActionRun.Status.PENDING)
-            | Q(status=ActionRun.Status.RUNNING, lease_until__lt=now)
-        )
-        .update(
-            status=ActionRun.Status.RUNNING,
-            attempts=F("attempts") + 1,
-            started_at=Coalesce(F("started_at"), Value(now)),
-            lease_until=now + lease,
-        )
-    )
-    if not claimed:
-        return None
+    take = {
+        "status": ActionRun.Status.RUNNING,
+        "attempts": F("attempts") + 1,
+        "started_at": Coalesce(F("started_at"), Value(now)),
+        "lease_until": now + timedelta(seconds=settings.HMS_PLAYBOOK_LEASE_SECONDS),
+    }
+    due = ActionRun.objects.filter(pk=run_id, due_at__lte=now, status=ActionRun.Status.PENDING)
+    if due.update(**take):
+        return _claimed(run_id)
+    return _reclaim(run_id, now, take)
+
+
+def _claimed(run_id: int) -> ActionRun:
     return ActionRun.objects.select_related("incident__service", "incident__slo").get(pk=run_id)
+
+
+def _expired(run_id: int, now: datetime):
+    return ActionRun.objects.filter(
+        pk=run_id, due_at__lte=now, status=ActionRun.Status.RUNNING, lease_until__lt=now
+    )
+
+
+def _lost(run_id: int, now: datetime) -> dict | None:
+    """The attempt, lease and detail of a running run whose lease expired (None: no such run)."""
+    return _expired(run_id, now).values("attempts", "lease_until", "detail").first()
+
+
+@transaction.atomic
+def _reclaim(run_id: int, now: datetime, take: dict) -> ActionRun | None:
+    """Take a running run whose lease expired: the worker of its last attempt died.
+
+    That attempt recorded nothing (it may or may not have reached Kubernetes), so it
+    is recorded here, as the outbox records an interrupted send: an ``interrupted``
+    entry in ``detail["attempts"]`` and an ``action_interrupted`` audit entry. The
+    UPDATE is fenced on the attempt and lease it read, so two sweeps take it once.
+
+    When that attempt was the last one ``HMS_PLAYBOOK_MAX_ATTEMPTS`` allows, the same
+    fenced UPDATE fails the run instead, and the winner pages the playbook's channel
+    with the reason, as for a permanent error. Otherwise the next attempt starts at
+    once: the expired lease already was a wait far longer than a retry's back-off.
+    """
+    lost = _lost(run_id, now)
+    if lost is None:
+        return None
+    entry = {
+        "attempt": lost["attempts"],
+        "at": now.isoformat(),
+        "outcome": "interrupted",
+        "error": "worker lost (lease expired)",
+        "lease_until": lost["lease_until"].isoformat(),
+    }
+    detail = dict(lost["detail"] or {})
+    detail["attempts"] = [*detail.get("attempts", []), entry]
+    fenced = _expired(run_id, now).filter(
+        attempts=lost["attempts"], lease_until=lost["lease_until"]
+    )
+    exhausted = lost["attempts"] >= settings.HMS_PLAYBOOK_MAX_ATTEMPTS
+    if exhausted:
+        times = sum(1 for a in detail["attempts"] if a.get("outcome") == "interrupted")
+        failure = ActionError(
+            f"worker lost {times} time{'s' if times != 1 else ''} (lease expired): attempts "
+            f"exhausted (HMS_PLAYBOOK_MAX_ATTEMPTS={settings.HMS_PLAYBOOK_MAX_ATTEMPTS})"
+        )
+        failed = {"failure": str(failure)}
+        detail.update(failed)
+        won = fenced.update(
+            status=ActionRun.Status.FAILED, detail=detail, lease_until=None, finished_at=now
+        )
+    else:
+        won = fenced.update(**take, detail=detail)
+    if not won:
+        return None
+    run = _claimed(run_id)
+    _audit_run("action_interrupted", run, attempt=entry["attempt"], detail=entry)
+    if exhausted:
+        _audit_run("action_failed", run, attempt=entry["attempt"], detail={**entry, **failed})
+        _page_failure(run, failure, _definition(run.incident.service))
+    return run
 
 
 def _attempt(run: ActionRun, outcome: str, **extra) -> dict:
@@ -292,18 +362,23 @@ def _finish(run: ActionRun, status: str, detail: dict, **fields) -> bool:
         pk=run.pk, status=ActionRun.Status.RUNNING, attempts=run.attempts
     ).update(status=status, detail=detail, lease_until=None, **fields)
     if done:
-        _audit(
-            f"action_{status}",
-            run.incident,
-            run=run.pk,
-            step=run.step,
-            position=run.position,
-            action=run.action,
-            trigger=run.trigger,
-            attempt=run.attempts,
-            detail=detail.get("attempts", [])[-1] if detail.get("attempts") else detail,
-        )
+        last = detail.get("attempts", [])[-1] if detail.get("attempts") else detail
+        _audit_run(f"action_{status}", run, attempt=run.attempts, detail=last)
     return bool(done)
+
+
+def _audit_run(event: str, run: ActionRun, *, attempt: int, detail: dict) -> None:
+    _audit(
+        event,
+        run.incident,
+        run=run.pk,
+        step=run.step,
+        position=run.position,
+        action=run.action,
+        trigger=run.trigger,
+        attempt=attempt,
+        detail=detail,
+    )
 
 
 def execute(run_id: int) -> str:
@@ -311,6 +386,8 @@ def execute(run_id: int) -> str:
     run = claim(run_id)
     if run is None:
         return "not claimed"
+    if run.status != ActionRun.Status.RUNNING:  # its last attempt was lost: failed, paged
+        return run.status
     incident = run.incident
     if run.trigger == "still_breach_after" and incident.state != Incident.State.OPEN:
         with transaction.atomic():
@@ -332,6 +409,9 @@ def execute(run_id: int) -> str:
                 _finish(run, ActionRun.Status.SUCCEEDED, _attempt(run, "succeeded", **result))
             return ActionRun.Status.SUCCEEDED
         result = executor.run(action, ctx)
+    except LostClaim as exc:  # another worker owns the run now; its row is not ours to write
+        logger.warning("playbook action run %s: %s; this worker stops", run.pk, exc)
+        return LOST_CLAIM
     except (KubeError, ActionError) as exc:
         return _failed(run, exc, definition)
     except Exception as exc:  # a bug must not leave the run "running" to be retried forever

@@ -1,5 +1,7 @@
 """ops.kube against a loopback server speaking the real apps/v1 API, via the real client."""
 
+import time
+
 import pytest
 
 from ops.kube import KubeError, Target, plan_rollback, read_replicas, rollback, scale_by
@@ -93,3 +95,16 @@ def test_a_repeated_rollback_with_its_plan_restores_the_same_template(cluster):
     rollback(SCANNER, plan)
     rollback(SCANNER, plan)  # e.g. a new worker after the first died mid-PATCH
     assert cluster.image("scanner", "dca") == "scan:1"
+
+
+def test_an_answer_later_than_the_timeout_is_a_transient_error(cluster, settings):
+    settings.HMS_KUBE_TIMEOUT_SECONDS = 0.5
+    cluster.hold_next("GET", 3)
+    started = time.monotonic()
+    with pytest.raises(KubeError) as caught:
+        read_replicas(SCANNER)
+    assert time.monotonic() - started < 2.5  # it gave up; it did not wait for the answer
+    assert caught.value.permanent is False
+    assert caught.value.status is None
+    assert str(caught.value).startswith("Kubernetes did not answer within 0.5 s")
+    assert read_replicas(SCANNER) == 3  # the next call is answered at once

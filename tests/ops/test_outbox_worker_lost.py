@@ -7,85 +7,36 @@ message in ``conversations.history`` by its metadata marker and marks it sent
 without posting again.
 """
 
-import os
-import signal
-import subprocess
-import sys
 import threading
-import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from ops import outbox
 from ops.models import Notification, NotificationAttempt
 from ops.outbox.services import claim
-from tests.ops.vault_factories import (
-    make_channel,
-    recorded_deliveries,
-    subprocess_database_url,
-)
+from tests.ops.vault_factories import make_channel, recorded_deliveries
+from tests.ops.worker_process import WorkerProcess
 from tests.support.services import wait_until
 from tests.support.slack import TOKEN, FakeSlack
 
 pytestmark = pytest.mark.services
 Status = Notification.Status
 Outcome = NotificationAttempt.Outcome
-ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_SECONDS = 3
 LEASE_SECONDS = 6
 
 
-class WorkerProcess:
-    """``celery -A hms_site worker --pool=solo`` on this run's queue and test database."""
-
-    def __init__(self, tmp_path: Path, slack: FakeSlack, name: str):
-        self.log_path = tmp_path / f"{name}.log"
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "hms_site.settings",
-            "SECRET_KEY": "worker-lost-test-" + "k" * 50,
-            "DEBUG": "0",
-            "DATABASE_URL": subprocess_database_url(),
-            "REDIS_URL": settings.REDIS_URL,
-            "HMS_CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
-            "HMS_VAR_DIR": str(tmp_path / "var"),
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_API_URL": slack.api_url,
-            "HMS_NOTIFY_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
-            "HMS_NOTIFY_LEASE_SECONDS": str(LEASE_SECONDS),
-            "HMS_NOTIFY_BACKOFF_SECONDS": "0.2",
-        }
-        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "hms_site", "worker",
-                "--pool=solo", "--loglevel=INFO", "--without-mingle", "--without-gossip",
-                "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h",
-            ],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def kill(self):
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        self.log.close()
-
-    def output(self) -> str:
-        return self.log_path.read_text()
+def _slack_env(slack: FakeSlack) -> dict:
+    return {
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_API_URL": slack.api_url,
+        "HMS_NOTIFY_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
+        "HMS_NOTIFY_LEASE_SECONDS": str(LEASE_SECONDS),
+        "HMS_NOTIFY_BACKOFF_SECONDS": "0.2",
+    }
 
 
 @pytest.fixture
@@ -103,7 +54,7 @@ def test_worker_killed_mid_send_is_delivered_once_after_restart(
     from ops.outbox.tasks import dispatch_due_notifications
 
     with FakeSlack(post_delays=[60]) as slack:
-        first = WorkerProcess(tmp_path, slack, "doomed")
+        first = WorkerProcess(tmp_path, "doomed", **_slack_env(slack))
         second = None
         try:
             with transaction.atomic():
@@ -117,7 +68,7 @@ def test_worker_killed_mid_send_is_delivered_once_after_restart(
             assert notification.status == Status.SENDING
             assert _outcomes(notification) == [Outcome.IN_PROGRESS]
 
-            second = WorkerProcess(tmp_path, slack, "restarted")
+            second = WorkerProcess(tmp_path, "restarted", **_slack_env(slack))
             wait_until(
                 lambda: timezone.now() > notification.lease_until,
                 timeout=LEASE_SECONDS + 5,

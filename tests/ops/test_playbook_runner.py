@@ -3,8 +3,10 @@
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
+from ops import kube
 from ops.models import ActionRun, AuditEntry, Incident, Notification
 from ops.playbook import runner
 from ops.services import register_service
@@ -207,7 +209,9 @@ def test_page_to_a_missing_channel_fails_with_the_reason_instead_of_hanging(clus
 
 def test_a_run_re_executed_after_its_worker_died_mid_patch_scales_once(cluster):
     """The worker PATCHed (3 → 5) and died before recording it; the lease expires and a
-    new worker runs the step again: it sends the planned absolute 5, not current + 2."""
+    new worker runs the step again: it sends the planned absolute 5, not current + 2, and
+    records the lost attempt as interrupted. (With a real SIGKILLed worker:
+    tests/ops/test_playbook_worker_lost.py.)"""
     run = scale_run(breach())
     assert runner.execute(run.pk) == "succeeded"
     assert cluster.replicas(DEPLOYMENT) == 5
@@ -223,7 +227,177 @@ def test_a_run_re_executed_after_its_worker_died_mid_patch_scales_once(cluster):
         detail=detail,
     )
     assert runner.execute(run.pk) == "succeeded"
+    assert runner.execute(run.pk) == "not claimed"
     assert cluster.replicas(DEPLOYMENT) == 5
     assert [p.json() for p in patches(cluster)] == [{"spec": {"replicas": 5}}] * 2
     run.refresh_from_db()
     assert run.detail["scale_plan"] == {"from": 3, "to": 5}
+    assert run.attempts == 2
+    interrupted, succeeded = run.detail["attempts"]
+    assert (interrupted["attempt"], interrupted["outcome"]) == (1, "interrupted")
+    assert interrupted["error"] == "worker lost (lease expired)"
+    assert (succeeded["attempt"], succeeded["outcome"]) == (2, "succeeded")
+    events = [
+        (e.payload["event"], e.payload["attempt"])
+        for e in AuditEntry.objects.filter(topic="ops.incident").order_by("id")
+        if e.payload.get("run") == run.pk
+    ]
+    # the first attempt's own success entry, then the lost-and-resent one (the database
+    # was rewritten above to look as if the first worker had died before recording it)
+    assert events == [("action_succeeded", 1), ("action_interrupted", 1), ("action_succeeded", 2)]
+
+
+def test_a_running_run_within_its_lease_is_not_taken_again(cluster):
+    """A worker that is only slow keeps its run until the lease ends; then one sweep takes it."""
+    run = scale_run(breach())
+    assert runner.claim(run.pk) is not None
+    assert runner.claim(run.pk) is None
+    later = timezone.now() + timedelta(seconds=settings.HMS_PLAYBOOK_LEASE_SECONDS + 1)
+    assert runner.claim(run.pk, now=later) is not None
+    assert runner.claim(run.pk, now=later) is None  # a second sweep's delivery takes nothing
+    run.refresh_from_db()
+    assert run.attempts == 2
+    assert [a["outcome"] for a in run.detail["attempts"]] == ["interrupted"]
+
+
+def test_a_slow_worker_whose_run_was_taken_over_sends_nothing_and_keeps_the_record(
+    cluster, monkeypatch
+):
+    """The worker waits on its GET past its lease; a sweep's worker takes the run (attempt 2,
+    attempt 1 recorded interrupted). The slow one must not store its plan over that record,
+    nor PATCH: it stops, and the run is left as the new owner has it."""
+    run = scale_run(breach())
+    read = kube.plan_scale
+
+    def slow_read(*args, **kwargs):
+        plan = read(*args, **kwargs)
+        after_the_lease = timezone.now() + timedelta(
+            seconds=settings.HMS_PLAYBOOK_LEASE_SECONDS + 1
+        )
+        assert runner.claim(run.pk, now=after_the_lease) is not None  # the takeover
+        return plan
+
+    monkeypatch.setattr(kube, "plan_scale", slow_read)
+    assert runner.execute(run.pk) == "lost claim"
+
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in cluster.requests] == [("GET", "scale")]
+    assert cluster.replicas(DEPLOYMENT) == 3
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("running", 2)
+    assert "scale_plan" not in run.detail
+    [interrupted] = run.detail["attempts"]
+    assert (interrupted["attempt"], interrupted["outcome"]) == (1, "interrupted")
+    events = [
+        (e.payload["event"], e.payload["attempt"])
+        for e in AuditEntry.objects.filter(topic="ops.incident").order_by("id")
+        if e.payload.get("run") == run.pk
+    ]
+    assert events == [("action_interrupted", 1)]
+
+
+def _worker_dies(run: ActionRun) -> None:
+    """A worker takes the run and dies; its lease then runs out."""
+    assert runner.claim(run.pk) is not None
+    ActionRun.objects.filter(pk=run.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+
+
+def _run_events(run: ActionRun) -> list[tuple[str, int]]:
+    return [
+        (e.payload["event"], e.payload["attempt"])
+        for e in AuditEntry.objects.filter(topic="ops.incident").order_by("id")
+        if e.payload.get("run") == run.pk
+    ]
+
+
+def test_a_run_whose_worker_keeps_dying_fails_after_the_last_attempt_and_pages_once(
+    cluster, settings
+):
+    settings.HMS_PLAYBOOK_MAX_ATTEMPTS = 3
+    run = scale_run(breach())
+    _worker_dies(run)
+    _worker_dies(run)  # attempt 1 recorded interrupted; attempt 2 taken, and lost too
+    _worker_dies(run)  # attempt 3, the last one allowed, lost
+
+    assert runner.execute(run.pk) == "failed"
+    assert runner.execute(run.pk) == "not claimed"
+    assert runner.dispatch_due() == 1  # only the log_to run: the failed one is not re-sent
+
+    run.refresh_from_db()
+    assert (run.status, run.attempts, run.lease_until) == ("failed", 3, None)
+    assert run.finished_at is not None
+    assert [(a["attempt"], a["outcome"]) for a in run.detail["attempts"]] == [
+        (1, "interrupted"),
+        (2, "interrupted"),
+        (3, "interrupted"),
+    ]
+    assert run.detail["failure"] == (
+        "worker lost 3 times (lease expired): attempts exhausted (HMS_PLAYBOOK_MAX_ATTEMPTS=3)"
+    )
+    assert cluster.requests == []  # every worker died before reaching Kubernetes
+    assert _run_events(run) == [
+        ("action_interrupted", 1),
+        ("action_interrupted", 2),
+        ("action_interrupted", 3),
+        ("action_failed", 3),
+    ]
+    [page] = Notification.objects.all()
+    assert page.channel.name == "tsa_ops"
+    assert page.dedupe_key == f"ops.incident:{run.incident_id}:run:{run.pk}:failed"
+    assert "scale_up failed" in page.message and "worker lost 3 times" in page.message
+
+
+def test_two_sweeps_racing_on_the_last_lost_attempt_fail_it_and_page_once(
+    cluster, settings, monkeypatch
+):
+    """Both deliveries read the expired lease before either writes: the one UPDATE fenced
+    on that attempt and lease wins; the other writes, audits and pages nothing."""
+    settings.HMS_PLAYBOOK_MAX_ATTEMPTS = 1
+    run = scale_run(breach())
+    _worker_dies(run)
+    now = timezone.now()
+    seen = runner._lost(run.pk, now)
+    monkeypatch.setattr(runner, "_lost", lambda run_id, now: seen)  # both read the same row
+
+    assert runner.claim(run.pk, now=now).status == "failed"
+    assert runner.claim(run.pk, now=now) is None
+
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("failed", 1)
+    assert [a["outcome"] for a in run.detail["attempts"]] == ["interrupted"]
+    assert _run_events(run) == [("action_interrupted", 1), ("action_failed", 1)]
+    assert Notification.objects.count() == 1
+
+
+def test_a_lost_attempt_with_attempts_left_is_sent_again_at_once(cluster, settings):
+    """No back-off after an interruption: the expired lease already was one."""
+    settings.HMS_PLAYBOOK_MAX_ATTEMPTS = 2
+    settings.HMS_PLAYBOOK_RETRY_SECONDS = 3600  # would push a back-off far out
+    run = scale_run(breach())
+    _worker_dies(run)
+    assert runner.execute(run.pk) == "succeeded"
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("succeeded", 2)
+    assert [a["outcome"] for a in run.detail["attempts"]] == ["interrupted", "succeeded"]
+    assert cluster.replicas(DEPLOYMENT) == 5
+
+
+def test_a_patch_answered_after_the_timeout_is_retried_and_scales_once(cluster, settings):
+    """The API server applies the PATCH (3 → 5) but answers after the timeout: a transient
+    error with its text, back to pending; the next attempt sends the same absolute 5."""
+    settings.HMS_KUBE_TIMEOUT_SECONDS = 0.5
+    cluster.hold_next("PATCH", 3)
+    run = scale_run(breach())
+    assert runner.execute(run.pk) == "retry"
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("pending", 1)
+    [error] = run.detail["attempts"]
+    assert (error["outcome"], error["permanent"], error["http_status"]) == ("error", False, None)
+    assert error["error"].startswith("Kubernetes did not answer within 0.5 s")
+    assert cluster.replicas(DEPLOYMENT) == 5  # applied, though the worker never heard
+
+    assert runner.execute(run.pk) == "succeeded"
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("succeeded", 2)
+    assert cluster.replicas(DEPLOYMENT) == 5  # current + 2 once, not 7
+    assert [p.json() for p in patches(cluster)] == [{"spec": {"replicas": 5}}] * 2
+    assert _run_events(run) == [("action_pending", 1), ("action_succeeded", 2)]

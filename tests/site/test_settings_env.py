@@ -75,6 +75,8 @@ def _manage_check(**env):
         ({"DEBUG": "1", "DATABASE_URL": "postgres://u@db:notaport/x"}, "DATABASE_URL="),
         ({"DEBUG": "1", "REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL="),
         ({"DEBUG": "0"}, "SECRET_KEY must be set"),
+        ({"DEBUG": "1", "HMS_KUBE_TIMEOUT_SECONDS": "soon"}, "HMS_KUBE_TIMEOUT_SECONDS='soon'"),
+        ({"DEBUG": "1", "HMS_KUBE_TIMEOUT_SECONDS": "0"}, "HMS_KUBE_TIMEOUT_SECONDS=0.0"),
     ],
 )
 def test_bad_settings_stop_start_up_naming_the_variable(env, named):
@@ -111,3 +113,17 @@ def test_the_embedded_sqlite_database_runs_in_write_ahead_log_mode(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["sqlite", "wal"]
     assert (tmp_path / "hms.sqlite3").exists()
+
+
+def test_a_lease_not_above_the_kubernetes_timeout_is_refused_naming_both():
+    """The lease takes a run from a dead worker; a live one waiting on a call must not lose it."""
+    result = _manage_check(
+        DEBUG="1", HMS_PLAYBOOK_LEASE_SECONDS="10", HMS_KUBE_TIMEOUT_SECONDS="10"
+    )
+    assert result.returncode != 0
+    assert "HMS_PLAYBOOK_LEASE_SECONDS=10.0" in result.stderr
+    assert "HMS_KUBE_TIMEOUT_SECONDS=10.0" in result.stderr
+    shorter = _manage_check(
+        DEBUG="1", HMS_PLAYBOOK_LEASE_SECONDS="10", HMS_KUBE_TIMEOUT_SECONDS="2"
+    )
+    assert shorter.returncode == 0, shorter.stderr

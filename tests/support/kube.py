@@ -4,6 +4,9 @@ No real API server can be installed here, so this one keeps a little state
 (deployments, their ReplicaSets) and answers the requests the ``kubernetes``
 client makes. ``fail_next(status, ...)`` queues error answers (a ``Status``
 body, as a real API server sends) before normal service resumes.
+``hold_next(method, seconds)`` answers the next request of that method late: it
+is applied at once (a PATCH changes the cluster) but the caller hears nothing
+for ``seconds``, like an answer lost on its way back to a worker that dies.
 """
 
 import copy
@@ -44,6 +47,7 @@ class FakeKubernetes:
         self.deployments: dict[tuple[str, str], dict] = {}
         self.replica_sets: dict[str, list[dict]] = {}
         self.failures: list[int] = []
+        self.holds: list[tuple[str, float]] = []
         self.pods: dict[tuple[str, str], dict] = {}
         self.ingresses: dict[tuple[str, str], dict] = {}
         self.network_policies: dict[tuple[str, str], dict] = {}
@@ -114,6 +118,10 @@ class FakeKubernetes:
     def fail_next(self, *statuses: int):
         self.failures.extend(statuses)
 
+    def hold_next(self, method: str, seconds: float):
+        """Apply the next ``method`` request ("GET", "PATCH", ...); answer it ``seconds`` late."""
+        self.holds.append((method.upper(), seconds))
+
     def replicas(self, name, namespace="default") -> int:
         return self.deployments[(namespace, name)]["spec"]["replicas"]
 
@@ -153,6 +161,15 @@ class FakeKubernetes:
         )
 
     def handle(self, request) -> Reply:
+        reply = self._answer(request)  # applied now; the server sends it after ``delay``
+        with self.lock:
+            held = next((h for h in self.holds if h[0] == request.method), None)
+            if held is not None:
+                self.holds.remove(held)
+                reply.delay = held[1]
+        return reply
+
+    def _answer(self, request) -> Reply:
         with self.lock:
             if self.failures:
                 return self.status(self.failures.pop(0), "injected failure")
