@@ -406,7 +406,10 @@ def execute(run_id: int) -> str:
         if executor.transactional:
             with transaction.atomic():
                 result = executor.run(action, ctx)
-                _finish(run, ActionRun.Status.SUCCEEDED, _attempt(run, "succeeded", **result))
+                detail = _attempt(run, "succeeded", **result)
+                if not _finish(run, ActionRun.Status.SUCCEEDED, detail):
+                    transaction.set_rollback(True)  # its rows are the new owner's to write
+                    return LOST_CLAIM
             return ActionRun.Status.SUCCEEDED
         result = executor.run(action, ctx)
     except LostClaim as exc:  # another worker owns the run now; its row is not ours to write
@@ -418,8 +421,8 @@ def execute(run_id: int) -> str:
         logger.exception("playbook action run %s failed", run.pk)
         return _failed(run, ActionError(f"{type(exc).__name__}: {exc}"), definition)
     with transaction.atomic():
-        _finish(run, ActionRun.Status.SUCCEEDED, _attempt(run, "succeeded", **result))
-    return ActionRun.Status.SUCCEEDED
+        finished = _finish(run, ActionRun.Status.SUCCEEDED, _attempt(run, "succeeded", **result))
+    return ActionRun.Status.SUCCEEDED if finished else LOST_CLAIM
 
 
 def _failed(run: ActionRun, exc: KubeError | ActionError, definition: ServiceDefinition) -> str:
@@ -429,13 +432,15 @@ def _failed(run: ActionRun, exc: KubeError | ActionError, definition: ServiceDef
         wait = settings.HMS_PLAYBOOK_RETRY_SECONDS * 2 ** (run.attempts - 1)
         due = timezone.now() + timedelta(seconds=wait)
         with transaction.atomic():
-            if _finish(run, ActionRun.Status.PENDING, detail, due_at=due):
-                transaction.on_commit(lambda: _send([(run.pk, due)]))
+            if not _finish(run, ActionRun.Status.PENDING, detail, due_at=due):
+                return LOST_CLAIM
+            transaction.on_commit(lambda: _send([(run.pk, due)]))
         return "retry"
     detail["failure"] = str(exc)
     with transaction.atomic():
-        if _finish(run, ActionRun.Status.FAILED, detail):
-            _page_failure(run, exc, definition)
+        if not _finish(run, ActionRun.Status.FAILED, detail):
+            return LOST_CLAIM
+        _page_failure(run, exc, definition)
     return ActionRun.Status.FAILED
 
 

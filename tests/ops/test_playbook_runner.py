@@ -295,6 +295,63 @@ def test_a_slow_worker_whose_run_was_taken_over_sends_nothing_and_keeps_the_reco
     assert events == [("action_interrupted", 1)]
 
 
+def _taken_over(run: ActionRun) -> None:
+    """What a sweep's worker does once this run's lease has run out: it takes the run."""
+    after_the_lease = timezone.now() + timedelta(seconds=settings.HMS_PLAYBOOK_LEASE_SECONDS + 1)
+    assert runner.claim(run.pk, now=after_the_lease) is not None
+
+
+def test_a_slow_worker_taken_over_after_its_patch_does_not_record_over_the_new_owner(
+    cluster, monkeypatch
+):
+    """The PATCH went out (harmless: the new owner re-sends the same absolute 5), but the
+    run is no longer this worker's: its success is not recorded over attempt 2."""
+    run = scale_run(breach())
+    send = kube.scale_to
+
+    def slow_send(*args, **kwargs):
+        sent = send(*args, **kwargs)
+        _taken_over(run)
+        return sent
+
+    monkeypatch.setattr(kube, "scale_to", slow_send)
+    assert runner.execute(run.pk) == "lost claim"
+
+    assert cluster.replicas(DEPLOYMENT) == 5
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("running", 2)
+    assert [a["outcome"] for a in run.detail["attempts"]] == ["interrupted"]
+    events = [
+        e.payload["event"]
+        for e in AuditEntry.objects.filter(topic="ops.incident").order_by("id")
+        if e.payload.get("run") == run.pk
+    ]
+    assert events == ["action_interrupted"]
+
+
+def test_a_slow_worker_taken_over_inside_a_writing_action_rolls_its_rows_back(cluster, monkeypatch):
+    """``log_to`` writes its audit entry in the transaction that records success; when
+    that record is refused (the run was taken over) the entry goes too, so the new
+    owner's run writes the only one."""
+    incident = breach()
+    log_run = ActionRun.objects.get(incident=incident, action="log_to")
+    executor = runner.EXECUTORS["log_to"]
+    write = executor.run
+
+    def slow_write(action, ctx):
+        written = write(action, ctx)
+        _taken_over(log_run)
+        return written
+
+    monkeypatch.setattr(executor, "run", slow_write)
+    assert runner.execute(log_run.pk) == "lost claim"
+
+    logged = [
+        e for e in AuditEntry.objects.filter(topic="ops.incident") if e.payload["event"] == "log"
+    ]
+    assert logged == []
+
+
 def _worker_dies(run: ActionRun) -> None:
     """A worker takes the run and dies; its lease then runs out."""
     assert runner.claim(run.pk) is not None
