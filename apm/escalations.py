@@ -164,9 +164,13 @@ def _count_repeat(deviation: Deviation, level: str) -> bool:
         return cursor.rowcount > 0
 
 
-def _is_open(baseline_id: int) -> bool:
+def affects(deviation: Deviation) -> bool:
+    """Whether ``on_deviation`` has anything to do: a red run, or an ok one while an
+    escalation is open (to resolve). The usual ok run is one plain read, no lock."""
+    if deviation.status != Deviation.Status.OK:
+        return True
     return Escalation.objects.filter(
-        baseline_id=baseline_id, status__in=Escalation.OPEN_STATUSES
+        baseline_id=deviation.baseline_id, status__in=Escalation.OPEN_STATUSES
     ).exists()
 
 
@@ -184,8 +188,6 @@ def on_deviation(deviation: Deviation) -> Escalation | None:
     """
     baseline = deviation.baseline
     if deviation.status == Deviation.Status.OK:
-        if not _is_open(baseline.pk):  # the usual case: a cheap read, no lock
-            return None
         escalation = _lock_open(baseline.pk, baseline=baseline)
         if escalation is not None:
             note = (

@@ -42,22 +42,31 @@ def run_baseline(
     except ProbeError as exc:
         reading, error = Reading(None), str(exc)
     deviation = _deviation(baseline, reading, error, evaluated_at, slot, trigger)
+    if not escalations.affects(deviation):
+        # Ok, and nothing open to resolve: the ledger row is the whole write.
+        return _logged(_record(deviation))
     # The deviation and its escalation change commit together (notifications
     # are outbox rows in the same transaction, dispatched after commit).
     with transaction.atomic():
-        if slot is None:
-            deviation.save()  # nothing to race with: only slots are unique
-        else:
-            try:
-                # A savepoint, so a lost race leaves the transaction usable.
-                with transaction.atomic():
-                    deviation.save()
-            except IntegrityError:
-                # Another delivery of the same scheduled run won the race: keep
-                # its row, and escalate nothing again (that delivery did).
-                return Deviation.objects.get(baseline=baseline, slot=slot)
-        escalations.on_deviation(deviation)
-    return _logged(deviation)
+        recorded = _record(deviation)
+        if recorded is deviation:  # else another delivery of the slot escalated
+            escalations.on_deviation(deviation)
+    return _logged(recorded)
+
+
+def _record(deviation: Deviation) -> Deviation:
+    """INSERT the ledger row; for a scheduled run, the row of whichever delivery of its
+    slot got there first (a second delivery records nothing)."""
+    if deviation.slot is None:
+        deviation.save()  # nothing to race with: only slots are unique
+        return deviation
+    try:
+        # A savepoint inside the hook's transaction, so a lost race leaves it usable.
+        with transaction.atomic():
+            deviation.save()
+    except IntegrityError:
+        return Deviation.objects.get(baseline_id=deviation.baseline_id, slot=deviation.slot)
+    return deviation
 
 
 def _logged(deviation: Deviation) -> Deviation:

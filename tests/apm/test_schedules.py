@@ -7,7 +7,7 @@ import pytest
 from django_celery_beat.models import PeriodicTask
 
 from apm import services
-from apm.models import Deviation
+from apm.models import Deviation, Escalation
 from tests.apm import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -56,6 +56,32 @@ def test_a_scheduled_run_delivered_twice_records_one_deviation_for_its_slot():
     next_night = services.run_scheduled(baseline.pk, now=datetime(2026, 3, 5, 2, 0, tzinfo=UTC))
     assert next_night.pk != first.pk
     assert baseline.deviations.count() == 2
+
+
+@pytest.mark.parametrize("query", ["SELECT 24", "SELECT 37.2"], ids=["ok", "red"])
+def test_the_delivery_that_loses_the_slot_race_returns_the_winners_row(query, monkeypatch):
+    """Both deliveries of a tick passed the "already recorded?" read; the other one's
+    INSERT landed while this one probed. The unique slot keeps one row, and the loser
+    escalates nothing (the winner did, or would have)."""
+    baseline = f.baseline(schedule="0 2 * * *", probe_query=query)
+    slot = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)
+    probe = type(services.probe_for(baseline.probe_kind))
+    measure = probe.measure
+
+    def measure_while_the_other_delivery_records(self, text, at):
+        winner["row"] = Deviation.objects.create(
+            baseline=baseline, evaluated_at=at, deviation_pct=0, status="ok",
+            trigger=Deviation.Trigger.SCHEDULE, slot=slot,
+        )  # fmt: skip
+        return measure(self, text, at)
+
+    winner = {}
+    monkeypatch.setattr(probe, "measure", measure_while_the_other_delivery_records)
+    recorded = services.run_scheduled(baseline.pk, now=datetime(2026, 3, 4, 2, 0, 7, tzinfo=UTC))
+
+    assert recorded == winner["row"]
+    assert baseline.deviations.count() == 1
+    assert not Escalation.objects.exists()
 
 
 def test_manual_runs_have_no_slot_and_always_record():
