@@ -127,41 +127,23 @@ def _create(escalation: Escalation) -> Escalation | None:
     return escalation
 
 
-# The open escalation (the partial unique index allows one per baseline), still
-# at the level of this red run or above: count the run and point at its evidence.
+# --- the watchdog's steady state ------------------------------------------------
+# Every run of every baseline takes one of these two statements, so they are
+# written out: the ORM's compilation of each costs more than the statement
+# itself (bench/watchdog.py). Both find the baseline's open escalation (the
+# partial unique index allows one) by the same condition (the statuses of
+# Escalation.OPEN_STATUSES), with every value a parameter.
+
+_IS_OPEN_SQL = (
+    "SELECT 1 FROM apm_escalation"
+    " WHERE baseline_id = %s AND status IN ('open', 'acknowledged') LIMIT 1"
+)
+# One slot per level: the levels at or above the run's, the last repeated to fill them.
 _REPEAT_SQL = (
     "UPDATE apm_escalation"
     " SET deviation_id = %s, breach_count = breach_count + 1, last_red_at = %s, updated_at = %s"
-    " WHERE baseline_id = %s AND status IN ({statuses}) AND level IN ({levels})"
+    " WHERE baseline_id = %s AND status IN ('open', 'acknowledged') AND level IN (%s, %s, %s)"
 )
-
-
-def _count_repeat(deviation: Deviation, level: str) -> bool:
-    """Still red, at the open escalation's level or below: count it on that escalation.
-
-    The nightly steady state of a broken promise, so it is one conditional
-    UPDATE, written out because it runs for every red baseline on every run
-    and the ORM's compilation of it costs more than the statement itself
-    (``bench/watchdog.py``). False, with nothing written, when nothing is open
-    or the level rises: the caller takes the locking path.
-    """
-    statuses = list(Escalation.OPEN_STATUSES)
-    levels = [lvl for lvl in Level.values if level_rank(lvl) >= level_rank(level)]
-    sql = _REPEAT_SQL.format(
-        statuses=", ".join(["%s"] * len(statuses)), levels=", ".join(["%s"] * len(levels))
-    )
-    adapt = connection.ops.adapt_datetimefield_value
-    params = [
-        deviation.pk,
-        adapt(deviation.evaluated_at),
-        adapt(timezone.now()),
-        deviation.baseline_id,
-        *statuses,
-        *levels,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount > 0
 
 
 def affects(deviation: Deviation) -> bool:
@@ -169,9 +151,31 @@ def affects(deviation: Deviation) -> bool:
     escalation is open (to resolve). The usual ok run is one plain read, no lock."""
     if deviation.status != Deviation.Status.OK:
         return True
-    return Escalation.objects.filter(
-        baseline_id=deviation.baseline_id, status__in=Escalation.OPEN_STATUSES
-    ).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(_IS_OPEN_SQL, [deviation.baseline_id])
+        return cursor.fetchone() is not None
+
+
+def _count_repeat(deviation: Deviation, level: str) -> bool:
+    """Still red, at the open escalation's level or below: count it on that escalation.
+
+    The nightly steady state of a broken promise: one conditional UPDATE that
+    points the escalation at the new evidence. False, with nothing written, when
+    nothing is open or the level rises: the caller takes the locking path.
+    """
+    levels = [lvl for lvl in Level.values if level_rank(lvl) >= level_rank(level)]
+    levels += levels[-1:] * (len(Level.values) - len(levels))
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [
+        deviation.pk,
+        adapt(deviation.evaluated_at),
+        adapt(timezone.now()),
+        deviation.baseline_id,
+        *levels,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_REPEAT_SQL, params)
+        return cursor.rowcount > 0
 
 
 def on_deviation(deviation: Deviation) -> Escalation | None:
