@@ -131,18 +131,15 @@ def _create(escalation: Escalation) -> Escalation | None:
 # Every run of every baseline takes one of these two statements, so they are
 # written out: the ORM's compilation of each costs more than the statement
 # itself (bench/watchdog.py). Both find the baseline's open escalation (the
-# partial unique index allows one) by the same condition (the statuses of
-# Escalation.OPEN_STATUSES), with every value a parameter.
+# partial unique index allows one) by the same condition, with every value a
+# parameter (the statuses are Escalation.OPEN_STATUSES: one slot each).
 
-_IS_OPEN_SQL = (
-    "SELECT 1 FROM apm_escalation"
-    " WHERE baseline_id = %s AND status IN ('open', 'acknowledged') LIMIT 1"
-)
+_IS_OPEN_SQL = "SELECT 1 FROM apm_escalation WHERE baseline_id = %s AND status IN (%s, %s) LIMIT 1"
 # One slot per level: the levels at or above the run's, the last repeated to fill them.
 _REPEAT_SQL = (
     "UPDATE apm_escalation"
     " SET deviation_id = %s, breach_count = breach_count + 1, last_red_at = %s, updated_at = %s"
-    " WHERE baseline_id = %s AND status IN ('open', 'acknowledged') AND level IN (%s, %s, %s)"
+    " WHERE baseline_id = %s AND status IN (%s, %s) AND level IN (%s, %s, %s)"
 )
 
 
@@ -152,7 +149,7 @@ def affects(deviation: Deviation) -> bool:
     if deviation.status != Deviation.Status.OK:
         return True
     with connection.cursor() as cursor:
-        cursor.execute(_IS_OPEN_SQL, [deviation.baseline_id])
+        cursor.execute(_IS_OPEN_SQL, [deviation.baseline_id, *Escalation.OPEN_STATUSES])
         return cursor.fetchone() is not None
 
 
@@ -171,6 +168,7 @@ def _count_repeat(deviation: Deviation, level: str) -> bool:
         adapt(deviation.evaluated_at),
         adapt(timezone.now()),
         deviation.baseline_id,
+        *Escalation.OPEN_STATUSES,
         *levels,
     ]
     with connection.cursor() as cursor:

@@ -94,3 +94,11 @@ class ActionRun(models.Model):
 
     def __str__(self):
         return f"incident {self.incident_id} step {self.step}.{self.position} {self.action}"
+
+    def while_held(self):
+        """This run's row for as long as the attempt this object was loaded for holds it
+        (``running``, the same attempt number): the fence of every write a worker makes,
+        so a worker whose lease was taken over writes nothing."""
+        return ActionRun.objects.filter(
+            pk=self.pk, status=self.Status.RUNNING, attempts=self.attempts
+        )

@@ -55,10 +55,7 @@ class Context:
         nor go on to act; it gets ``LostClaim`` and the row is left untouched.
         """
         detail = {**(self.run.detail or {}), key: value}
-        held = ActionRun.objects.filter(
-            pk=self.run.pk, status=ActionRun.Status.RUNNING, attempts=self.run.attempts
-        )
-        if not held.update(detail=detail):
+        if not self.run.while_held().update(detail=detail):
             raise LostClaim(
                 f"run {self.run.pk} attempt {self.run.attempts} was taken over "
                 f"before its {key} was stored"

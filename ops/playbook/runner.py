@@ -358,9 +358,7 @@ def _attempt(run: ActionRun, outcome: str, **extra) -> dict:
 def _finish(run: ActionRun, status: str, detail: dict, **fields) -> bool:
     if status != ActionRun.Status.PENDING:
         fields["finished_at"] = timezone.now()
-    done = ActionRun.objects.filter(
-        pk=run.pk, status=ActionRun.Status.RUNNING, attempts=run.attempts
-    ).update(status=status, detail=detail, lease_until=None, **fields)
+    done = run.while_held().update(status=status, detail=detail, lease_until=None, **fields)
     if done:
         last = detail.get("attempts", [])[-1] if detail.get("attempts") else detail
         _audit_run(f"action_{status}", run, attempt=run.attempts, detail=last)
