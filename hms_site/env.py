@@ -6,7 +6,9 @@ replaced by a default. Secrets may come from ``NAME_FILE`` (a path whose
 contents are the value), as with Docker/Kubernetes secrets.
 """
 
+import ipaddress
 import os
+import re
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -102,3 +104,32 @@ def env_url(name: str, default: str | None, *, schemes: tuple[str, ...]) -> str 
     if parts.scheme not in {"sqlite", "filesystem", "memory"} and not parts.hostname:
         raise ImproperlyConfigured(f"{name}={value!r} has no host")
     return value
+
+
+_HOST_NAME_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.?)+$")
+
+
+def env_networks(name: str, default: str = "") -> tuple[tuple, frozenset[str]]:
+    """Comma-separated CIDRs, addresses and host names -> (networks, lower-case names).
+
+    ``10.0.0.0/8``, ``127.0.0.1``, ``fd12::/16`` and ``hooks.internal`` are fine;
+    a network with host bits set (``10.0.0.1/8``) or anything else stops start-up.
+    """
+    value = _raw(name)
+    value = default if value is None else value
+    networks, hosts = [], set()
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item.strip("[]"), strict=True))
+            continue
+        except ValueError as exc:
+            if "/" in item or ":" in item or item.replace(".", "").isdigit():
+                raise ImproperlyConfigured(f"{name}: {item!r} is not a network: {exc}") from None
+        if not _HOST_NAME_RE.match(item):
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is neither an address, a CIDR network nor a host name"
+            )
+        hosts.add(item.rstrip(".").lower())
+    return tuple(networks), frozenset(hosts)

@@ -12,7 +12,15 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from hms_site.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from hms_site.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_str,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("HMS_VAR_DIR", str(BASE_DIR / "var")))
@@ -59,7 +67,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "hms_site.throttle.LoginThrottleMiddleware",
+    "hms_site.throttle.LoginLockoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hms_site.dberrors.DatabaseUnavailableMiddleware",
@@ -127,6 +135,14 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
+# /login/ without ?next= lands on the dashboard (Django's default, /accounts/profile/, is a 404).
+LOGIN_REDIRECT_URL = "apm_pages:dashboard"
+# The first backend refuses a locked-out username or address before any password is
+# checked, on every path that authenticates (hms_site/auth_backends.py).
+AUTHENTICATION_BACKENDS = [
+    "hms_site.auth_backends.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 # --- security -----------------------------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
@@ -168,7 +184,10 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+# Failed logins per username (any address), and per address (any username), before
+# that username / address is refused for LOGIN_LOCKOUT_SECONDS after its last failure.
 LOGIN_FAILURES_ALLOWED = env_int("HMS_LOGIN_FAILURES_ALLOWED", 5, minimum=1)
+LOGIN_ADDRESS_FAILURES_ALLOWED = env_int("HMS_LOGIN_ADDRESS_FAILURES_ALLOWED", 30, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env_int("HMS_LOGIN_LOCKOUT_SECONDS", 300, minimum=1)
 
 # --- REST API -----------------------------------------------------------------
@@ -291,6 +310,10 @@ if HMS_PLAYBOOK_LEASE_SECONDS <= HMS_KUBE_TIMEOUT_SECONDS:
         f"HMS_KUBE_TIMEOUT_SECONDS={HMS_KUBE_TIMEOUT_SECONDS}: a worker still waiting on "
         "Kubernetes would lose its run to another"
     )
+
+# Outbound requests built from user data (scrape targets, webhooks): ops/outbound.py.
+HMS_OUTBOUND_ALLOW = env_networks("HMS_OUTBOUND_ALLOW")
+HMS_OUTBOUND_RESOLVER = "ops.outbound.system_resolve"
 
 EMAIL_URL = env_url("EMAIL_URL", None, schemes=("smtp", "smtps", "console"))
 if EMAIL_URL and not EMAIL_URL.startswith("console"):

@@ -8,6 +8,8 @@ import uuid
 
 os.environ.setdefault("SECRET_KEY", "test-only-" + "x" * 60)
 os.environ.setdefault("DEBUG", "0")
+# Test peers listen on loopback; tests of refused targets override this.
+os.environ.setdefault("HMS_OUTBOUND_ALLOW", "127.0.0.1")
 
 from hms_site.settings import *  # noqa: F403
 from hms_site.settings import DATABASES, VAR_DIR
@@ -22,6 +24,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Names resolve from an in-memory table (tests.support.dns): no test sends a DNS query.
+HMS_OUTBOUND_RESOLVER = "tests.support.dns.resolve"
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 # Each test run gets a cache of its own (login throttling counts live there).

@@ -1,9 +1,14 @@
 """Scrape sensors: fetch each ``scrape_url``, parse the Prometheus text format, store samples.
 
 The fetch happens outside any database transaction, with a bounded timeout and
-body size; the samples then go through ``ops.metrics.ingest`` (same validation
-as pushed samples). Each sensor records its last success or last error, and a
-failing sensor never stops the others.
+body size, through the outbound guard (``ops.outbound``, purpose ``scrape``:
+private ranges yes; loopback, link-local/metadata and the app's own database
+and Redis no; redirects not followed); the samples then go through
+``ops.metrics.ingest`` (same validation as pushed samples). Each sensor
+records its last success or last error, and a failing sensor never stops the
+others. An error says what failed (status, refusal, timeout, "not Prometheus
+text") and never quotes the response: what a target answered is not echoed to
+whoever can read the sensor.
 """
 
 from __future__ import annotations
@@ -13,13 +18,16 @@ import math
 from datetime import datetime, timedelta
 
 import requests
+import urllib3
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
 from ops.metrics import IngestError, ingest
 from ops.models import Sensor
+from ops.outbound import OutboundError, OutboundRefused, guarded_session
 
 log = logging.getLogger(__name__)
 
@@ -32,19 +40,45 @@ class ScrapeError(Exception):
     pass
 
 
+def _failure(exc: requests.RequestException) -> str:
+    """What went wrong, in words that never include response bytes."""
+    name = type(exc).__name__
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    if isinstance(reason, NameResolutionError):
+        return f"{name}: the host name does not resolve"
+    if isinstance(reason, NewConnectionError):
+        cause = reason.__cause__
+        why = getattr(cause, "strerror", None) or type(cause).__name__
+        return f"{name}: cannot connect ({why})"
+    if isinstance(exc, requests.Timeout):
+        return f"{name}: no answer within the time limit"
+    return f"{name} while reading the answer"
+
+
 def fetch(url: str) -> str:
     try:
-        with requests.get(
-            url,
-            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-            stream=True,
-            headers={"Accept": "text/plain;version=0.0.4"},
-        ) as response:
+        with (
+            guarded_session("scrape") as session,
+            session.get(
+                url,
+                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                stream=True,
+                headers={"Accept": "text/plain;version=0.0.4"},
+            ) as response,
+        ):
             if response.status_code != 200:
                 raise ScrapeError(f"HTTP {response.status_code} from {url}")
             body = response.raw.read(MAX_BODY_BYTES + 1, decode_content=True)
+    except OutboundRefused as exc:
+        raise ScrapeError(f"refused: {exc}") from None
+    except OutboundError as exc:
+        raise ScrapeError(f"{url} {exc}") from None
     except requests.RequestException as exc:
-        raise ScrapeError(f"{type(exc).__name__}: {exc}") from None
+        raise ScrapeError(_failure(exc)) from None
+    except urllib3.exceptions.HTTPError as exc:  # while streaming the body (broken chunks...)
+        raise ScrapeError(f"{type(exc).__name__} while reading the answer") from None
     if len(body) > MAX_BODY_BYTES:
         raise ScrapeError(f"response is larger than {MAX_BODY_BYTES} bytes")
     return body.decode("utf-8", errors="replace")
@@ -54,8 +88,8 @@ def parse(text: str, name: str) -> list[dict]:
     """The finite samples named ``name`` as ingest dicts (labels, value, ts when given)."""
     try:
         families = list(text_string_to_metric_families(text))
-    except ValueError as exc:
-        raise ScrapeError(f"not Prometheus text format: {exc}") from None
+    except ValueError:  # its message quotes the offending line: not shown
+        raise ScrapeError("the answer is not Prometheus text format") from None
     samples = []
     for family in families:
         for sample in family.samples:

@@ -47,6 +47,12 @@ class SensorInline(admin.TabularInline):
     fields = ("name", "scrape_url", "last_success_at", "last_error", "last_error_at")
     readonly_fields = fields
 
+    def get_fields(self, request, obj=None):
+        # What a scrape target answered is for those who may see sensors (as the API).
+        if request.user.has_perm("ops.view_sensor"):
+            return self.fields
+        return tuple(f for f in self.fields if f != "last_error")
+
     def has_add_permission(self, request, obj=None):
         return False
 

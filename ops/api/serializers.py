@@ -5,7 +5,22 @@ from rest_framework import serializers
 from ops.models import SLO, Sensor, Service
 
 
+SCRAPE_DETAIL_PERMISSION = "ops.view_sensor"
+SCRAPE_ERROR_HIDDEN = "the last scrape failed (the details need the ops.view_sensor permission)"
+
+
 class SensorSerializer(serializers.ModelSerializer):
+    """``last_error`` (what a scrape target answered or why it failed) only with
+    ``ops.view_sensor``; other readers learn that it failed, not how."""
+
+    def to_representation(self, sensor):
+        data = super().to_representation(sensor)
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if data.get("last_error") and not (user and user.has_perm(SCRAPE_DETAIL_PERMISSION)):
+            data["last_error"] = SCRAPE_ERROR_HIDDEN
+        return data
+
     class Meta:
         model = Sensor
         fields = [

@@ -3,6 +3,11 @@
 The secret lives in the environment variable named by ``Channel.secret_env``
 (never in the database). Receivers verify the signature over the raw body and
 may use ``X-HMS-Delivery`` (stable across retries) to drop duplicates.
+
+The target goes through the outbound guard (``ops.outbound``, purpose
+``webhook``): public addresses only unless ``HMS_OUTBOUND_ALLOW`` lists it,
+checked at save and again on the address the POST connects to; a redirect
+is a permanent error, never followed.
 """
 
 import hashlib
@@ -16,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from ops.channels.base import ChannelError, ChannelKind, Message, parse_retry_after
+from ops.outbound import OutboundError, OutboundRefused, guarded_session, outbound_problem
 
 ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 SIGNATURE_HEADER = "X-HMS-Signature"
@@ -33,10 +39,15 @@ class WebhookChannel(ChannelKind):
 
     def validate(self, channel) -> dict[str, str]:
         errors = {}
-        try:
-            URLValidator(schemes=["http", "https"])(channel.target.strip())
-        except ValidationError:
-            errors["target"] = "Enter the http:// or https:// URL to POST to."
+        target = channel.target.strip()
+        problem = outbound_problem(target, "webhook")
+        if problem:
+            errors["target"] = f"This target is refused: {problem}."
+        else:
+            try:
+                URLValidator(schemes=["http", "https"])(target)
+            except ValidationError:
+                errors["target"] = "Enter the http:// or https:// URL to POST to."
         if not channel.secret_env:
             errors[SECRET_ENV_FIELD] = (
                 "Name the environment variable holding the HMAC secret (e.g. HMS_WEBHOOK_SECRET)."
@@ -72,13 +83,14 @@ class WebhookChannel(ChannelKind):
             "User-Agent": "hms-monitor",
         }
         try:
-            response = requests.post(
-                channel.target.strip(),
-                data=body,
-                headers=headers,
-                timeout=message.timeout(),
-                allow_redirects=False,
-            )
+            with guarded_session("webhook") as session:
+                response = session.post(
+                    channel.target.strip(), data=body, headers=headers, timeout=message.timeout()
+                )
+        except OutboundRefused as exc:
+            raise ChannelError(f"webhook target refused: {exc}", permanent=True) from exc
+        except OutboundError as exc:
+            raise ChannelError(f"webhook {exc}", permanent=True) from exc
         except requests.ReadTimeout as exc:
             raise ChannelError(
                 f"webhook timed out: {exc}", permanent=False, maybe_delivered=True

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from jsonschema import Draft202012Validator
 
+from ops.outbound import outbound_problem
 from ops.playbook.grammar import MetricThreshold, PlaybookError, Step, parse_step
 from ops.servicedef.schema import DEFAULT_COOLDOWN_SECONDS, SERVICE_SCHEMA, TYPE_NAMES
 from ops.servicedef.yamlload import KEY_LINE, MAX_DEPTH, YamlError, load_yaml
@@ -139,6 +140,10 @@ def _cross_checks(data: dict, errors: _Errors) -> tuple[Step, ...]:
     for i, name in enumerate(names):
         if name in names[:i]:
             errors.add(("sensors", i, "name"), f"sensor {name!r} is declared twice")
+    for i, sensor in enumerate(data["sensors"]):
+        problem = sensor.get("scrape_url") and outbound_problem(sensor["scrape_url"], "scrape")
+        if problem:
+            errors.add(("sensors", i, "scrape_url"), f"refused: {problem}")
     if data["slo"]["target"] not in names:
         errors.add(
             ("slo", "target"),

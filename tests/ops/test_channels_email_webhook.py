@@ -11,6 +11,7 @@ from ops import channels
 from ops.channels import ChannelError, Message
 from ops.models import Channel
 from tests.ops.vault_factories import make_channel
+from tests.support import dns
 from tests.support.http_server import LoopbackServer, Reply, Script
 from tests.support.services import free_port
 from tests.support.smtp_server import SmtpServer
@@ -166,3 +167,80 @@ def test_webhook_channel_stores_a_variable_name_never_a_secret(db):
         channel.full_clean()
     assert set(error.value.message_dict) == {"target", "secret_env"}
     assert "not the secret itself" in error.value.message_dict["secret_env"][0]
+
+
+# --- the outbound guard on the webhook path (ops/outbound.py) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "why"),
+    [
+        ("http://127.0.0.1:8080/hook", "loopback"),
+        ("http://[::ffff:127.0.0.1]/hook", "loopback"),
+        ("http://0x7f.1/hook", "loopback"),
+        ("http://hook@localhost./hook", "loopback"),
+        ("http://169.254.169.254/latest/", "link-local"),
+        ("http://[fd00:ec2::254]/", "metadata"),
+        ("http://10.0.0.5/hook", "private"),
+        ("https://192.168.1.1/hook", "private"),
+        ("http://[fc00::1]/hook", "private"),
+    ],
+)
+def test_webhook_target_inside_the_network_is_refused_at_save(db, settings, target, why):
+    settings.HMS_OUTBOUND_ALLOW = ((), frozenset())
+    channel = Channel(name="hook", kind="webhook", target=target, secret_env="HMS_HOOK_SECRET")
+    with pytest.raises(ValidationError) as error:
+        channel.full_clean()
+    [message] = error.value.message_dict["target"]
+    assert message.startswith("This target is refused: ") and why in message
+
+
+def test_the_admin_form_names_the_refused_target(admin_client, settings):
+    settings.HMS_OUTBOUND_ALLOW = ((), frozenset())
+    response = admin_client.post(
+        "/admin/ops/channel/add/",
+        {
+            "name": "hook",
+            "kind": "webhook",
+            "target": "http://169.254.169.254/",
+            "secret_env": "HMS_HOOK_SECRET",
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "link-local" in errors["target"][0]
+    assert not Channel.objects.exists()
+
+
+def test_webhook_redirect_is_a_permanent_error_and_not_followed(db, monkeypatch):
+    monkeypatch.setenv("HMS_TEST_WEBHOOK_SECRET", SECRET)
+    received = []
+    with LoopbackServer(_verifying_peer(received)) as inner:
+        moved = Reply(307, "", headers={"Location": f"{inner.url}/hook"})
+        with LoopbackServer(lambda request: moved) as outer:
+            channel = make_channel(
+                "hook", "webhook", f"{outer.url}/hook", secret_env="HMS_TEST_WEBHOOK_SECRET"
+            )
+            with pytest.raises(ChannelError, match="redirects are not followed") as error:
+                channels.send(channel, _message())
+        assert inner.requests == [] and received == []
+    assert error.value.permanent is True
+
+
+def test_webhook_target_rebound_to_loopback_is_refused_at_connect(db, settings, monkeypatch):
+    monkeypatch.setenv("HMS_TEST_WEBHOOK_SECRET", SECRET)
+    settings.HMS_OUTBOUND_ALLOW = ((), frozenset())
+    monkeypatch.setitem(dns.NAMES, "hooks.rebind.test", ["8.8.8.8"])
+    with LoopbackServer(Script(Reply(204, b""))) as peer:
+        channel = make_channel(
+            "hook",
+            "webhook",
+            f"http://hooks.rebind.test:{peer.port}/hook",
+            secret_env="HMS_TEST_WEBHOOK_SECRET",
+        )
+        monkeypatch.setitem(dns.NAMES, "hooks.rebind.test", ["127.0.0.1"])
+        with pytest.raises(ChannelError, match="127.0.0.1 is a loopback address") as error:
+            channels.send(channel, _message())
+        assert peer.requests == []
+    assert error.value.permanent is True
