@@ -26,6 +26,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
 from django.dispatch import receiver
 from django.http import HttpResponse
+from django.shortcuts import render
 
 LOCKED_ATTRIBUTE = "hms_login_locked"
 LOCKED_MESSAGE = (
@@ -85,10 +86,9 @@ def _reset_failures(sender, request, user, **kwargs):
 def lockout_response(request) -> HttpResponse:
     minutes = max(1, -(-settings.LOGIN_LOCKOUT_SECONDS // 60))
     message = LOCKED_MESSAGE.format(minutes=minutes)
-    headers = {"Retry-After": str(settings.LOGIN_LOCKOUT_SECONDS)}
-    return HttpResponse(
-        message, status=429, content_type="text/plain; charset=utf-8", headers=headers
-    )
+    response = render(request, "registration/locked_out.html", {"message": message}, status=429)
+    response["Retry-After"] = str(settings.LOGIN_LOCKOUT_SECONDS)
+    return response
 
 
 class LoginLockoutMiddleware:
