@@ -4,7 +4,6 @@ from rest_framework import serializers
 
 from ops.models import SLO, Sensor, Service
 
-
 SCRAPE_DETAIL_PERMISSION = "ops.view_sensor"
 SCRAPE_ERROR_HIDDEN = "the last scrape failed (the details need the ops.view_sensor permission)"
 
