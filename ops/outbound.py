@@ -203,11 +203,11 @@ def _allowed(host: str, ip: IP) -> bool:
     return any(ip.version == net.version and ip in net for net in networks)
 
 
-def address_refusal(host: str, ip: IP, port: int, purpose: str) -> str | None:
+def address_refusal(host: str, ip: IP, port: int, purpose: str, own_endpoints=None) -> str | None:
     """Why ``purpose`` may not connect to ``ip``:``port`` (reached as ``host``); None if it may."""
     spec = _purpose(purpose)
     ip = _plain(ip)
-    own = _own_endpoints().get((ip, port))
+    own = (_own_endpoints() if own_endpoints is None else own_endpoints).get((ip, port))
     if own:
         return f"{ip} port {port} is the app's own {own}"
     if _allowed(host, ip):
@@ -254,8 +254,9 @@ def check_addresses(host: str, port: int, purpose: str) -> list[IP]:
         addresses = [ipaddress.ip_address(a) for a in resolve(host, port)]
         if not addresses:
             raise socket.gaierror(socket.EAI_NONAME, f"{host} has no address")
+    own = _own_endpoints()
     for address in addresses:
-        refusal = address_refusal(host, address, port, purpose)
+        refusal = address_refusal(host, address, port, purpose, own)
         if refusal:
             raise OutboundRefused(refusal if literal is not None else f"{host}: {refusal}")
     return addresses

@@ -110,6 +110,8 @@ def _loopback_disguises(port: int) -> list[str]:
         f"http://app.localhost:{port}/",
         f"http://[::1]:{port}/",
         f"http://[::ffff:127.0.0.1]:{port}/",
+        f"http://[::1%25lo]:{port}/",
+        f"http://127.0.0.1\\@8.8.8.8:{port}/",
         f"http://[::ffff:7f00:1]:{port}/",
         f"http://[::127.0.0.1]:{port}/",
         f"http://[64:ff9b::7f00:1]:{port}/",
