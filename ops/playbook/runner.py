@@ -58,7 +58,8 @@ CORRECTIVE = ("slo_breach", "still_breach_after", "recovered")
 
 
 def _definition(service: Service) -> ServiceDefinition:
-    return parse_definition(service.source or service.document)
+    # stored, so checked at registration; the scraper re-checks its targets on connect
+    return parse_definition(service.source or service.document, check_targets=False)
 
 
 def _delay(seconds: float) -> timedelta:

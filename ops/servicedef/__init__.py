@@ -129,7 +129,7 @@ def _describe(error) -> list[tuple[tuple, str, int | None]]:
     return [(path, error.message, None)]
 
 
-def _cross_checks(data: dict, errors: _Errors) -> tuple[Step, ...]:
+def _cross_checks(data: dict, errors: _Errors, check_targets: bool) -> tuple[Step, ...]:
     threshold = data["slo"]["threshold"]
     if threshold != threshold or threshold in (float("inf"), float("-inf")):
         errors.add(("slo", "threshold"), f"must be a finite number, got {threshold!r}")
@@ -140,7 +140,7 @@ def _cross_checks(data: dict, errors: _Errors) -> tuple[Step, ...]:
     for i, name in enumerate(names):
         if name in names[:i]:
             errors.add(("sensors", i, "name"), f"sensor {name!r} is declared twice")
-    for i, sensor in enumerate(data["sensors"]):
+    for i, sensor in enumerate(data["sensors"] if check_targets else ()):
         problem = sensor.get("scrape_url") and outbound_problem(sensor["scrape_url"], "scrape")
         if problem:
             errors.add(("sensors", i, "scrape_url"), f"refused: {problem}")
@@ -191,8 +191,15 @@ def _too_deep(data) -> bool:
     return False
 
 
-def parse_definition(source: str | bytes | dict) -> ServiceDefinition:
-    """Validate a whole definition; raise ``DefinitionError`` listing every problem found."""
+def parse_definition(
+    source: str | bytes | dict, *, check_targets: bool = True
+) -> ServiceDefinition:
+    """Validate a whole definition; raise ``DefinitionError`` listing every problem found.
+
+    ``check_targets``: each ``scrape_url`` through the outbound guard (it resolves
+    names). Off only for a definition already stored (the playbook runner re-reads
+    it): the scraper checks the address again when it connects anyway.
+    """
     text = ""
     if isinstance(source, str | bytes):
         try:
@@ -215,7 +222,7 @@ def parse_definition(source: str | bytes | dict) -> ServiceDefinition:
             errors.add(path, message, line or key_line)
     if errors.errors:
         raise DefinitionError(errors.errors)
-    steps = _cross_checks(data, errors)
+    steps = _cross_checks(data, errors, check_targets)
     if errors.errors:
         raise DefinitionError(errors.errors)
     slo = data["slo"]

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ops.models import Sample, Sensor
+from ops.models import Sample, Sensor, Service
 from ops.scrape import scrape_all
-from ops.servicedef import DefinitionError
+from ops.servicedef import DefinitionError, parse_definition
 from ops.services import register_service
 from tests.ops.factories import api_client, service_yaml, staff_alice, user, viewer_bob
 from tests.support import dns
@@ -184,3 +184,14 @@ def test_scrape_errors_are_shown_only_to_users_who_may_see_sensors():
     assert body["sensors"][0]["last_error"] == "refused: scanner.local: 10.20.0.7 is ..."
     listed = api_client(user("viewer_dan")).get("/api/v1/services/").json()
     assert "10.20.0.7" not in str(listed)
+
+
+def test_a_stored_definition_is_re_read_without_resolving_its_targets(settings, monkeypatch):
+    """The playbook runner re-parses stored definitions: no DNS, no refusal there."""
+    register_service(service_yaml(scrape_url="http://scanner.local/metrics"))
+    settings.HMS_OUTBOUND_ALLOW = ((), frozenset())
+    monkeypatch.setitem(dns.NAMES, "scanner.local", ["127.0.0.1"])  # moved after save
+    text = Service.objects.get().source
+    with pytest.raises(DefinitionError):
+        parse_definition(text)
+    assert parse_definition(text, check_targets=False).sensors[0].scrape_url.endswith("/metrics")
