@@ -189,6 +189,12 @@ else:
 LOGIN_FAILURES_ALLOWED = env_int("HMS_LOGIN_FAILURES_ALLOWED", 5, minimum=1)
 LOGIN_ADDRESS_FAILURES_ALLOWED = env_int("HMS_LOGIN_ADDRESS_FAILURES_ALLOWED", 30, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env_int("HMS_LOGIN_LOCKOUT_SECONDS", 300, minimum=1)
+# Reverse proxies (CIDRs) whose X-Forwarded-For names the client, for the per-address count.
+HMS_TRUSTED_PROXIES, _proxy_names = env_networks("HMS_TRUSTED_PROXIES")
+if _proxy_names:
+    raise ImproperlyConfigured(
+        f"HMS_TRUSTED_PROXIES lists addresses or CIDRs, not names: {sorted(_proxy_names)}"
+    )
 
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {

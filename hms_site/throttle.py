@@ -12,6 +12,8 @@ refusal into a 429. A username that does not exist is
 counted and locked like one that does, and the 429 says the same, so the
 answer never tells which usernames exist.
 
+Behind a reverse proxy, list it in ``HMS_TRUSTED_PROXIES`` so the address
+counted is the client's, not the proxy's (else every client shares one).
 The counters live in the configured cache: Redis when ``REDIS_URL`` is set,
 else the file cache in ``var/`` that every process of the embedded default
 shares (its increments are not atomic across processes; Redis's are).
@@ -20,6 +22,7 @@ A successful login clears its username's counter, never the address's
 """
 
 import hashlib
+import ipaddress
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
@@ -35,8 +38,32 @@ LOCKED_MESSAGE = (
 )
 
 
+def _trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip.version == net.version and ip in net for net in settings.HMS_TRUSTED_PROXIES)
+
+
 def client_address(request) -> str:
-    return (request.META.get("REMOTE_ADDR") or "") if request is not None else ""
+    """The client's address: ``REMOTE_ADDR``, or behind a proxy listed in
+    ``HMS_TRUSTED_PROXIES`` the last ``X-Forwarded-For`` hop that is not one of
+    them (hops a client wrote itself, further left, are never believed)."""
+    if request is None:
+        return ""
+    address = request.META.get("REMOTE_ADDR") or ""
+    if not _trusted(address):
+        return address
+    hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    for hop in reversed([h.strip() for h in hops if h.strip()]):
+        if _trusted(hop):
+            continue
+        try:
+            return str(ipaddress.ip_address(hop))
+        except ValueError:
+            return address
+    return address
 
 
 def _key(kind: str, value: str) -> str:

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.test import RequestFactory
 
 from hms_site import throttle
+from hms_site.env import env_networks
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +69,40 @@ def test_one_address_guessing_many_usernames_is_locked_for_every_username(
     assert _login(
         client, "/login/", "viewer_bob", "bob-pw", address="198.51.100.2"
     ).status_code == (302)
+
+
+def test_behind_a_trusted_proxy_each_client_address_counts_alone(
+    client, admin_user, django_user_model, settings
+):
+    settings.LOGIN_ADDRESS_FAILURES_ALLOWED = 2
+    settings.HMS_TRUSTED_PROXIES = env_networks("HMS_TEST_UNSET_VARIABLE", "127.0.0.0/8")[0]
+    django_user_model.objects.create_user("viewer_bob", password="bob-pw")
+
+    def via_proxy(username, password, forwarded):
+        return client.post(
+            "/login/",
+            {"username": username, "password": password},
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    # the attacker writes its own X-Forwarded-For; the proxy appends the real address
+    via_proxy("guess_1", "wrong", "1.1.1.1, 203.0.113.7")
+    via_proxy("guess_2", "wrong", "2.2.2.2, 203.0.113.7")
+    assert via_proxy("viewer_bob", "bob-pw", "3.3.3.3, 203.0.113.7").status_code == 429
+    assert via_proxy("viewer_bob", "bob-pw", "198.51.100.2").status_code == 302
+
+
+def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(client, admin_user, settings):
+    settings.LOGIN_ADDRESS_FAILURES_ALLOWED = 2
+    for i in range(2):
+        client.post(
+            "/login/",
+            {"username": f"guess_{i}", "password": "wrong"},
+            REMOTE_ADDR="203.0.113.7",
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{i}",
+        )
+    assert _login(client, "/login/", "admin_ada", "pw", address="203.0.113.7").status_code == 429
 
 
 def test_the_lockout_answer_is_the_same_for_a_user_that_does_not_exist(client, admin_user):
