@@ -22,10 +22,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from ops.channels.services import save_channel
-from ops.slo import evaluate_all
 from ops.metrics import ingest
 from ops.models import Channel, Sample
 from ops.services import register_service
+from ops.slo import evaluate_all
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 DEMO_FILES = ("scanner.ops.yaml", "benefits-portal.ops.yaml")
