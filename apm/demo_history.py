@@ -3,11 +3,15 @@
 ``build(baselines, now)`` replays the last ``HISTORY_DAYS`` through the product's
 own code, in time order: the demo services' readings (``ops.demo_history``) are
 ingested as the server would have received them, and at each cron slot of each
-baseline the watchdog's ``run_baseline`` measures at that moment — so a
-``metric`` probe sees the samples of its window then, and a ``sql`` probe over
-the monitor's own ledger (the self-monitoring baselines read the latest
-evaluations) sees the rows recorded before it. Nothing is written by hand: every
+``metric`` baseline the watchdog's ``run_baseline`` measures at that moment, so
+the probe sees the samples of its window then. Nothing is written by hand: every
 deviation, escalation, notification and ticket is what the services record.
+
+Only ``metric`` baselines get a past: their probe reads the window ending at
+the run's time. A ``sql`` probe runs its query as the data is now (it has no
+notion of the run's time), so a past-dated run would claim a value it cannot
+know; the demo's ``sql`` baselines are measured from now on, starting with the
+live run below.
 
 Then the watchdog runs live, now, and the daily escalation policies are applied,
 as beat would; the retention purge finally drops the samples older than
@@ -34,7 +38,7 @@ from ops.metrics import purge_expired
 HISTORY_DAYS = ops_history.HISTORY_DAYS
 # A baseline checked every 15 minutes would need 8,640 runs for 90 days; its most
 # recent slots are enough to draw it (the daily ones get all 90).
-MAX_SLOTS = 96
+MAX_SLOTS = 100
 LIVE_READINGS_SECONDS = 300  # ops.demo loads these itself, every 10 s
 BACKFILL = getattr(Deviation.Trigger, "BACKFILL", Deviation.Trigger.COMMAND)
 
@@ -114,14 +118,14 @@ def build(baselines: list[Baseline], now: datetime | None = None) -> list[str]:
         return []
     now = now or timezone.now()
     since = now - timedelta(days=HISTORY_DAYS)
-    runs = heapq.merge(*[[(at, b.pk, b) for at in slots(b, since, now)] for b in baselines])
+    replayed = [b for b in baselines if b.probe_kind == Baseline.ProbeKind.METRIC]
+    runs = heapq.merge(*[[(at, b.pk, b) for at in slots(b, since, now)] for b in replayed])
     # The longest window a demo metric probe reads is one day: start the readings before it.
     ingested_until = since - timedelta(days=1)
     samples = evaluations = 0
     with _quiet(services.__name__):
         for at, _, baseline in runs:
-            # Readings are replayed up to a run that reads them (in daily spans, not per slot).
-            if baseline.probe_kind == Baseline.ProbeKind.METRIC and at > ingested_until:
+            if at > ingested_until:
                 samples += ops_history.replay(ingested_until, at, now)
                 ingested_until = at
             services.run_baseline(baseline, at=at, trigger=BACKFILL)
