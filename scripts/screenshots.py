@@ -87,7 +87,12 @@ def demo(var: Path, port: int):
 
 def playbook_done(page) -> bool:
     """Whether the scanner's tile shows no step still pending (the worker ran them)."""
-    state = page.request.get("/war-room/state.json")
+    from playwright.sync_api import Error
+
+    try:
+        state = page.request.get("/war-room/state.json", timeout=10_000)
+    except Error:  # a busy machine: a slow or reset answer; the next poll asks again
+        return False
     if not state.ok:
         return False
     tiles = {tile["id"]: tile for tile in state.json()["tiles"]}
