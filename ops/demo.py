@@ -20,7 +20,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from ops import demo_history
 from ops.channels.services import save_channel
 from ops.metrics import ingest
 from ops.models import Channel, Sample
@@ -97,4 +99,22 @@ def load() -> list[str]:
     if read:
         changes = evaluate_all(now).changes
         loaded += [f"SLO {c.slo.service_id}/{c.slo.target}: {c.to_state}" for c in changes]
-    return loaded
+    return loaded + _feed_task()
+
+
+def _feed_task() -> list[str]:
+    """Beat's periodic task that keeps the demo services reporting (``demo_history.feed``)."""
+    every, _ = IntervalSchedule.objects.get_or_create(
+        every=demo_history.LIVE_STEP_SECONDS, period=IntervalSchedule.SECONDS
+    )
+    _, created = PeriodicTask.objects.get_or_create(
+        name=demo_history.FEED_TASK,
+        defaults={
+            "interval": every,
+            "task": "ops.tasks.demo_readings",
+            "expires": None,
+            "description": "Demo only: readings of the demo services (ops/demo_history.py). "
+            "Disable it to watch the SLOs go to no data.",
+        },
+    )
+    return [f"periodic task {demo_history.FEED_TASK!r}: created"] if created else []

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from ops.metrics import ingest
 
@@ -84,4 +84,52 @@ def replay(start: datetime, end: datetime, now: datetime) -> int:
             ]
             if samples:
                 stored += ingest({"samples": samples}, default_service=service, now=span_end)
+    return stored
+
+
+# --- the demo's present: the services keep reporting while the demo runs ------------------
+
+LIVE_STEP_SECONDS = 10
+LIVE_WINDOW_SECONDS = 300
+# (low, high) of the live readings: the scanner is still slow (p95 ≈ 37 s against ≤ 30 s).
+LIVE = {
+    ("DCA_Luggage_Scanner", "queue_time_seconds"): (12.0, 38.0),
+    ("Benefits_Portal_API", "request_latency_seconds"): (0.1, 0.6),
+}
+FEED_TASK = "hms demo: the demo services report every 10 s"
+
+
+def feed(now: datetime | None = None) -> int:
+    """Ingest the demo services' readings since their last one (at most the SLO window's worth),
+    every ``LIVE_STEP_SECONDS``, seeded by the reading's time: what their sensors would push.
+
+    Beat runs it every 10 s through the periodic task ``FEED_TASK`` that ``hms_demo``
+    creates (visible and switchable off in the admin), so the demo's war room stays
+    live after its first five minutes. Running it twice for the same moment stores
+    nothing new (it starts after the latest stored reading).
+    """
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from ops.models import Sample
+
+    now = now or timezone.now()
+    stored = 0
+    for (service, metric), (low, high) in LIVE.items():
+        latest = Sample.objects.filter(
+            series__service_id=service, series__name=metric, ts__lte=now
+        ).aggregate(latest=Max("ts"))["latest"]
+        start = now - timedelta(seconds=LIVE_WINDOW_SECONDS)
+        if latest is not None and latest > start:
+            start = latest
+        first = int(start.timestamp()) // LIVE_STEP_SECONDS * LIVE_STEP_SECONDS + LIVE_STEP_SECONDS
+        samples = []
+        for epoch in range(first, int(now.timestamp()) + 1, LIVE_STEP_SECONDS):
+            rng = random.Random(f"{service}/{metric}/{epoch}")  # noqa: S311 - reproducible demo
+            ts = datetime.fromtimestamp(epoch, tz=UTC)
+            samples.append(
+                {"name": metric, "value": round(rng.uniform(low, high), 3), "ts": ts.isoformat()}
+            )
+        if samples:
+            stored += ingest({"samples": samples}, default_service=service, now=now)
     return stored
