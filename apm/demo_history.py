@@ -16,8 +16,14 @@ live run below.
 Then the watchdog runs live, now, and the daily escalation policies are applied,
 as beat would; the retention purge finally drops the samples older than
 ``HMS_METRIC_RETENTION_DAYS`` (the deviations stay, as on a server that ran
-for 90 days). History runs are marked with the ``backfill`` trigger where the
-ledger has one (else ``command``: this command wrote them), never ``schedule``.
+for 90 days).
+
+The replayed runs are the watchdog's, with their escalations: they run only for
+baselines this load created, so there is no live escalation they could disturb,
+and they are the demo's past, all before its first live run. An API caller's
+past-dated run is a different thing (a ``backfill`` that never touches an
+escalation, where the ledger has that trigger); the replay records ``command``
+(this command ran them), never ``schedule`` (beat did not).
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ HISTORY_DAYS = ops_history.HISTORY_DAYS
 # recent slots are enough to draw it (the daily ones get all 90).
 MAX_SLOTS = 100
 LIVE_READINGS_SECONDS = 300  # ops.demo loads these itself, every 10 s
-BACKFILL = getattr(Deviation.Trigger, "BACKFILL", Deviation.Trigger.COMMAND)
+REPLAY = Deviation.Trigger.COMMAND
 
 PROGRAMS = [
     {
@@ -128,7 +134,7 @@ def build(baselines: list[Baseline], now: datetime | None = None) -> list[str]:
             if at > ingested_until:
                 samples += ops_history.replay(ingested_until, at, now)
                 ingested_until = at
-            services.run_baseline(baseline, at=at, trigger=BACKFILL)
+            services.run_baseline(baseline, at=at, trigger=REPLAY)
             evaluations += 1
     live_from = now - timedelta(seconds=LIVE_READINGS_SECONDS)
     if live_from > ingested_until:

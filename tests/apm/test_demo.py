@@ -54,8 +54,8 @@ def test_the_daily_promises_have_90_days_of_history_an_escalation_and_a_review(d
         assert runs.count() >= 90
         assert runs.first().evaluated_at < now - timedelta(days=88)
         assert runs.exclude(actual=None).count() == runs.count()  # measured from readings
-        # every past run is marked as written by the demo, none claims to be beat's
-        assert not runs.filter(trigger=Deviation.Trigger.SCHEDULE).exists()
+        # every past run is marked as run by the demo command, none claims to be beat's
+        assert set(runs.values_list("trigger", flat=True)) == {Deviation.Trigger.COMMAND}
         assert runs.first().evidence["raw_result"]["window_seconds"] == 86400
     scanner = Deviation.objects.filter(baseline__name="scanner_queue_p95_seconds")
     assert scanner.filter(status="ok", evaluated_at__lt=now - timedelta(days=30)).count() >= 55
