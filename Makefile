@@ -1,4 +1,4 @@
-.PHONY: run test lint format bench load fuzz
+.PHONY: run test lint format bench load fuzz screenshots
 
 run:  ## set up and run the product (web + worker + beat) on the embedded default
 	scripts/run.sh
@@ -23,3 +23,7 @@ load:  ## 50 emitters x 60 s against gunicorn on PostgreSQL (DATABASE_URL); coun
 fuzz:  ## the long schemathesis run (200 examples per operation)
 	scripts/setup.sh --dev
 	HMS_FUZZ_EXAMPLES=200 .venv/bin/pytest -q tests/api/test_fuzz_schema.py
+
+screenshots:  ## the README's screenshots, from the demo on a temporary var dir (Playwright + /usr/bin/chromium)
+	scripts/setup.sh --dev
+	.venv/bin/python scripts/screenshots.py

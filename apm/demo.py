@@ -1,13 +1,15 @@
 """Demo data for ``manage.py hms_demo``: idempotent, returns what it loaded.
 
 Runs on the embedded default (no Prometheus): the demo baselines use ``sql``
-probes over the monitor's own tables, so "Run now" gives real deviations at
-once. The seed's housing program is there too, for the SDK examples.
+probes over the monitor's own tables and ``metric`` probes over the demo
+services' readings, so "Run now" gives real deviations at once. New baselines
+get 90 days of history replayed through the watchdog (``apm.demo_history``).
+The seed's housing program is there too, for the SDK examples.
 """
 
 from django.contrib.auth.models import Group, Permission
 
-from apm import config_audit, policies
+from apm import config_audit, demo_history, policies
 from apm.models import Baseline, EscalationRoute, Program
 from ops.channels import services as channel_services
 from ops.models import Channel
@@ -40,11 +42,13 @@ BASELINES = [
         "threshold_pct": 20,
         "schedule": "*/15 * * * *",
         "probe_kind": Baseline.ProbeKind.SQL,
-        # share of the last 100 evaluations that had no data or failed
+        # share of the last 100 evaluations that had no data or failed; before the first
+        # evaluation none has failed (0 %), where a bare "/ COUNT(*)" gave NULL (SQLite) or
+        # a division error (PostgreSQL): a critical "no data" on a fresh install
         "probe_query": (
-            "SELECT 100.0 * SUM(CASE WHEN status IN ('error', 'no_data') THEN 1 ELSE 0 END)"
-            " / COUNT(*) FROM (SELECT status FROM apm_deviation ORDER BY id DESC LIMIT 100)"
-            " AS recent"
+            "SELECT COALESCE(100.0 * SUM(CASE WHEN status IN ('error', 'no_data') THEN 1 ELSE 0"
+            " END) / NULLIF(COUNT(*), 0), 0) FROM (SELECT status FROM apm_deviation"
+            " ORDER BY id DESC LIMIT 100) AS recent"
         ),
     },
     {
@@ -123,14 +127,15 @@ def load() -> list[str]:
     if created:
         lines.append(f"group {VIEWERS_GROUP!r}: reads every program")
     programs = {}
-    for spec in PROGRAMS:
+    for spec in PROGRAMS + demo_history.PROGRAMS:
         program = Program.objects.filter(code=spec["code"]).first()
         created = program is None
         if created:
             program = config_audit.save(Program(**spec, owner_group=staff), actor=DEMO)
         programs[program.code] = program
         lines.append(f"program {program.code}: {'created' if created else 'unchanged'}")
-    for spec in BASELINES:
+    created_baselines = []
+    for spec in BASELINES + demo_history.BASELINES:
         fields = {k: v for k, v in spec.items() if k not in ("program", "name")}
         program = programs[spec["program"]]
         baseline = Baseline.objects.filter(program=program, name=spec["name"]).first()
@@ -140,5 +145,6 @@ def load() -> list[str]:
         baseline = Baseline(program=program, name=spec["name"], **fields)
         baseline.full_clean()
         config_audit.save(baseline, actor=DEMO)
+        created_baselines.append(baseline)
         lines.append(f"baseline {program.code}/{baseline.name}: created ({baseline.schedule} UTC)")
-    return lines + load_escalations(programs)
+    return lines + load_escalations(programs) + demo_history.build(created_baselines)

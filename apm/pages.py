@@ -6,6 +6,13 @@ only what is public: program code, name and
 authority; baseline name, target, operator, latest status, latest actual and
 the 90-day trend. Never the owner group, the probe or the evidence.
 
+A promise whose latest run could not measure at all (status ``error``: e.g. a
+``promql`` probe with no Prometheus reachable) is shown to the public as "not
+measured", with a sentence saying the monitor failed, not the program: the
+product still counts it as a 100 % deviation internally (dashboard, escalations),
+but a citizen should not read a monitor outage as a broken promise. ``no_data``
+(the source answered with nothing) stays what it is: a missing report.
+
 The dashboard lists open escalations (age = time since the red streak
 began) and open leadership-review tickets; the baseline page lists the
 baseline's escalations and the notifications queued for them.
@@ -190,6 +197,8 @@ def scorecard(params, at: datetime | None = None) -> dict:
                         "status_label": Deviation.Status(b.latest_status).label
                         if b.latest_status
                         else "not measured yet",
+                        "monitor_fault": b.latest_status == Deviation.Status.ERROR,
+                        "source_connected": b.probe_verified,
                         "evaluated_at": b.latest_evaluated_at,
                         "trend": b.trend,
                         "chart_id": b.chart_id,

@@ -10,7 +10,13 @@ at most ``PAGE_SIZE`` tiles.
 
 Incidents plug in through ``INCIDENT_READERS``: functions taking the service
 ids of the page and returning ``{service_id: {"title", "opened_at", "url",
-"timeline": [{"at", "text", "status"}]}}`` for the open incident of each.
+"timeline": [{"at", "text", "status", "dry_run"?}]}}`` for the open incident of
+each (times as datetimes or ISO-8601 strings).
+
+One renderer per fragment: the page and its polling both show the incident
+block rendered by ``templates/ops/_incident.html`` (the JSON carries it as
+``incident_html``) and the SLO value formatted by ``value_text``, so a refresh
+shows exactly what the first load did.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from datetime import datetime, timedelta
 from django.core.paginator import Paginator
 from django.db.models import Max, Prefetch, Q
 from django.db.models.functions import TruncHour, TruncMinute
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -62,7 +69,13 @@ class Tile:
     def state_label(self) -> str:
         return SLO.State(self.state).label
 
-    def as_json(self) -> dict:
+    def incident_html(self, at: datetime) -> str:
+        """The incident block, as the page renders it (empty without an open incident)."""
+        if not self.incident:
+            return ""
+        return render_to_string("ops/_incident.html", {"incident": self.incident, "at": at})
+
+    def as_json(self, at: datetime) -> dict:
         return {
             "id": self.service.id,
             "owner": self.service.owner,
@@ -70,6 +83,7 @@ class Tile:
             "state_label": self.state_label,
             "slos": self.slos,
             "incident": self.incident,
+            "incident_html": self.incident_html(at),
         }
 
 
@@ -94,7 +108,7 @@ class WarRoom:
             "page": self.page.number,
             "pages": self.page.paginator.num_pages,
             "total": self.page.paginator.count,
-            "tiles": [tile.as_json() for tile in self.tiles],
+            "tiles": [tile.as_json(self.at) for tile in self.tiles],
         }
 
 
@@ -125,6 +139,13 @@ def _graphs(slos: list[SLO], at: datetime) -> dict[tuple[str, str], dict[int, fl
     return graphs
 
 
+def value_text(value: float | None) -> str:
+    """An SLO value as the tile shows it: at most two decimals, "no data" when unmeasured."""
+    if value is None:
+        return "no data"
+    return f"{round(value, 2):g}"
+
+
 def _slo_json(slo: SLO, points: dict[int, float], at: datetime) -> dict:
     since = int((at - timedelta(seconds=_graph_range(slo))).timestamp())
     xs = sorted(x for x in points if x >= since - 60)
@@ -137,6 +158,7 @@ def _slo_json(slo: SLO, points: dict[int, float], at: datetime) -> dict:
         "state": slo.state,
         "state_label": SLO.State(slo.state).label,
         "value": slo.value,
+        "value_text": value_text(slo.value),
         "since": slo.since.isoformat() if slo.since else None,
         "evaluated_at": slo.evaluated_at.isoformat() if slo.evaluated_at else None,
         "graph": {
@@ -199,6 +221,14 @@ def war_room(user, params, at: datetime | None = None, with_owners: bool = True)
     return WarRoom(filterset=filterset, tiles=tiles, page=page, owners=owners, at=at)
 
 
+def dry_run(run: ActionRun) -> bool:
+    """Whether the run's last attempt only recorded its Kubernetes request (``KUBE_DRY_RUN``)."""
+    attempts = (run.detail or {}).get("attempts") or []
+    calls = attempts[-1].get("kubernetes") if attempts else None
+    calls = calls if isinstance(calls, list) else [calls] if calls else []
+    return bool(calls) and all(isinstance(c, dict) and c.get("dry_run") for c in calls)
+
+
 @register_incident_reader
 def open_incidents(service_ids: list[str]) -> dict[str, dict]:
     """The open incident of each service and its action timeline (two queries)."""
@@ -209,13 +239,14 @@ def open_incidents(service_ids: list[str]) -> dict[str, dict]:
     return {
         incident.service_id: {
             "title": incident.condition,
-            "opened_at": incident.opened_at.isoformat(),
+            "opened_at": incident.opened_at,
             "url": reverse("admin:ops_incident_change", args=[incident.pk]),
             "timeline": [
                 {
-                    "at": (run.finished_at or run.started_at or run.due_at).isoformat(),
+                    "at": run.finished_at or run.started_at or run.due_at,
                     "text": f"{run.trigger}: {run.action}",
                     "status": run.status,
+                    "dry_run": dry_run(run),
                 }
                 for run in incident.actions.all()
             ],

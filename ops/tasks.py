@@ -46,3 +46,11 @@ def scrape_sensors() -> dict:
 @shared_task
 def purge_expired_samples() -> int:
     return metrics.purge_expired()
+
+
+@shared_task
+def demo_readings() -> int:
+    """The demo services keep reporting (a periodic task only ``manage.py hms_demo`` adds)."""
+    from ops import demo_history
+
+    return demo_history.feed()

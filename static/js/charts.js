@@ -27,12 +27,14 @@
     return {
       width: s.width,
       height: s.height,
-      legend: { show: !graph.compact },
+      // A key, not a readout: a live legend reads "Time: -- actual: --" until the pointer
+      // is over the chart, so it names the lines (and the tooltip-free x axis shows time).
+      legend: { show: !graph.compact, live: false },
       scales: { x: { time: true } },
       // Times in UTC, like the rest of the pages.
       tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
       series: [
-        {},
+        { label: "Time (UTC)" },
         { label: graph.label || "value", stroke: "#0969da", width: 2, spanGaps: true,
           points: { show: graph.x.length < 60, size: 6 } },
         { label: graph.lineLabel || "threshold", stroke: "#b42318", width: 1, dash: [6, 4],

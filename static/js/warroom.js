@@ -1,5 +1,6 @@
 /* War room: draws each tile's graphs, then polls state.json (same filters) and updates tiles
- * in place — state word, value, graph, incident — without reloading the page. */
+ * in place — state word, value, graph, incident — without reloading the page. Text comes
+ * formatted by the server (value_text, incident_html), so nothing here re-renders a fragment. */
 (function () {
   "use strict";
   var INTERVAL_MS = 2500;
@@ -12,25 +13,15 @@
     el.textContent = label;
   }
 
-  function formatValue(value) {
-    if (value === null || value === undefined) { return "no data"; }
-    return String(Math.round(value * 100) / 100);
-  }
-
-  function renderIncident(box, incident) {
-    box.textContent = "";
-    if (!incident) { return; }
-    var h = document.createElement("h3");
-    h.textContent = "Open incident: " + incident.title;
-    box.appendChild(h);
-    var list = document.createElement("ol");
-    list.className = "timeline";
-    (incident.timeline || []).forEach(function (step) {
-      var li = document.createElement("li");
-      li.textContent = step.status + " " + step.at + " — " + step.text;
-      list.appendChild(li);
-    });
-    box.appendChild(list);
+  /* The incident block comes rendered by the server (templates/ops/_incident.html, the
+   * same fragment the page was first drawn with): one renderer, so a refresh keeps its
+   * link, its "opened" line and its badges. Replaced only when it changed. */
+  function renderIncident(box, html) {
+    html = html || "";
+    if (box.hmsIncident === undefined) { box.hmsIncident = box.innerHTML.trim(); }
+    if (box.hmsIncident === html.trim()) { return; }
+    box.innerHTML = html;
+    box.hmsIncident = html.trim();
   }
 
   function apply(data, redraw) {
@@ -45,13 +36,13 @@
         var box = card.querySelector("[data-slo='" + slo.id + "']");
         if (!box) { return; }
         setState(box.querySelector("[data-role=slo-state]"), slo.state, slo.state_label);
-        box.querySelector("[data-role=value]").textContent = formatValue(slo.value);
+        box.querySelector("[data-role=value]").textContent = slo.value_text;
         var chart = box.querySelector("[data-chart]");
         if (redraw) { window.HmsCharts.draw(chart, slo.graph); }
         else { window.HmsCharts.update(chart, slo.graph); }
       });
       var incident = card.querySelector("[data-role=incident]");
-      if (incident && !redraw) { renderIncident(incident, tile.incident); }
+      if (incident && !redraw) { renderIncident(incident, tile.incident_html); }
     });
     var at = document.getElementById("war-room-at");
     if (at) { at.setAttribute("datetime", data.at); at.textContent = data.at.slice(11, 19); }

@@ -38,3 +38,26 @@ def test_demo_registers_the_seed_service_with_readings_and_is_idempotent(capsys)
     assert "DCA_Luggage_Scanner" not in second
     assert Sample.objects.count() == count
     assert Service.objects.get(pk="DCA_Luggage_Scanner").version == 1
+
+
+def test_the_demo_services_keep_reporting_through_a_periodic_task(capsys):
+    from django_celery_beat.models import PeriodicTask
+
+    from ops import demo_history, slo
+    from ops.models import SLO
+
+    call_command("hms_demo")
+    task = PeriodicTask.objects.get(name=demo_history.FEED_TASK)
+    assert task.task == "ops.tasks.demo_readings" and task.interval.every == 10 and task.enabled
+
+    later = timezone.now() + timedelta(minutes=10)  # long after the demo's first readings
+    stored = demo_history.feed(later)
+    assert stored == 2 * 30  # each service: a reading every 10 s over the 5-minute window
+    assert demo_history.feed(later) == 0  # the same moment again: nothing new
+    slo.evaluate_all(later)
+    assert dict(SLO.objects.values_list("service_id", "state")) == {
+        "DCA_Luggage_Scanner": "breached",
+        "Benefits_Portal_API": "healthy",
+    }
+    call_command("hms_demo")
+    assert PeriodicTask.objects.filter(name=demo_history.FEED_TASK).count() == 1

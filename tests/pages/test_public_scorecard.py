@@ -77,3 +77,30 @@ def test_query_count_of_the_scorecard_does_not_grow_with_programs(
     add(15)
     with django_assert_num_queries(4):
         assert client.get("/public/").status_code == 200
+
+
+def test_a_promise_the_monitor_cannot_measure_is_not_shown_as_broken(client, settings):
+    """The README's SDK example on the embedded default: a promql baseline, no Prometheus."""
+    from apm import services
+    from apm.models import Baseline
+
+    settings.PROMETHEUS_URL = None
+    public = f.program(name="Fast-Track Housing Voucher", public=True)
+    wait = Baseline(
+        program=public,
+        name="avg_wait_days",
+        target_value=30,
+        probe_kind=Baseline.ProbeKind.PROMQL,
+        probe_query="rate(housing_wait_days_sum[7d]) / rate(housing_wait_count[7d])",
+    )
+    wait.full_clean()  # Prometheus unreachable: saved, unverified
+    wait.save()
+    deviation = services.run_baseline(wait)
+    assert deviation.status == "error" and deviation.deviation_pct == 100  # the product's rule
+
+    html = client.get("/public/").content.decode()
+    card = html[html.index("<h3>avg_wait_days</h3>") :].split("</div>")[0]
+    assert "state-error" not in card and ">Error<" not in card
+    assert 'class="state state-measuring">Not measured<' in card
+    assert "its data source is not connected yet" in card
+    assert "fault of the monitor, not a verdict on the promise" in card

@@ -160,3 +160,51 @@ def test_a_breach_puts_its_real_incident_and_action_timeline_on_the_tile(bob_cli
     assert "slo_breach: scale_up" in tile
     polled = {t["id"]: t for t in bob_client.get(STATE).json()["tiles"]}
     assert polled["Hot_Scanner"]["incident"]["timeline"][0]["status"] == "pending"
+
+
+ISO = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|\d{2}:\d{2}:\d{2}\.\d{3,6}"
+
+
+def _incident_block(html: str, service_id: str) -> str:
+    tile = html[html.index(f'id="tile-{service_id}"') :].split("</section>")[0]
+    return tile[tile.index('<div data-role="incident">') + len('<div data-role="incident">') :]
+
+
+def test_polling_returns_the_incident_block_the_page_renders_with_dry_runs_labelled(
+    bob_client, settings
+):
+    """One renderer: the refresh hands over the server-rendered block, never raw ISO times."""
+    import re
+
+    from ops.models import Incident
+    from ops.playbook import runner
+
+    settings.KUBE_DRY_RUN = True
+    settings.KUBE_API_URL = None
+    register = (
+        "id: Hot_Scanner\nowner: TSA\nsensors:\n  - name: queue_time_seconds\n"
+        "slo:\n  target: queue_time_seconds\n  threshold: 30\n  window_seconds: 300\n"
+        "playbook:\n  - if: slo_breach\n    then: scale_up compute=+2\n"
+        "  - always:\n    log_to: HMS-DTA\n"
+    )
+    from ops.services import register_service
+
+    register_service(register)
+    f.readings("Hot_Scanner", [50, 60, 70])
+    slo.evaluate_all()
+    incident = Incident.objects.get(service_id="Hot_Scanner")
+    for run in incident.actions.all():
+        runner.execute(run.pk)
+
+    html = bob_client.get(WAR_ROOM).content.decode()
+    polled = {t["id"]: t for t in bob_client.get(STATE).json()["tiles"]}["Hot_Scanner"]
+    block = _incident_block(html, "Hot_Scanner")
+    assert polled["incident_html"].strip() in block  # the same fragment, byte for byte
+    assert ">slo_breach</a>" in block and "opened <time" in block and ">just now</time>" in block
+    scale = next(li for li in block.split("<li>") if "slo_breach: scale_up" in li)
+    assert 'class="state state-succeeded">succeeded<' in scale and ">dry run<" in scale
+    log = next(li for li in block.split("<li>") if "always: log_to" in li)
+    assert "dry run" not in log
+    text = re.sub(r"<[^>]+>", " ", block)
+    assert not re.search(ISO, text), text
+    assert polled["slos"][0]["value_text"] == "69"
