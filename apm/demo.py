@@ -1,7 +1,8 @@
 """Demo data for ``manage.py hms_demo``: idempotent, returns what it loaded.
 
 Runs on the embedded default (no Prometheus): the demo baselines use ``sql``
-probes over the monitor's own tables, so "Run now" gives real deviations at
+probes over the demo's ledger (apm/demo_ledger.py, the file
+``HMS_SQL_PROBE_DATABASE_URL`` points at), so "Run now" gives real deviations at
 once. The seed's housing program is there too, for the SDK examples.
 """
 
@@ -40,11 +41,11 @@ BASELINES = [
         "threshold_pct": 20,
         "schedule": "*/15 * * * *",
         "probe_kind": Baseline.ProbeKind.SQL,
-        # share of the last 100 evaluations that had no data or failed
+        # share of the last 100 evaluations that had no data or failed (apm/demo_ledger.py)
         "probe_query": (
             "SELECT 100.0 * SUM(CASE WHEN status IN ('error', 'no_data') THEN 1 ELSE 0 END)"
-            " / COUNT(*) FROM (SELECT status FROM apm_deviation ORDER BY id DESC LIMIT 100)"
-            " AS recent"
+            " / COUNT(*) FROM (SELECT status FROM watchdog_evaluations ORDER BY id DESC"
+            " LIMIT 100) AS recent"
         ),
     },
     {
@@ -56,8 +57,8 @@ BASELINES = [
         "schedule": "0 * * * *",
         "probe_kind": Baseline.ProbeKind.SQL,
         "probe_query": (
-            "SELECT 100.0 * SUM(CASE WHEN probe_verified THEN 1 ELSE 0 END) / COUNT(*)"
-            " FROM apm_baseline WHERE active"
+            "SELECT 100.0 * SUM(CASE WHEN verified THEN 1 ELSE 0 END) / COUNT(*)"
+            " FROM probes WHERE active"
         ),
     },
 ]
