@@ -151,7 +151,7 @@ class PostgresEngine:
         ms = _milliseconds(self.timeout)
         timeouts = {
             "statement_timeout": ms,
-            "lock_timeout": ms,
+            "lock_timeout": max(1, ms // 2),  # a lock wait ends before the statement does
             "idle_in_transaction_session_timeout": 2 * ms + 1000,
         }
         options = " ".join(f"-c {name}={value}" for name, value in timeouts.items())

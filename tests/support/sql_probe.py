@@ -29,6 +29,7 @@ TABLES = {
     "ledger": "id INTEGER PRIMARY KEY, amount NUMERIC NOT NULL",
     "api_keys": "owner VARCHAR(100) NOT NULL, secret VARCHAR(100) NOT NULL",
 }
+SEQUENCE = "ticket_numbers"
 ROWS = {"ledger": LEDGER, "api_keys": [("ops-bot", SECRET)]}
 
 
@@ -74,6 +75,14 @@ def postgres_probe_database() -> tuple[dict, callable]:
         cursor.execute(
             sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
                 sql.Identifier(SCHEMA), role
+            )
+        )
+        # A sequence the role may even advance: only the read-only transaction stops it.
+        cursor.execute(f"DROP SEQUENCE IF EXISTS {SCHEMA}.{SEQUENCE}")
+        cursor.execute(f"CREATE SEQUENCE {SCHEMA}.{SEQUENCE}")
+        cursor.execute(
+            sql.SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(
+                sql.Identifier(SCHEMA, SEQUENCE), role
             )
         )
     probe = {
