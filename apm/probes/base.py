@@ -44,6 +44,10 @@ class ProbeError(Exception):
         self.code = code
 
 
+class UnsafeProbeDatabase(ProbeError):
+    """The probe's database login could do more than read a reporting schema."""
+
+
 class ProbeUnavailable(ProbeError):
     """No probe class is registered for this kind."""
 

@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from psycopg import pq
 
-from apm.probes.base import NotANumber, ProbeError
+from apm.probes.base import NotANumber, ProbeError, UnsafeProbeDatabase
 from apm.probes.sql_result import Column, Result
 from hms_site.probe_database import VARIABLE, effective_user
 
@@ -205,7 +205,7 @@ class PostgresEngine:
             if app["ENGINE"] == self.db["ENGINE"] and effective_user(app) == role:
                 reason = "is the app's own role (DATABASE_URL)"
         if reason:
-            raise error(
+            raise (UnsafeProbeDatabase if error is ProbeError else error)(
                 f"{VARIABLE} connects as role {role!r}, which {reason}: SQL probes need a "
                 "role with SELECT on a reporting schema only (docs/SQL_PROBES.md)"
             )
