@@ -58,7 +58,7 @@ SELECT r.rolsuper, r.rolcreaterole, current_user::text,
 FROM pg_roles r WHERE r.rolname = current_user
 """
 NUMERIC_TYPES = {20, 21, 23, 700, 701, 1700}  # int8, int2, int4, float4, float8, numeric
-ROW_COUNT_LIMIT = 100
+ROW_COUNT_LIMIT = 10  # rows are counted up to this; each row is read (a huge text value too)
 # Why a run failed, by SQLSTATE: the server's own message is withheld at run time,
 # because a message can quote the data the query read ("invalid input syntax ... 'x'").
 HINTS = {

@@ -31,7 +31,7 @@ from hms_site.probe_database import VARIABLE
 
 ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION}
 ALLOWED.add(sqlite3.SQLITE_RECURSIVE)
-ROW_COUNT_LIMIT = 100
+ROW_COUNT_LIMIT = 10  # rows are counted up to this; each row is read (a huge text value too)
 HINTS = {
     "SQLITE_INTERRUPT": "the statement ran past APM_SQL_TIMEOUT_SECONDS",
     "SQLITE_AUTH": "it does more than read: probes may only SELECT",

@@ -133,6 +133,12 @@ def test_saving_executes_nothing(settings):
         ("SELECT 'many'", Deviation.Status.ERROR, "value (1 row, 1 column), not a number"),
         ("SELECT 1, 2", Deviation.Status.ERROR, "1 row of 2 columns"),
         ("SELECT amount FROM ledger", Deviation.Status.ERROR, "2 rows of 1 column"),
+        (
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50) "
+            "SELECT x FROM c",
+            Deviation.Status.ERROR,
+            "more than 10 rows of 1 column",
+        ),
     ],
 )
 def test_sql_without_one_number_counts_as_full_deviation(query, status, reason):
