@@ -1,7 +1,8 @@
 """Demo data for ``manage.py hms_demo``: idempotent, returns what it loaded.
 
 Runs on the embedded default (no Prometheus): the demo baselines use ``sql``
-probes over the monitor's own tables and ``metric`` probes over the demo
+probes over the demo's ledger (apm/demo_ledger.py, the reporting file
+``HMS_SQL_PROBE_DATABASE_URL`` points at) and ``metric`` probes over the demo
 services' readings, so "Run now" gives real deviations at once. New baselines
 get 90 days of history replayed through the watchdog (``apm.demo_history``).
 The seed's housing program is there too, for the SDK examples.
@@ -42,12 +43,12 @@ BASELINES = [
         "threshold_pct": 20,
         "schedule": "*/15 * * * *",
         "probe_kind": Baseline.ProbeKind.SQL,
-        # share of the last 100 evaluations that had no data or failed; before the first
-        # evaluation none has failed (0 %), where a bare "/ COUNT(*)" gave NULL (SQLite) or
-        # a division error (PostgreSQL): a critical "no data" on a fresh install
+        # share of the last 100 evaluations that had no data or failed (apm/demo_ledger.py);
+        # an empty ledger is 0 %, not NULL (SQLite) or a division error (PostgreSQL): a
+        # critical "no data" on a fresh install
         "probe_query": (
             "SELECT COALESCE(100.0 * SUM(CASE WHEN status IN ('error', 'no_data') THEN 1 ELSE 0"
-            " END) / NULLIF(COUNT(*), 0), 0) FROM (SELECT status FROM apm_deviation"
+            " END) / NULLIF(COUNT(*), 0), 0) FROM (SELECT status FROM watchdog_evaluations"
             " ORDER BY id DESC LIMIT 100) AS recent"
         ),
     },
@@ -60,8 +61,8 @@ BASELINES = [
         "schedule": "0 * * * *",
         "probe_kind": Baseline.ProbeKind.SQL,
         "probe_query": (
-            "SELECT 100.0 * SUM(CASE WHEN probe_verified THEN 1 ELSE 0 END) / COUNT(*)"
-            " FROM apm_baseline WHERE active"
+            "SELECT 100.0 * SUM(CASE WHEN verified THEN 1 ELSE 0 END) / COUNT(*)"
+            " FROM probes WHERE active"
         ),
     },
 ]

@@ -6,4 +6,7 @@ class HmsSiteConfig(AppConfig):
     verbose_name = "HMS site"
 
     def ready(self):
-        from hms_site import throttle  # noqa: F401 - connects the login-failure signals
+        from hms_site import (
+            probe_checks,  # noqa: F401 - registers the SQL probe role check
+            throttle,  # noqa: F401 - connects the login-failure signals
+        )

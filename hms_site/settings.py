@@ -21,6 +21,8 @@ from hms_site.env import (
     env_str,
     env_url,
 )
+from hms_site.probe_database import ALIAS as PROBE_ALIAS
+from hms_site.probe_database import probe_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("HMS_VAR_DIR", str(BASE_DIR / "var")))
@@ -111,6 +113,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# SQL probes: their own alias and role, never the app's (docs/SQL_PROBES.md).
+HMS_SQL_PROBE_DATABASE_URL = env_url(
+    "HMS_SQL_PROBE_DATABASE_URL", None, schemes=("sqlite", "postgres", "postgresql", "pgsql")
+)
+HMS_SQL_PROBE_DATABASE = (
+    probe_database(HMS_SQL_PROBE_DATABASE_URL, DATABASES["default"])
+    if HMS_SQL_PROBE_DATABASE_URL
+    else None
+)
+if HMS_SQL_PROBE_DATABASE:
+    DATABASES[PROBE_ALIAS] = HMS_SQL_PROBE_DATABASE
+DATABASE_ROUTERS = ["hms_site.routers.SqlProbeRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

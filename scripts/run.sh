@@ -13,6 +13,8 @@ port="${HMS_PORT:-8000}"
 py=.venv/bin/python
 var="${HMS_VAR_DIR:-var}"
 mkdir -p "$var"
+# SQL probes read the demo's ledger, read-only, unless pointed at a reporting database.
+export HMS_SQL_PROBE_DATABASE_URL="${HMS_SQL_PROBE_DATABASE_URL:-sqlite:///$($py -m apm.demo_ledger "$var/demo-ledger.sqlite3")}"
 
 $py manage.py check --fail-level ERROR
 $py manage.py migrate --noinput -v0

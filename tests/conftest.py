@@ -9,6 +9,7 @@ from django.conf import settings
 from tests.support.history import default_history
 from tests.support.prometheus import PrometheusServer, binaries_available
 from tests.support.services import require
+from tests.support.sql_probe import create_probe_database
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +50,19 @@ def prometheus(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sql_probe_database(django_db_setup, django_db_blocker, tmp_path_factory):
+    """SQL probes' own role (or read-only file) with reporting data: tests/support/sql_probe.py."""
+    from django.test.utils import override_settings
+
+    with django_db_blocker.unblock():
+        probe, teardown = create_probe_database(tmp_path_factory)
+    with override_settings(HMS_SQL_PROBE_DATABASE=probe):
+        yield probe
+    with django_db_blocker.unblock():
+        teardown()
 
 
 @pytest.fixture

@@ -15,8 +15,10 @@ imported in ``apm/probes/__init__.py``); nothing else branches on the kind.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.db import models
@@ -29,7 +31,21 @@ class ProbeKind(models.TextChoices):
 
 
 class ProbeError(Exception):
-    """The probe could not measure (source unreachable, bad answer, query failed)."""
+    """The probe could not measure (source unreachable, bad answer, query failed).
+
+    Its message is shown to every reader of the deviation (API, pages, channel
+    messages), so it names what failed and the shape or type of what came back,
+    never a value the source returned. ``code`` is the source's own error code
+    (e.g. a PostgreSQL SQLSTATE) when there is one.
+    """
+
+    def __init__(self, message: str, *, code: str = ""):
+        super().__init__(message)
+        self.code = code
+
+
+class UnsafeProbeDatabase(ProbeError):
+    """The probe's database login could do more than read a reporting schema."""
 
 
 class ProbeUnavailable(ProbeError):
@@ -48,6 +64,30 @@ class Reading:
     raw: Any = None
     reason: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NotANumber:
+    """A value a source returned that is not a number, known only by its type's name."""
+
+    type_name: str
+
+
+def number_or_none(value: Any) -> float | None:
+    """``value`` as a finite float, ``None`` for NULL; a ProbeError naming only its type.
+
+    The one place a probe's answer becomes a measurement: nothing but a number
+    leaves a probe (no text, no timestamps, no bytes: they could be a secret).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        name = value.type_name if isinstance(value, NotANumber) else type(value).__name__
+        raise ProbeError(f"the query returned a {name} value (1 row, 1 column), not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ProbeError("the query returned a number that is not finite (NaN or infinity)")
+    return number
 
 
 class Probe:

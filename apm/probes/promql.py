@@ -28,6 +28,10 @@ def _timeout(name: str, default: float) -> float:
     return float(getattr(settings, name, default))
 
 
+# Prometheus's API error classes (the message beside them is not shown after a run).
+ERROR_TYPES = {"bad_data", "execution", "timeout", "canceled", "internal", "unavailable",
+               "not_found", "too_many_requests"}  # fmt: skip
+
 # Thread-safe keep-alive pool; no retries here: a failed run is recorded as an error.
 _pool = urllib3.PoolManager(num_pools=4, maxsize=4, retries=False)
 
@@ -98,35 +102,56 @@ class PromqlProbe(Probe):
         except urllib3.exceptions.HTTPError as exc:
             raise ProbeError(f"Prometheus unreachable: {exc}") from exc
         if response.status != 200:
-            raise ProbeError(f"Prometheus HTTP {response.status}: {_error_text(response)}")
+            # Only Prometheus's error class: its message can quote label values.
+            raise ProbeError(f"Prometheus HTTP {response.status} ({_error_type(response)})")
         try:
             data = json.loads(response.data)["data"]
             result_type, result = data["resultType"], data["result"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise ProbeError(f"unexpected answer from Prometheus: {_text(response)[:500]}") from exc
+            raise ProbeError(
+                f"unexpected answer from Prometheus (HTTP 200, {len(response.data)} bytes, "
+                "not the query API's JSON)"
+            ) from exc
         return _reading(result_type, result)
 
 
+def _error_type(response: urllib3.BaseHTTPResponse) -> str:
+    """Prometheus's ``errorType`` (bad_data, execution, timeout, ...), never its message."""
+    try:
+        error_type = json.loads(response.data).get("errorType")
+    except (ValueError, AttributeError):
+        error_type = None
+    return error_type if error_type in ERROR_TYPES else "no error type given"
+
+
 def _reading(result_type: str, result) -> Reading:
-    raw = {"resultType": result_type, "result": result}
+    """One number from an instant vector or scalar. Nothing but numbers leaves: the
+    evidence keeps the sample's timestamp and value, never the series' labels (text)."""
     if result_type == "vector":
         if not result:
+            raw = {"resultType": result_type, "result": []}
             return Reading(None, raw, "Prometheus returned an empty result (no such series)")
         if len(result) > 1:
             raise ProbeError(
                 f"the query returned {len(result)} series; a baseline needs one number "
                 "(aggregate with sum(), avg(), ...)"
             )
-        text = result[0]["value"][1]
+        sample = result[0].get("value") if isinstance(result[0], dict) else None
     elif result_type == "scalar":
-        text = result[1]
+        sample = result
     else:
+        kind = result_type if result_type in ("matrix", "string") else "result of another type"
         raise ProbeError(
-            f"the query returned a {result_type}; a baseline needs an instant vector or scalar"
+            f"the query returned a {kind}; a baseline needs an instant vector or scalar"
         )
-    value = float(text)  # Prometheus sends sample values as strings
+    try:
+        timestamp, value = float(sample[0]), float(sample[1])  # values come as strings
+    except (TypeError, ValueError, IndexError, KeyError):
+        raise ProbeError("Prometheus returned a sample that is not a number") from None
+    shown = {"value": [timestamp, sample[1]]} if result_type == "vector" else [timestamp, sample[1]]
+    raw = {"resultType": result_type, "result": [shown] if result_type == "vector" else shown}
     if math.isnan(value):
         return Reading(None, raw, "Prometheus returned NaN (e.g. 0/0: no events in the window)")
     if math.isinf(value):
-        raise ProbeError(f"Prometheus returned {text} (division by zero?)")
+        raise ProbeError(f"Prometheus returned {'-' if value < 0 else '+'}Inf (division by zero?)")
     return Reading(value, raw)

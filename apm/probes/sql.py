@@ -1,67 +1,77 @@
-"""``sql``: one number from one SELECT, run read-only with a statement timeout.
+"""``sql``: one number from one SELECT, on the probes' own database and role.
 
-PostgreSQL: ``SET TRANSACTION READ ONLY`` + ``SET LOCAL statement_timeout``.
-SQLite: ``PRAGMA query_only`` + a progress handler that interrupts the query
-at the deadline. Either way the work is rolled back afterwards, so a probe can
-never change data, nor leave the caller's transaction read-only.
+The query runs on ``HMS_SQL_PROBE_DATABASE_URL`` (``settings.HMS_SQL_PROBE_DATABASE``,
+also the ``sql_probe`` database alias), never on the app's connection: a role
+with SELECT on a reporting schema only, or a reporting SQLite file opened
+read-only. Without it, ``sql`` probes are refused at save.
+
+The engine refuses what a probe must not do (``sql_postgres``, ``sql_sqlite``):
+one statement, read-only, the role's privileges, timeouts, a fresh session
+per run. ``sqlparse`` only turns an obvious non-SELECT into a clearer message;
+it never lets anything through.
+
+Nothing but a number leaves a probe: the evidence keeps the number and the
+row count (``raw`` is ``[[number]]``, ``[[None]]`` or ``[]``); a result of
+another shape or type is an error naming the shape or type, never the value.
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
 from datetime import datetime
-from decimal import Decimal
 
 import sqlparse
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
 
-from apm.probes.base import Probe, ProbeError, ProbeKind, Reading, Verification, register
+from apm.probes.base import (
+    Probe,
+    ProbeError,
+    ProbeKind,
+    Reading,
+    Verification,
+    number_or_none,
+    register,
+)
+from apm.probes.sql_postgres import PostgresEngine
+from apm.probes.sql_result import Result
+from apm.probes.sql_sqlite import SqliteEngine
+from hms_site.probe_database import VARIABLE
 
 TIMEOUT_SECONDS = 5.0  # settings.APM_SQL_TIMEOUT_SECONDS overrides
+ENGINES = {"postgresql": PostgresEngine, "sqlite3": SqliteEngine}
+NOT_CONFIGURED = (
+    f"SQL probes need a database of their own: set {VARIABLE} to a role with SELECT on "
+    "a reporting schema only, or to a reporting SQLite file (docs/SQL_PROBES.md)"
+)
+# First keywords that are certainly not a SELECT (a nicer message than the engine's).
+NOT_SELECT = {"INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER", "REPLACE"}
 
 
 def _timeout() -> float:
     return float(getattr(settings, "APM_SQL_TIMEOUT_SECONDS", TIMEOUT_SECONDS))
 
 
-def only_one_select(query: str) -> str:
-    """The query without a trailing ``;``, or a ValidationError saying why it is refused."""
-    statements = [s for s in sqlparse.split(query) if s.strip().rstrip(";").strip()]
-    if len(statements) != 1:
-        raise ValidationError(f"give exactly one SELECT statement (found {len(statements)})")
-    statement = sqlparse.parse(statements[0])[0]
-    if statement.get_type() != "SELECT":
-        raise ValidationError(
-            f"only a SELECT is allowed (this is {statement.get_type().lower() or 'not SQL'})"
-        )
-    return statements[0].strip().rstrip(";").strip()
+def engine(error: type[Exception] = ProbeError):
+    """The configured probe database's engine, or ``error`` saying what to set."""
+    db = getattr(settings, "HMS_SQL_PROBE_DATABASE", None)
+    if not db:
+        raise error(NOT_CONFIGURED)
+    return ENGINES[db["ENGINE"].rsplit(".", 1)[-1]](db, _timeout())
 
 
-@contextlib.contextmanager
-def read_only_cursor(timeout: float | None = None):
-    timeout = _timeout() if timeout is None else timeout
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET TRANSACTION READ ONLY")
-            cursor.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
-            try:
-                yield cursor
-            finally:
-                transaction.set_rollback(True)
-        else:
-            raw = connection.connection
-            deadline = time.monotonic() + timeout
-            raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
-            cursor.execute("PRAGMA query_only = ON")
-            try:
-                yield cursor
-            finally:
-                cursor.execute("PRAGMA query_only = OFF")
-                raw.set_progress_handler(None, 0)
-                transaction.set_rollback(True)
+def _refuse_obvious_non_select(query: str) -> None:
+    parsed = sqlparse.parse(query)
+    kind = parsed[0].get_type() if parsed else "UNKNOWN"
+    if kind in NOT_SELECT:
+        raise ValidationError(f"only a SELECT is allowed (this is {kind.lower()})")
+
+
+def shape(result: Result) -> str:
+    rows = f"more than {result.row_count}" if result.more_rows else str(result.row_count)
+    return (
+        f"{rows} row{'' if result.row_count == 1 and not result.more_rows else 's'} of "
+        f"{result.columns} column{'' if result.columns == 1 else 's'}"
+    )
 
 
 @register
@@ -69,43 +79,41 @@ class SqlProbe(Probe):
     kind = ProbeKind.SQL
 
     def check(self, query: str) -> Verification:
-        statement = only_one_select(query)
-        try:
-            with read_only_cursor() as cursor:
-                # EXPLAIN plans without running: catches unknown tables and syntax errors.
-                cursor.execute(f"EXPLAIN {statement}")
-        except DatabaseError as exc:
-            raise ValidationError(f"the database refused the query: {exc}") from exc
-        return Verification(True, "the database planned the query")
+        _refuse_obvious_non_select(query)
+        columns = engine(ValidationError).describe(query)
+        if not columns:
+            raise ValidationError(
+                "only a SELECT is allowed: the database describes no result columns"
+            )
+        if len(columns) != 1:
+            raise ValidationError(
+                f"the query returns {len(columns)} columns; a baseline needs one row "
+                "with one column"
+            )
+        if columns[0].numeric is False:
+            # Not refused: ``SELECT NULL`` (no data) is text too. A run that gets
+            # anything but a number or NULL from it is an error naming the type.
+            return Verification(
+                False,
+                f"not verified: the query's column is {columns[0].type_name}, not a number "
+                "(cast it, e.g. ::numeric); a run counts anything but a number as an error",
+            )
+        return Verification(True, "the database parsed the query (nothing was executed)")
 
     def measure(self, query: str, at: datetime) -> Reading:
-        try:
-            statement = only_one_select(query)
-        except ValidationError as exc:
-            raise ProbeError(exc.messages[0]) from exc
-        try:
-            with read_only_cursor() as cursor:
-                cursor.execute(statement)
-                rows = cursor.fetchmany(2)
-                width = len(cursor.description or ())
-        except DatabaseError as exc:
-            raise ProbeError(f"the query failed: {exc}") from exc
-        raw = [[_jsonable(v) for v in row] for row in rows]
-        if not rows:
-            return Reading(None, raw, "the query returned no rows")
-        if len(rows) > 1 or width != 1:
-            raise ProbeError("the query must return one row with one column")
-        value = rows[0][0]
+        result = engine().fetch(query)
+        if result.columns != 1 or result.row_count > 1:
+            raise ProbeError(
+                f"the query returned {shape(result)}; a baseline needs one row with one column"
+            )
+        if result.row_count == 0:
+            return Reading(None, [], "the query returned no rows")
+        value = number_or_none(result.first_row[0])
         if value is None:
-            return Reading(None, raw, "the query returned NULL")
-        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-            raise ProbeError(f"the query returned {type(value).__name__} {value!r}, not a number")
-        return Reading(float(value), raw)
+            return Reading(None, [[None]], "the query returned NULL")
+        return Reading(value, [[_plain(result.first_row[0])]])
 
 
-def _jsonable(value):
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, Decimal):
-        return float(value)
-    return str(value)
+def _plain(number):
+    """The number as JSON keeps it (ints stay ints: ``[[2]]``, not ``[[2.0]]``)."""
+    return number if isinstance(number, int | float) else float(number)
