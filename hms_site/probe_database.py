@@ -6,7 +6,7 @@ they connect as a role of their own with SELECT on a reporting schema only
 the two URLs: it refuses a probe database that is the app's own role or file.
 Whether the role is a superuser (or holds a server-file/signal/stats role) can
 only be asked of the server; ``apm.probes.sql_postgres`` asks on every
-connection and ``apm.probes.checks`` at start-up (``manage.py check``).
+connection and ``hms_site.probe_checks`` at start-up (``manage.py check``).
 """
 
 from __future__ import annotations
