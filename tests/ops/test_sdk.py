@@ -15,7 +15,7 @@ from hms_sdk import Client
 from ops.models import Sample, Service
 from ops.services import register_service
 from ops_sdk.emitter import Emitter
-from tests.ops.factories import SCANNER_YAML, staff_alice
+from tests.ops.factories import SCANNER_YAML, staff_alice, user
 from tests.support.http_server import LoopbackServer, Reply
 from tests.support.services import free_port, wait_until
 
@@ -152,3 +152,36 @@ def test_emit_refuses_bad_values_and_a_missing_service_at_the_call():
         emitter.emit("queue_time_seconds", 1.0)
     with pytest.raises(ValueError, match="finite"):
         ops_sdk.emit("queue_time_seconds", float("nan"), service="svc")
+
+
+def test_register_makes_the_registered_service_the_default_for_emit(live_server, alice_token):
+    code = (
+        "import ops_sdk as ops\n"
+        "svc = ops.register('fixtures/scanner.ops.yaml')\n"
+        "ops.emit('queue_time_seconds', 38)\n"
+        "assert ops.flush(10), ops.emitter().last_error\n"
+        "print(svc.id)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=sdk_env(live_server, alice_token),
+        cwd=BASE,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "DCA_Luggage_Scanner"
+    sample = Sample.objects.select_related("series").get()
+    assert (sample.series.service_id, sample.value) == ("DCA_Luggage_Scanner", 38)
+
+
+def test_dta_find_reads_the_audit_vault_by_topic(live_server, transactional_db):
+    register_service(SCANNER_YAML, actor="hms_demo")
+    auditor = Token.objects.create(user=user("auditor_erin", "view_auditentry")).key
+    client = Client(live_server.url, auditor)
+    found = ops_sdk.dta.find(topic="ops.service", client=client)
+    assert [e["topic"] for e in found] == ["ops.service"]
+    assert found[0]["payload"]["service"] == "DCA_Luggage_Scanner"
+    assert ops_sdk.dta.find(topic="ops.incident", client=client) == []
+    assert ops_sdk.dta.verify(client=client)["ok"] is True
