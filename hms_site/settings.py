@@ -19,10 +19,14 @@ VAR_DIR = Path(env_str("HMS_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
 
+# `make run` generates var/secret-key; every manage.py in a plain shell then signs
+# with the same key (SECRET_KEY or SECRET_KEY_FILE, when set, win).
+_GENERATED_KEY = VAR_DIR / "secret-key"
+_GENERATED = _GENERATED_KEY.read_text().strip() if _GENERATED_KEY.is_file() else None
 if DEBUG:
-    SECRET_KEY = env_str("SECRET_KEY", "django-insecure-local-development-only")
+    SECRET_KEY = env_str("SECRET_KEY", _GENERATED or "django-insecure-local-development-only")
 else:
-    SECRET_KEY = env_str("SECRET_KEY")
+    SECRET_KEY = env_str("SECRET_KEY", _GENERATED) if _GENERATED else env_str("SECRET_KEY")
     if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
         raise ImproperlyConfigured(
             "SECRET_KEY must be at least 50 random characters when DEBUG is off"
@@ -227,7 +231,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "hms_site.beat:DatabaseScheduler"  # django-celery-beat's, quick exit
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 HEARTBEAT_SECONDS = env_float("HMS_HEARTBEAT_SECONDS", 15.0, minimum=1.0)
 HMS_SLO_EVAL_SECONDS = env_float("HMS_SLO_EVAL_SECONDS", 5.0, minimum=1.0)
