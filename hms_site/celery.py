@@ -61,8 +61,12 @@ def _exit_without_teardown(sender, **kwargs):
     SIGTERM stop the worker in about a second instead.
     """
     import logging
+    import threading
 
     from django.db import connections
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # a worker embedded in another program (tests' start_worker): not ours to end
 
     connections.close_all()
     logging.shutdown()
