@@ -18,6 +18,7 @@ def _connection(folder):
         "data_folder_in": str(folder),
         "data_folder_out": str(folder),
         "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),  # kombu's default is ./control
         "store_processed": False,
         "polling_interval": 0.01,
     }
