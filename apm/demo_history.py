@@ -35,9 +35,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from apm import policies, services
+from apm import cron, policies, services
 from apm.models import Baseline, Deviation
-from hms_apm.cron import Cron
 from ops import demo_history as ops_history
 from ops.metrics import purge_expired
 
@@ -97,12 +96,11 @@ POLICIES = """\
 
 def slots(baseline: Baseline, since: datetime, until: datetime) -> list[datetime]:
     """The baseline's cron slots in ``(since, until]``, at most the latest ``MAX_SLOTS``."""
-    cron = Cron.parse(baseline.schedule)
     found = []
-    at = cron.previous(until)
+    at = cron.previous(baseline.schedule, until)
     while at > since and len(found) < MAX_SLOTS:
         found.append(at)
-        at = cron.previous(at - timedelta(seconds=1))
+        at = cron.previous(baseline.schedule, at - timedelta(seconds=1))
     return found[::-1]
 
 

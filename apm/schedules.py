@@ -8,7 +8,7 @@ import json
 
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from hms_apm.cron import Cron
+from apm import cron
 
 TASK_NAME = "apm.tasks.run_scheduled_baseline"
 
@@ -18,7 +18,7 @@ def task_name(baseline_id: int) -> str:
 
 
 def _crontab(expression: str) -> CrontabSchedule:
-    minute, hour, day_of_month, month_of_year, day_of_week = Cron.parse(expression).fields
+    minute, hour, day_of_month, month_of_year, day_of_week = cron.fields(expression)
     fields = {
         "minute": minute,
         "hour": hour,

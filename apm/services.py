@@ -8,10 +8,9 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apm import escalations
+from apm import cron, escalations
 from apm.models import Baseline, Deviation
 from apm.probes import ProbeError, Reading, probe_for
-from hms_apm.cron import Cron
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +120,7 @@ def _deviation(baseline, reading: Reading, error, evaluated_at, slot, trigger) -
 
 def scheduled_slot(baseline: Baseline, now: datetime | None = None) -> datetime:
     """The cron slot a scheduled delivery belongs to: the latest fire time at or before now."""
-    return Cron.parse(baseline.schedule).previous(now or timezone.now())
+    return cron.previous(baseline.schedule, now or timezone.now())
 
 
 def run_scheduled(baseline_id: int, now: datetime | None = None) -> Deviation | None:

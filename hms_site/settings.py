@@ -29,10 +29,14 @@ VAR_DIR = Path(env_str("HMS_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
 
+# `make run` generates var/secret-key; every manage.py in a plain shell then signs
+# with the same key (SECRET_KEY or SECRET_KEY_FILE, when set, win).
+_GENERATED_KEY = VAR_DIR / "secret-key"
+_GENERATED = _GENERATED_KEY.read_text().strip() if _GENERATED_KEY.is_file() else None
 if DEBUG:
-    SECRET_KEY = env_str("SECRET_KEY", "django-insecure-local-development-only")
+    SECRET_KEY = env_str("SECRET_KEY", _GENERATED or "django-insecure-local-development-only")
 else:
-    SECRET_KEY = env_str("SECRET_KEY")
+    SECRET_KEY = env_str("SECRET_KEY", _GENERATED) if _GENERATED else env_str("SECRET_KEY")
     if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
         raise ImproperlyConfigured(
             "SECRET_KEY must be at least 50 random characters when DEBUG is off"
@@ -114,9 +118,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
-# SQL probes: their own alias and role, never the app's (docs/SQL_PROBES.md).
+# SQL probes: their own alias and role, never the app's (docs/SQL_PROBES.md). Unset, the
+# demo ledger `make run` builds in var/ is used when it is there, so manage.py in a plain
+# shell probes what the running product probes.
+DEMO_LEDGER = VAR_DIR / "demo-ledger.sqlite3"
 HMS_SQL_PROBE_DATABASE_URL = env_url(
-    "HMS_SQL_PROBE_DATABASE_URL", None, schemes=("sqlite", "postgres", "postgresql", "pgsql")
+    "HMS_SQL_PROBE_DATABASE_URL",
+    f"sqlite:///{DEMO_LEDGER.resolve()}" if DEMO_LEDGER.is_file() else None,
+    schemes=("sqlite", "postgres", "postgresql", "pgsql"),
 )
 HMS_SQL_PROBE_DATABASE = (
     probe_database(HMS_SQL_PROBE_DATABASE_URL, DATABASES["default"])
@@ -267,7 +276,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "hms_site.beat:DatabaseScheduler"  # django-celery-beat's, quick exit
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 HEARTBEAT_SECONDS = env_float("HMS_HEARTBEAT_SECONDS", 15.0, minimum=1.0)
 HMS_SLO_EVAL_SECONDS = env_float("HMS_SLO_EVAL_SECONDS", 5.0, minimum=1.0)

@@ -37,3 +37,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+
+# Tests choose the SQL probes' database themselves (tests/support/sql_probe.py), never
+# a demo ledger a `make run` left in var/.
+if not os.environ.get("HMS_SQL_PROBE_DATABASE_URL"):
+    from hms_site.settings import PROBE_ALIAS
+
+    HMS_SQL_PROBE_DATABASE = None
+    DATABASES.pop(PROBE_ALIAS, None)

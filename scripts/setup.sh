@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv and install the project into it (with the dev extra when asked).
-# Re-running is cheap: pip is skipped while pyproject.toml is unchanged.
+# The server's install includes the SDK (sdk/, also its own distribution "hms-sdk").
+# Re-running is cheap: pip is skipped while pyproject.toml and sdk/pyproject.toml are unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +15,9 @@ python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 stamp=".venv/.installed${extra}"
 # A dev install also satisfies a plain one.
-[ -z "$extra" ] && [ -f ".venv/.installed[dev]" ] && [ ! pyproject.toml -nt ".venv/.installed[dev]" ] \
-  && stamp=".venv/.installed[dev]"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+stale() { [ ! -f "$1" ] || [ pyproject.toml -nt "$1" ] || [ sdk/pyproject.toml -nt "$1" ]; }
+[ -z "$extra" ] && ! stale ".venv/.installed[dev]" && stamp=".venv/.installed[dev]"
+if stale "$stamp"; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e ".${extra}"
   touch "$stamp"

@@ -1,4 +1,6 @@
-"""``escalations/`` (list, Escalate.send, acknowledge, resolve) and ``tickets/`` (read-only)."""
+"""``escalations/`` (list, Escalate.send, acknowledge, resolve) and ``tickets/`` (list, open)."""
+
+import uuid
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -7,7 +9,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from apm import escalations
+from apm import escalations, tickets
 from apm.api.permissions import ProgramAccess
 from apm.api.views import Conflict
 from apm.escalation_filters import EscalationFilterSet, TicketFilterSet
@@ -128,7 +130,30 @@ class TicketSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TicketViewSet(viewsets.ReadOnlyModelViewSet):
+class TicketOpenSerializer(serializers.Serializer):
+    """The seed's ``HmsAct.open_ticket(baseline_id, message, severity=level)``."""
+
+    baseline = serializers.PrimaryKeyRelatedField(queryset=Baseline.objects.none())
+    title = serializers.CharField(max_length=300)
+    body = serializers.CharField(required=False, allow_blank=True, max_length=10000, default="")
+    level = serializers.ChoiceField(
+        choices=Escalation.Level.choices, default=Escalation.Level.CRITICAL
+    )
+    dedupe_key = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="The same key from the same user opens the ticket once (safe retries).",
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["baseline"].queryset = Baseline.objects.visible_to(
+            self.context["request"].user
+        ).select_related("program")
+        return fields
+
+
+class TicketViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Management-layer tickets (escalations, leadership reviews) of the programs you may see."""
 
     serializer_class = TicketSerializer
@@ -140,4 +165,33 @@ class TicketViewSet(viewsets.ReadOnlyModelViewSet):
             Ticket.objects.visible_to(self.request.user)
             .select_related("closed_by")
             .order_by("-created_at", "-id")
+        )
+
+    @extend_schema(
+        request=TicketOpenSerializer,
+        responses={201: TicketSerializer, 200: TicketSerializer},
+        description="HmsAct.open_ticket: an escalation ticket for the baseline (linked to its "
+        "open escalation, if any); 200 with the existing ticket when dedupe_key was seen.",
+    )
+    def create(self, request, *args, **kwargs):
+        params = TicketOpenSerializer(data=request.data, context={"request": request})
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        baseline = data["baseline"]
+        if not baseline.program.editable_by(request.user):
+            raise PermissionDenied("Only staff of the program's owner group may open tickets.")
+        key = data.get("dedupe_key")
+        ticket, created = tickets.open_ticket(
+            dedupe_key=f"api:{request.user.pk}:{key}" if key else f"api:{uuid.uuid4()}",
+            actor=request.user,
+            kind=Ticket.Kind.ESCALATION,
+            title=data["title"],
+            body=data["body"],
+            level=data["level"],
+            baseline=baseline,
+            escalation=Escalation.objects.filter(baseline=baseline).open().first(),
+        )
+        return Response(
+            TicketSerializer(ticket).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )

@@ -5,19 +5,18 @@ from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.db.models import OuterRef, Subquery
 
-from apm import schedules
+from apm import cron, schedules
 from apm.models.access import ScopedQuerySet
 from apm.models.program import Program
 from apm.probes import ProbeError, ProbeKind, probe_for
-from hms_apm.cron import Cron, CronError
 
 DEFAULT_SCHEDULE = "0 2 * * *"
 
 
 def validate_schedule(value: str) -> None:
     try:
-        Cron.parse(value).next_after(datetime.now(UTC))  # also refuses "never fires"
-    except CronError as exc:
+        cron.next_after(value, datetime.now(UTC))  # also refuses "never fires"
+    except cron.CronError as exc:
         raise ValidationError(f"not a valid cron schedule: {exc}") from None
 
 

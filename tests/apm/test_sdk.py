@@ -105,3 +105,82 @@ def test_serve_without_scheduled_checks_says_so(scheduled):
 def test_sdk_imports_without_django():
     code = "import sys, hms_apm; assert 'django' not in sys.modules, 'django imported'"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+
+
+def test_baseline_create_accepts_the_program_code(sdk, scheduled):
+    program = f.program(code="fast-track-housing")
+    wait_time = Baseline.create(
+        program="fast-track-housing",
+        name="avg_wait_days",
+        target_value=30,
+        compare_op="le",
+        probe_kind="sql",
+        probe_query="SELECT 37.2",
+    )
+    assert wait_time.program_id == program.pk
+    assert Baseline.last_created == wait_time
+    with pytest.raises(LookupError, match="no program with code 'fast-track'"):
+        Baseline.create(program="fast-track", name="x", target_value=1, probe_query="SELECT 1")
+    with pytest.raises(TypeError, match="exactly one of program_id= and program="):
+        Baseline.create(name="x", target_value=1, probe_query="SELECT 1")
+
+
+def test_the_seeds_schedule_decorator_sets_the_baselines_server_side_schedule(sdk, scheduled):
+    from django_celery_beat.models import PeriodicTask
+
+    wait_time = Baseline.create(
+        program=f.program().code,
+        name="avg_wait_days",
+        target_value=30,
+        probe_kind="sql",
+        probe_query="SELECT 37.2",
+    )
+
+    @Watchdog.schedule(cron="30 3 * * 1-5")
+    def check_housing_wait():
+        return Watchdog.compare(baseline_id=wait_time.id)
+
+    stored = Baseline.get(wait_time.id)
+    assert stored.schedule == "30 3 * * 1-5"
+    assert check_housing_wait.baseline.schedule == "30 3 * * 1-5"
+    crontab = PeriodicTask.objects.get(pk=stored.data["periodic_task"]).crontab
+    assert (crontab.minute, crontab.hour, crontab.day_of_week) == ("30", "3", "1-5")
+    assert [job.function for job in Watchdog.jobs] == [check_housing_wait]
+
+
+def test_a_schedule_only_celery_refuses_is_a_400_naming_the_field(sdk, scheduled):
+    baseline = f.baseline(f.program(owner_group=f.group("Housing staff")))
+    with pytest.raises(HmsApiError) as refused:
+        # croniter reads 5/10 as 5,15,...; Celery's crontab, which beat runs, refuses it
+        Watchdog.schedule(cron="5/10 2 * * *", baseline_id=baseline.pk)(lambda: None)
+    assert refused.value.status == 400
+    assert "minute: '5/10' is refused by Celery's crontab" in refused.value.body["schedule"][0]
+    baseline.refresh_from_db()
+    assert baseline.schedule == "0 2 * * *"
+
+
+def test_hms_act_opens_a_ticket_once_per_dedupe_key(sdk, live_server, viewer_bob):
+    from rest_framework.authtoken.models import Token
+
+    from apm.models import Ticket
+    from hms_apm import HmsAct
+    from hms_sdk import Client
+
+    baseline = f.baseline(f.program(owner_group=f.group("Housing staff")))
+    first = HmsAct.open_ticket(baseline.pk, "Wait-time off by 24.0%", severity="critical")
+    assert (first["kind"], first["status"], first["level"]) == ("escalation", "open", "critical")
+    assert first["title"] == "Wait-time off by 24.0%"
+    again = [
+        HmsAct.open_ticket(baseline.pk, "retried", dedupe_key="nightly-2026-03-04")
+        for _ in range(2)
+    ]
+    assert again[0]["id"] == again[1]["id"] != first["id"]
+    assert Ticket.objects.count() == 2
+
+    bob = Client(live_server.url, Token.objects.create(user=viewer_bob).key)
+    with pytest.raises(HmsApiError) as refused:
+        HmsAct.open_ticket(baseline.pk, "not mine", client=bob)
+    assert refused.value.status == 403
+    with pytest.raises(HmsApiError) as bad:
+        HmsAct.open_ticket(baseline.pk, "x", severity="apocalyptic")
+    assert "level" in bad.value.body

@@ -85,3 +85,34 @@ def test_hms_token_prints_the_same_key_twice(admin_user, capsys):
 def test_hms_token_refuses_an_unknown_user():
     with pytest.raises(CommandError, match="no user named 'nobody'"):
         call_command("hms_token", "nobody")
+
+
+def test_api_docs_logged_out_go_to_the_login_page_and_back(client, admin_user):
+    response = client.get("/api/docs/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/api/docs/"
+    login = client.get(response["Location"])
+    assert login.status_code == 200
+    back = client.post(response["Location"], {"username": admin_user.username, "password": "pw"})
+    assert back.status_code == 302
+    assert back["Location"] == "/api/docs/"
+    assert b"swagger-ui" in client.get("/api/docs/").content
+
+
+def test_api_root_lists_every_resource_as_json(client, admin_user):
+    assert client.get("/api/v1/").status_code in (401, 403)
+    key = Token.objects.create(user=admin_user).key
+    response = client.get(
+        "/api/v1/", HTTP_AUTHORIZATION=f"Token {key}", HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    resources = response.json()
+    for name in (
+        "programs", "baselines", "deviations", "escalations", "escalation-policies", "tickets",
+        "services", "incidents", "audit", "notifications", "metrics", "series",
+    ):  # fmt: skip
+        assert resources[name] == f"http://testserver/api/v1/{name}/", name
+    for url in resources.values():  # every listed resource answers (metrics/ is POST only)
+        status = client.get(url, HTTP_AUTHORIZATION=f"Token {key}").status_code
+        assert status in (200, 400, 405), (url, status)

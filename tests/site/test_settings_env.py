@@ -1,8 +1,10 @@
 """Bad settings stop start-up with a message that names the variable."""
 
 import os
+import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,8 @@ def _manage_check(**env):
         if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY"}
     }
     clean.pop("DJANGO_SETTINGS_MODULE", None)
+    # A var/ of its own: the checkout's may hold make run's generated secret-key.
+    clean["HMS_VAR_DIR"] = tempfile.mkdtemp(prefix="hms-settings-")
     clean.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
@@ -127,3 +131,73 @@ def test_a_lease_not_above_the_kubernetes_timeout_is_refused_naming_both():
         DEBUG="1", HMS_PLAYBOOK_LEASE_SECONDS="10", HMS_KUBE_TIMEOUT_SECONDS="2"
     )
     assert shorter.returncode == 0, shorter.stderr
+
+
+def _settings_value(var_dir, name, **env):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
+    }
+    clean.update(HMS_VAR_DIR=str(var_dir), **env)
+    script = f"from django.conf import settings; print(settings.{name})"
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c", script],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_manage_py_in_a_plain_shell_reads_the_key_make_run_generated(tmp_path):
+    key = "generated-by-make-run-" + "q" * 50
+    (tmp_path / "secret-key").write_text(key + "\n")
+    plain = _settings_value(tmp_path, "SECRET_KEY")  # no DEBUG, no SECRET_KEY set
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.strip() == key
+    assert _settings_value(tmp_path, "SECRET_KEY", DEBUG="1").stdout.strip() == key
+    explicit = "from-the-environment-" + "e" * 50
+    assert _settings_value(tmp_path, "SECRET_KEY", SECRET_KEY=explicit).stdout.strip() == explicit
+
+
+def test_a_short_generated_key_is_refused_like_any_other(tmp_path):
+    (tmp_path / "secret-key").write_text("short")
+    result = _settings_value(tmp_path, "SECRET_KEY")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be at least 50 random characters" in result.stderr
+
+
+def _names_read_by_the_settings_and_scripts() -> set[str]:
+    names = set()
+    settings_py = (ROOT / "hms_site" / "settings.py").read_text()
+    names |= set(re.findall(r"env_[a-z]+\(\s*\"([A-Z][A-Z0-9_]*)\"", settings_py))
+    for source in [
+        ROOT / "hms_site" / "settings.py",
+        ROOT / "deploy" / "gunicorn.conf.py",
+        *(ROOT / "sdk").rglob("*.py"),
+    ]:
+        text = source.read_text()
+        names |= set(re.findall(r"os\.environ(?:\.get)?\(\s*\"([A-Z][A-Z0-9_]*)\"", text))
+        names |= set(re.findall(r"os\.environ\[\"([A-Z][A-Z0-9_]*)\"\]", text))
+        names |= set(re.findall(r"os\.getenv\(\s*\"([A-Z][A-Z0-9_]*)\"", text))
+    for script in (ROOT / "scripts").glob("*.sh"):
+        names |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", script.read_text()))
+    return names - {"DJANGO_SETTINGS_MODULE"}
+
+
+def _configuration_table() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    return "\n".join(line for line in section.splitlines() if line.startswith("|"))
+
+
+def test_every_setting_read_is_in_the_readme_configuration_table():
+    names = _names_read_by_the_settings_and_scripts()
+    # the parser finds what it must (a regression in it would make this test pass vacuously)
+    assert {"DATABASE_URL", "CONTENT_SECURITY_POLICY", "HMS_PORT", "HMS_URL"} <= names
+    table = _configuration_table()
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]*)`", table))
+    missing = sorted(names - documented)
+    assert not missing, f"read but not in README's Configuration table: {missing}"

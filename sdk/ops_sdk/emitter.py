@@ -66,7 +66,9 @@ class Emitter:
     def emit(self, name, value, *, service=None, labels=None, ts=None) -> None:
         service = service or self.service
         if not service and not self.ingest_key:
-            raise ValueError("no service: pass service=..., or set HMS_SERVICE")
+            raise ValueError(
+                "no service: pass service=..., set HMS_SERVICE, or ops.register(...) first"
+            )
         sample = {"name": name, "value": value, "ts": time.time() if ts is None else ts}
         if service:
             sample["service"] = service

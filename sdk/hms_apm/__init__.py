@@ -8,21 +8,23 @@ every call also takes ``client=`` for a specific ``hms_sdk.Client``.
     from hms_apm import Baseline, Watchdog
 
     wait_time = Baseline.create(
-        program_id=42, name="avg_wait_days", target_value=30, compare_op="le",
+        program="fast-track-housing", name="avg_wait_days", target_value=30, compare_op="le",
         probe_query="rate(housing_wait_days_sum[7d]) / rate(housing_wait_count[7d])",
     )
 
-    @Watchdog.schedule(cron="0 2 * * *")          # 02:00 UTC nightly, run by Watchdog.serve()
+    @Watchdog.schedule(cron="0 2 * * *")   # the baseline's server-side schedule: 02:00 UTC
     def check_housing_wait():
         score = Watchdog.compare(baseline_id=wait_time.id)   # deviation in %, positive = worse
         print("Deviation:", score)
 
-    Watchdog.serve()   # blocks; runs each scheduled function at its cron times (UTC)
+    Watchdog.serve()   # optional: also call the function itself at its cron times (blocks)
 
 A query the server refuses (e.g. invalid PromQL) raises ``HmsApiError`` whose
-``body`` names the field and carries Prometheus's message. Note that every
-baseline is also run by the server on its own ``schedule`` (django-celery-beat);
-``Watchdog.schedule`` is for your own client-side checks around it.
+``body`` names the field and carries Prometheus's message. The server runs every
+baseline on its own ``schedule`` (django-celery-beat) and escalates a red one by
+itself; ``Watchdog.schedule`` sets that schedule (on the baseline just created, or
+``baseline_id=``), so a script needs no loop of its own. ``HmsAct.open_ticket``
+puts a ticket on management's desk.
 """
 
 from __future__ import annotations
@@ -32,18 +34,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from hms_apm.cron import Cron, CronError
+from hms_apm.act import HmsAct
+from hms_apm.schedule import CronError, next_fire, parse_cron
 from hms_sdk import Client, HmsApiError, configure, default_client
 
 __all__ = [
     "Baseline",
     "Client",
-    "Cron",
     "CronError",
     "Escalate",
+    "HmsAct",
     "HmsApiError",
+    "Program",
     "Watchdog",
     "configure",
 ]
@@ -99,24 +103,35 @@ class Baseline:
         names = cls.__dataclass_fields__.keys() - {"data"}
         return cls(**{k: data[k] for k in names if k in data}, data=data)
 
+    # The last baseline this process created: what a bare @Watchdog.schedule applies to.
+    last_created: ClassVar[Baseline | None] = None
+
     @classmethod
     def create(
         cls,
-        program_id: int,
-        name: str,
-        target_value: float,
-        probe_query: str,
+        program_id: int | None = None,
+        name: str = "",
+        target_value: float | None = None,
+        probe_query: str = "",
         compare_op: str = "le",
         probe_kind: str = "promql",
         threshold_pct: float | None = None,
         schedule: str | None = None,
         active: bool = True,
         *,
+        program: int | str | None = None,
         client: Client | None = None,
     ) -> Baseline:
-        """Create a baseline; ``HmsApiError`` (400, naming the field) when the server refuses it."""
+        """Create a baseline; ``HmsApiError`` (400, naming the field) when the server refuses it.
+
+        The program is ``program_id=`` or ``program=`` (its id or its code, e.g.
+        ``"fast-track-housing"``); a code you may not see raises ``LookupError``.
+        """
+        client = _client(client)
+        if (program_id is None) == (program is None):
+            raise TypeError("pass exactly one of program_id= and program=")
         payload: dict[str, Any] = {
-            "program": program_id,
+            "program": program_id if program is None else Program.id_of(program, client=client),
             "name": name,
             "target_value": target_value,
             "compare_op": compare_op,
@@ -128,7 +143,15 @@ class Baseline:
             payload["threshold_pct"] = threshold_pct
         if schedule is not None:
             payload["schedule"] = schedule
-        return cls._from(_client(client).post("baselines/", json=payload))
+        created = cls._from(client.post("baselines/", json=payload))
+        Baseline.last_created = created
+        return created
+
+    @classmethod
+    def set_schedule(cls, baseline_id: int, cron: str, *, client: Client | None = None) -> Baseline:
+        """Change the baseline's server-side ``schedule`` (five-field cron, UTC)."""
+        body = _client(client).patch(f"baselines/{baseline_id}/", json={"schedule": cron})
+        return cls._from(body)
 
     @classmethod
     def get(cls, baseline_id: int, *, client: Client | None = None) -> Baseline:
@@ -140,10 +163,28 @@ class Baseline:
         return [cls._from(d) for d in _all_pages(_client(client), "baselines/", filters)]
 
 
+class Program:
+    """Programs (``/api/v1/programs/``): look one up by its code."""
+
+    @staticmethod
+    def get(program: int | str, *, client: Client | None = None) -> dict[str, Any]:
+        client = _client(client)
+        if isinstance(program, int):
+            return client.get(f"programs/{program}/")
+        found = client.get("programs/", params={"code": program})["results"]
+        if not found:
+            raise LookupError(f"program: no program with code {program!r} that you may see")
+        return found[0]
+
+    @classmethod
+    def id_of(cls, program: int | str, *, client: Client | None = None) -> int:
+        return program if isinstance(program, int) else cls.get(program, client=client)["id"]
+
+
 @dataclass
 class _Job:
     function: Callable[[], Any]
-    cron: Cron
+    cron: str
 
 
 class Watchdog:
@@ -177,15 +218,25 @@ class Watchdog:
         return [cls.run(b.id, client=client) for b in Baseline.list(client=client, **filters)]
 
     @classmethod
-    def schedule(cls, cron: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
-        """Decorator: run the function at ``cron`` (five fields, UTC) while ``serve()`` runs.
+    def schedule(
+        cls, cron: str, *, baseline_id: int | None = None, client: Client | None = None
+    ) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+        """Decorator: the seed's ``@Watchdog.schedule(cron="0 2 * * *")``.
 
-        A bad expression raises ``CronError`` at decoration time, naming the field.
+        Sets the server-side ``schedule`` of ``baseline_id`` (default: the baseline
+        this process last created with ``Baseline.create``), so the server runs and
+        escalates it at those times with nothing left running here; the function is
+        also called at ``cron`` while ``serve()`` runs. A bad expression raises
+        ``CronError`` naming the field; one the server refuses, ``HmsApiError``.
         """
-        parsed = Cron.parse(cron)
+        parse_cron(cron)
+        if baseline_id is None and Baseline.last_created is not None:
+            baseline_id = Baseline.last_created.id
 
         def register(function: Callable[[], Any]) -> Callable[[], Any]:
-            cls.jobs.append(_Job(function, parsed))
+            if baseline_id is not None:
+                function.baseline = Baseline.set_schedule(baseline_id, cron, client=client)
+            cls.jobs.append(_Job(function, cron))
             return function
 
         return register
@@ -208,7 +259,7 @@ class Watchdog:
             raise RuntimeError("nothing scheduled: decorate a function with @Watchdog.schedule")
         runs = 0
         start = now()
-        due = {id(job): job.cron.next_after(start) for job in cls.jobs}
+        due = {id(job): next_fire(job.cron, start) for job in cls.jobs}
         while max_runs is None or runs < max_runs:
             moment = min(due.values())
             wait = (moment - now()).total_seconds()
@@ -221,20 +272,21 @@ class Watchdog:
                     continue
                 if late:
                     log.warning("skipped %s at %s: missed", job.function.__name__, moment)
-                    due[id(job)] = job.cron.next_after(now())
+                    due[id(job)] = next_fire(job.cron, now())
                     continue
                 try:
                     job.function()
                 except Exception:
                     log.exception("scheduled check %s failed", job.function.__name__)
                 runs += 1
-                due[id(job)] = job.cron.next_after(moment)
+                due[id(job)] = next_fire(job.cron, moment)
         return runs
 
     @classmethod
     def clear(cls) -> None:
-        """Forget every scheduled function (e.g. between tests)."""
+        """Forget every scheduled function and the last created baseline (e.g. between tests)."""
         cls.jobs.clear()
+        Baseline.last_created = None
 
 
 class Escalate:

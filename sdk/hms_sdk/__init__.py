@@ -63,6 +63,9 @@ class Client:
     def put(self, path: str, **kwargs) -> Any:
         return self.request("PUT", path, **kwargs)
 
+    def patch(self, path: str, **kwargs) -> Any:
+        return self.request("PATCH", path, **kwargs)
+
 
 _default: Client | None = None
 

@@ -1,13 +1,15 @@
 """The OPS SDK: ``import ops_sdk as ops`` (requests only; importable without Django).
 
-    svc = ops.register("scanner.ops.yaml")       # -> Service, svc.id
+    svc = ops.register("scanner.ops.yaml")       # -> Service, svc.id; now emit()'s default
     ops.emit("queue_time_seconds", 38.2)          # buffered, sent in the background
     ops.status("DCA_Luggage_Scanner")["slo_state"]
+    ops.dta.find(topic="ops.incident")            # the audit vault (HMS-DTA)
 
 Configuration (environment or ``ops.configure(...)``):
 
 - ``HMS_URL``, ``HMS_TOKEN``: the server and an API token (``hms_sdk``).
-- ``HMS_SERVICE``: the service ``emit`` writes when no ``service=`` is given.
+- ``HMS_SERVICE``: the service ``emit`` writes when no ``service=`` is given
+  (``register()`` makes the service it registered the default).
 - ``HMS_INGEST_KEY``: send samples with the service's ingest key instead of the token.
 
 ``emit`` never blocks: samples go into a bounded buffer (``HMS_EMIT_BUFFER``,
@@ -26,6 +28,7 @@ from typing import Any
 
 from hms_sdk import Client, HmsApiError, default_client
 from hms_sdk import configure as _configure_client
+from ops_sdk import dta
 from ops_sdk.emitter import Emitter
 
 __all__ = [
@@ -33,6 +36,7 @@ __all__ = [
     "HmsApiError",
     "Service",
     "configure",
+    "dta",
     "emit",
     "emitter",
     "flush",
@@ -54,7 +58,11 @@ class Service:
 
 
 def register(path_or_text: str | os.PathLike, *, client: Client | None = None) -> Service:
-    """Register (or update) the service described by an ``.ops.yaml`` file (or its text)."""
+    """Register (or update) the service described by an ``.ops.yaml`` file (or its text).
+
+    The service becomes the default of ``emit()`` (until another ``register`` or
+    ``configure(service=...)``).
+    """
     text = str(path_or_text)
     if "\n" not in text:
         text = Path(path_or_text).read_text(encoding="utf-8")
@@ -63,6 +71,9 @@ def register(path_or_text: str | os.PathLike, *, client: Client | None = None) -
         data=text.encode("utf-8"),
         headers={"Content-Type": "application/yaml"},
     )
+    sender = emitter()
+    if not sender.ingest_key:  # an ingest key is bound to its own service
+        sender.service = body["id"]
     return Service(id=body["id"], data=body, ingest_key=body.get("ingest_key"))
 
 
