@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from ops import kube
 from ops.models import ActionRun, AuditEntry, Incident, Notification
-from ops.playbook import runner
+from ops.playbook import incidents, runner
 from ops.services import register_service
 from ops.slo import evaluate_all
 from tests.ops.factories import SCANNER_YAML, readings
@@ -61,7 +61,7 @@ def test_breach_reported_twice_opens_one_incident(cluster):
     readings("DCA_Luggage_Scanner", [40.0] * 5, end=at + timedelta(seconds=5))
     evaluate_all(at + timedelta(seconds=5))
     evaluate_all(at)  # a late duplicate pass
-    assert runner.open_incident(incident.slo, at) is None
+    assert incidents.open_incident(incident.slo, at) is None
     assert Incident.objects.count() == 1
     assert ActionRun.objects.count() == 3
 
