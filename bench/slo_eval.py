@@ -31,7 +31,7 @@ def _create_slos(first: int, last: int, start: int) -> None:
     """Services ``S_first .. S_last-1`` with one SLO each and their samples (COPY)."""
     from django.db import connection
 
-    from ops.metrics.ingest import _copy_binary
+    from ops.metrics.ingest import COPY_HEADER, COPY_TRAILER, encode
     from ops.models import SLO, Sample, Sensor, Series, Service
 
     ids = [f"S_{i:05d}" for i in range(first, last)]
@@ -50,7 +50,7 @@ def _create_slos(first: int, last: int, start: int) -> None:
     table = connection.ops.quote_name(Sample._meta.db_table)
     sql = f"COPY {table} (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        copy.write(_copy_binary(rows))
+        copy.write(b"".join((COPY_HEADER, encode(rows), COPY_TRAILER)))
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {table}")
 

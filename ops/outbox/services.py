@@ -13,9 +13,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ops import audit, channels
-from ops.audit.chain import normalize_payload
 from ops.channels import ChannelError, Message
 from ops.models import Channel, Notification, NotificationAttempt
+from ops.models.chain import normalize_payload
 from ops.retry import backoff
 
 logger = logging.getLogger(__name__)

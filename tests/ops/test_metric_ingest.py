@@ -71,6 +71,7 @@ def test_a_batch_with_one_bad_sample_stores_nothing_and_names_index_and_field(sc
         ('"38"', "must be a number"),
         ("true", "must be a number"),
         ("null", "must be a number"),
+        ("1" + "0" * 400, "must be a finite number"),  # an integer too large for a float
     ],
 )
 def test_non_finite_and_non_numbers_are_refused(scanner, raw_value, message):
