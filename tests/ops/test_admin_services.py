@@ -91,3 +91,12 @@ def test_staff_without_permission_cannot_register(client):
     assert client.get(REGISTER).status_code == 403
     assert client.post(REGISTER, {"text": SCANNER_YAML}).status_code == 403
     assert Service.objects.count() == 0
+
+
+def test_an_oversize_upload_is_refused_by_the_loader_and_saves_nothing(admin_web):
+    response = admin_web.post(
+        REGISTER, {"file": SimpleUploadedFile("big.ops.yaml", b"a: '" + b"x" * 70_000 + b"'\n")}
+    )
+    assert response.status_code == 200
+    assert "document: document is larger than 65536 bytes" in response.content.decode()
+    assert Service.objects.count() == 0
