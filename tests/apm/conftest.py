@@ -44,24 +44,6 @@ def api():
 
 
 @pytest.fixture
-def apm_worker(celery_worker):
-    """``celery_worker`` whose tasks close their thread's DB connections when done.
-
-    With CONN_MAX_AGE the worker thread would keep its PostgreSQL connection
-    open past the test, and dropping the test database would then fail.
-    """
-    from celery.signals import task_postrun
-    from django.db import connections
-
-    def close_connections(**kwargs):
-        connections.close_all()
-
-    task_postrun.connect(close_connections, weak=False)
-    yield celery_worker
-    task_postrun.disconnect(close_connections)
-
-
-@pytest.fixture
 def sdk(live_server, staff_alice):
     """The SDK's default client, pointed at the live server as staff_alice."""
     from rest_framework.authtoken.models import Token
