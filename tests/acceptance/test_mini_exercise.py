@@ -9,12 +9,12 @@ from django.core.management import call_command
 
 from apm.models import Baseline, Deviation, Escalation, Ticket
 from ops.models import AuditEntry, Notification
-from tests.apm import escalation_factories as ef
-from tests.apm import factories as f
-from tests.ops.vault_factories import recorded_deliveries
+from tests import factories as ef
+from tests import factories as f
 from tests.support.history import EVAL_TIME
-from tests.support.services import wait_until, worker_drained
+from tests.support.services import wait_until
 from tests.support.slack import TOKEN, FakeSlack
+from tests.support.worker import recorded_deliveries, worker_drained
 
 pytestmark = pytest.mark.services
 AT = datetime.fromtimestamp(EVAL_TIME, tz=UTC)

@@ -18,10 +18,17 @@ from rest_framework.authtoken.models import Token
 import ops_sdk
 from hms_site.celery import app
 from ops.models import ActionRun, Incident
-from tests.ops.factories import api_client, staff_alice
-from tests.ops.playbook_factories import DEPLOYMENT, cluster_and_slack, patches, tsa_ops
-from tests.ops.vault_factories import make_user
-from tests.support.services import wait_until, worker_drained
+from tests.factories import (
+    DEPLOYMENT,
+    api_client,
+    cluster_and_slack,
+    make_user,
+    patches,
+    staff_alice,
+    tsa_ops,
+)
+from tests.support.services import wait_until
+from tests.support.worker import worker_drained
 
 pytestmark = pytest.mark.services
 SCANNER_FILE = Path(django_settings.BASE_DIR) / "fixtures" / "scanner.ops.yaml"

@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.apm import factories as f
+from tests import factories as f
 
 
 @pytest.fixture

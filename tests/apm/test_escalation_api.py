@@ -8,7 +8,7 @@ from django.utils import timezone
 from apm import escalations, services
 from apm.models import Escalation, EscalationPolicy, Ticket
 from ops.models import AuditEntry
-from tests.apm import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 SEED_YAML = (

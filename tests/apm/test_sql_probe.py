@@ -7,7 +7,7 @@ from django.db import DatabaseError
 from apm import services
 from apm.models import Baseline, Deviation, Program
 from apm.probes.sql import read_only_cursor
-from tests.apm import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from ops.models import IngestKey, Service, ServiceVersion
 from ops.models.service import hash_ingest_key
-from tests.ops.factories import SCANNER_YAML, make_service, viewer_bob
+from tests.factories import SCANNER_YAML, make_service, viewer_bob
 
 pytestmark = pytest.mark.django_db
 REGISTER = "/admin/ops/service/register/"

@@ -9,7 +9,7 @@ from django.utils import timezone
 from ops.metrics import MAX_SAMPLES
 from ops.models import Sample, Series
 from ops.services import rotate_ingest_key
-from tests.ops.factories import api_client, make_service, staff_alice, viewer_bob
+from tests.factories import api_client, make_service, staff_alice, viewer_bob
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/metrics/"

@@ -11,8 +11,15 @@ from ops.models import ActionRun, AuditEntry, Incident, Notification
 from ops.playbook import incidents, runner
 from ops.services import register_service
 from ops.slo import evaluate_all
-from tests.ops.factories import SCANNER_YAML, readings
-from tests.ops.playbook_factories import DEPLOYMENT, cluster_and_slack, patches, runs, tsa_ops
+from tests.factories import (
+    DEPLOYMENT,
+    SCANNER_YAML,
+    cluster_and_slack,
+    patches,
+    readings,
+    runs,
+    tsa_ops,
+)
 
 RECOVERING_YAML = SCANNER_YAML + (
     "  - if: recovered\n    then: scale_down compute=-2\ncooldown_seconds: 600\n"

@@ -10,8 +10,7 @@ from ops.playbook import runner
 from ops.retry import backoff
 from ops.services import register_service
 from ops.slo import evaluate_all
-from tests.ops.factories import SCANNER_YAML, readings
-from tests.ops.playbook_factories import cluster_and_slack, tsa_ops
+from tests.factories import SCANNER_YAML, cluster_and_slack, readings, tsa_ops
 
 
 def test_backoff_doubles_from_the_base_up_to_the_cap():

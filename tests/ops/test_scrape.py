@@ -5,7 +5,7 @@ import pytest
 from ops.models import Sample, Sensor
 from ops.scrape import scrape_all
 from ops.services import register_service
-from tests.ops.factories import service_yaml
+from tests.factories import service_yaml
 from tests.support.http_server import LoopbackServer, Reply
 from tests.support.services import free_port
 

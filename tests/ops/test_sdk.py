@@ -15,7 +15,7 @@ from hms_sdk import Client
 from ops.models import Sample, Service
 from ops.services import register_service
 from ops_sdk.emitter import Emitter
-from tests.ops.factories import SCANNER_YAML, staff_alice
+from tests.factories import SCANNER_YAML, staff_alice
 from tests.support.http_server import LoopbackServer, Reply
 from tests.support.services import free_port, wait_until
 

@@ -32,15 +32,3 @@ def wait_until(predicate, *, timeout: float, interval: float = 0.1, what: str = 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
-
-
-def worker_drained(timeout: float = 30) -> None:
-    """Return once the test worker has run every task queued before this call.
-
-    The observable event for "nothing more happened": the worker (one solo pool on this
-    run's own queue) takes its queue in order, so when a task sent now has run, every
-    task queued before it (a dispatch, a page, a notification) has run too.
-    """
-    from hms_site.celery import app
-
-    app.send_task("ops.tasks.record_heartbeat").get(timeout=timeout)
