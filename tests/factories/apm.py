@@ -27,7 +27,7 @@ def program(*, owner_group=_HOUSING_STAFF, **fields) -> Program:
     n = next(_seq)
     fields.setdefault("code", f"program-{n}")
     fields.setdefault("name", f"Program {n}")
-    fields.setdefault("authority", "Fast-Track Housing Voucher Act §4(b)")
+    fields.setdefault("authority", f"Housing Act §{n}")
     if owner_group is _HOUSING_STAFF:
         owner_group = group("Housing staff")
     return Program.objects.create(owner_group=owner_group, **fields)
