@@ -27,6 +27,15 @@ def _value(i: int, k: int) -> float:
     return ((i * 7919 + k * 104729) % 1000) / 10
 
 
+def _document(service_id: str) -> dict:
+    return {
+        "id": service_id,
+        "owner": "bench",
+        "sensors": [{"name": "m"}],
+        "slo": {"target": "m", "threshold": 50, "window_seconds": WINDOW},
+    }
+
+
 def _create_slos(first: int, last: int, start: int) -> None:
     """Services ``S_first .. S_last-1`` with one SLO each and their samples (COPY)."""
     from django.db import connection
@@ -35,7 +44,8 @@ def _create_slos(first: int, last: int, start: int) -> None:
     from ops.models import SLO, Sample, Sensor, Series, Service
 
     ids = [f"S_{i:05d}" for i in range(first, last)]
-    Service.objects.bulk_create([Service(id=s, owner="bench", document={}) for s in ids])
+    # A document that parses: a breach opens the service's incident (no playbook: no runs).
+    Service.objects.bulk_create([Service(id=s, owner="bench", document=_document(s)) for s in ids])
     Sensor.objects.bulk_create([Sensor(service_id=s, name="m") for s in ids])
     SLO.objects.bulk_create(
         [SLO(service_id=s, target="m", threshold=50, window_seconds=WINDOW) for s in ids]
