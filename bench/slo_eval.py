@@ -27,15 +27,25 @@ def _value(i: int, k: int) -> float:
     return ((i * 7919 + k * 104729) % 1000) / 10
 
 
+def _document(service_id: str) -> dict:
+    return {
+        "id": service_id,
+        "owner": "bench",
+        "sensors": [{"name": "m"}],
+        "slo": {"target": "m", "threshold": 50, "window_seconds": WINDOW},
+    }
+
+
 def _create_slos(first: int, last: int, start: int) -> None:
     """Services ``S_first .. S_last-1`` with one SLO each and their samples (COPY)."""
     from django.db import connection
 
-    from ops.metrics.ingest import _copy_binary
+    from ops.metrics.ingest import COPY_HEADER, COPY_TRAILER, encode
     from ops.models import SLO, Sample, Sensor, Series, Service
 
     ids = [f"S_{i:05d}" for i in range(first, last)]
-    Service.objects.bulk_create([Service(id=s, owner="bench", document={}) for s in ids])
+    # A document that parses: a breach opens the service's incident (no playbook: no runs).
+    Service.objects.bulk_create([Service(id=s, owner="bench", document=_document(s)) for s in ids])
     Sensor.objects.bulk_create([Sensor(service_id=s, name="m") for s in ids])
     SLO.objects.bulk_create(
         [SLO(service_id=s, target="m", threshold=50, window_seconds=WINDOW) for s in ids]
@@ -50,7 +60,7 @@ def _create_slos(first: int, last: int, start: int) -> None:
     table = connection.ops.quote_name(Sample._meta.db_table)
     sql = f"COPY {table} (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        copy.write(_copy_binary(rows))
+        copy.write(b"".join((COPY_HEADER, encode(rows), COPY_TRAILER)))
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {table}")
 

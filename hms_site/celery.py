@@ -1,10 +1,10 @@
 """The Celery app: broker and beat come from Django settings (``CELERY_*``).
 
-One retry policy for every task, defined here on the base task class:
-``TransientError`` is retried with exponential back-off (2 s, 4 s, 8 s, ...
-capped at 5 min, jittered) at most ``MAX_RETRIES`` times; anything else fails
-at once. ``acks_late`` plus ``reject_on_worker_lost`` means a task whose worker
-dies is delivered again, so every task must be idempotent.
+``acks_late`` plus ``reject_on_worker_lost`` on the base task class means a task
+whose worker dies is delivered again, so every task must be idempotent. Celery
+retries nothing itself: a failed notification or playbook action is put back to
+pending with a later due time (``ops.retry.backoff``, finite attempts), so the
+retry is a stored row that survives a worker or broker restart.
 """
 
 import os
@@ -15,21 +15,12 @@ from celery import Celery, Task
 from celery.signals import worker_shutdown
 from kombu import transport
 
-from ops.errors import TransientError
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hms_site.settings")
 # filesystem:// (the embedded default) with whole-file writes: see hms_site/broker.py.
 transport.TRANSPORT_ALIASES["filesystem"] = "hms_site.broker:Transport"
 
-MAX_RETRIES = 5
-
 
 class HmsTask(Task):
-    autoretry_for = (TransientError,)
-    max_retries = MAX_RETRIES
-    retry_backoff = 2
-    retry_backoff_max = 300
-    retry_jitter = True
     acks_late = True
     reject_on_worker_lost = True
 

@@ -1,20 +1,23 @@
 """OPS state changes, as plain functions (each atomic).
 
 Registration (the API, ``manage.py ops_register``, the admin upload and the demo
-all call ``register_service``), ingest keys, and the worker heartbeat.
+all call ``register_service``), ingest keys, the worker heartbeat, and ``tick``:
+the beat's evaluation pass (SLOs, metric conditions, due playbook runs).
 """
 
 from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ops import audit
+from ops import audit, slo
 from ops.models import SLO, IngestKey, Sensor, Service, ServiceVersion, WorkerHeartbeat
 from ops.models.service import hash_ingest_key
+from ops.playbook import runner, triggers
 from ops.servicedef import DefinitionError, ServiceDefinition, parse_definition
 
 AUDIT_TOPIC = "ops.service"
@@ -25,6 +28,24 @@ def record_heartbeat(name: str = "worker") -> WorkerHeartbeat:
         name=name, defaults={"beat_at": timezone.now(), "hostname": socket.gethostname()}
     )
     return heartbeat
+
+
+def tick(at: datetime | None = None) -> dict:
+    """One evaluation pass at ``at`` (default now), in order; returns what each step did.
+
+    The SLO pass commits its state changes (opening incidents and planning their runs);
+    the metric conditions are decided at the same instant; the same beat then sweeps the
+    playbook: due steps (``still_breach_after``, retries) are found in the database, so a
+    restarted worker loses none. A step added here gets its own key in the result.
+    """
+    result = slo.evaluate_all(at)
+    return {
+        "at": result.at.isoformat(),
+        "evaluated": result.evaluated,
+        "changes": len(result.changes),
+        "condition_changes": triggers.evaluate_conditions(result.at),
+        "due_actions": runner.dispatch_due(),
+    }
 
 
 @dataclass(frozen=True)

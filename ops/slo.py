@@ -28,7 +28,7 @@ from django.utils import timezone
 from ops import audit
 from ops.metrics import percentile
 from ops.models import SLO, Sample, Series, SLOStateChange, WorkerHeartbeat
-from ops.playbook import runner as playbook
+from ops.playbook import incidents
 
 _UPDATE_CHUNK = 500
 EVALUATOR = "slo-evaluator"
@@ -181,7 +181,7 @@ def evaluate_all(at: datetime | None = None) -> PassResult:
                         },
                         actor=EVALUATOR,
                     )
-                    playbook.on_slo_change(pk, state, new_state, at)
+                    incidents.on_slo_change(pk, state, new_state, at)
             elif value != stored:
                 changed_values[pk] = value
         _store_values(changed_values, at)

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 from celery import shared_task
 
-from ops import metrics, scrape, services, slo
+from ops import metrics, scrape, services
 from ops.outbox.tasks import dispatch_due_notifications, send_notification  # noqa: F401
-from ops.playbook import runner, triggers
+from ops.playbook import dispatch, runner
 
 
 @shared_task
@@ -17,22 +17,10 @@ def record_heartbeat() -> str:
 @shared_task
 def evaluate_slos(at: float | None = None) -> dict:
     """One evaluation pass at ``at`` (epoch seconds; beat sends none: now)."""
-    when = datetime.fromtimestamp(at, tz=UTC) if at is not None else None
-    result = slo.evaluate_all(when)
-    # The same beat drives the playbook sweep: due steps (still_breach_after, retries)
-    # are found in the database, so a restarted worker loses none.
-    conditions = triggers.evaluate_conditions(result.at)
-    due = runner.dispatch_due()
-    return {
-        "at": result.at.isoformat(),
-        "evaluated": result.evaluated,
-        "changes": len(result.changes),
-        "condition_changes": conditions,
-        "due_actions": due,
-    }
+    return services.tick(datetime.fromtimestamp(at, tz=UTC) if at is not None else None)
 
 
-@shared_task
+@shared_task(name=dispatch.RUN_TASK)
 def run_playbook_action(run_id: int) -> str:
     """Run one planned playbook action; a second delivery claims nothing and does nothing."""
     return runner.execute(run_id)

@@ -86,3 +86,21 @@ def pytest_report_header(config):
         f"redis: {os.environ.get('REDIS_URL') or 'not set'}",
         f"HMS_REQUIRE_SERVICES={os.environ.get('HMS_REQUIRE_SERVICES', '0')}",
     ]
+
+
+@pytest.fixture
+def apm_worker(celery_worker):
+    """``celery_worker`` whose tasks close their thread's DB connections when done.
+
+    With CONN_MAX_AGE the worker thread would keep its PostgreSQL connection
+    open past the test, and dropping the test database would then fail.
+    """
+    from celery.signals import task_postrun
+    from django.db import connections
+
+    def close_connections(**kwargs):
+        connections.close_all()
+
+    task_postrun.connect(close_connections, weak=False)
+    yield celery_worker
+    task_postrun.disconnect(close_connections)

@@ -25,9 +25,9 @@ class BaselineQuerySet(ScopedQuerySet):
 
     def with_latest_deviation(self):
         """Annotate ``latest_status``, ``latest_deviation_pct``, ``latest_evaluated_at``."""
-        from apm.models.deviation import Deviation
-
-        latest = Deviation.objects.filter(baseline=OuterRef("pk")).order_by("-evaluated_at", "-id")
+        # The reverse relation names the model: deviation.py imports this module.
+        deviation = self.model._meta.get_field("deviations").related_model
+        latest = deviation.objects.filter(baseline=OuterRef("pk")).order_by("-evaluated_at", "-id")
         return self.annotate(
             latest_status=Subquery(latest.values("status")[:1]),
             latest_deviation_pct=Subquery(latest.values("deviation_pct")[:1]),

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 
 from ops.admin.readonly import ReadOnlyInline, ReadOnlyMixin
 from ops.models import ActionRun, Incident
-from ops.playbook import runner
+from ops.playbook import incidents
 
 
 class ActionRunInline(ReadOnlyInline):
@@ -45,7 +45,7 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.action(description="Resolve the selected open incidents", permissions=["resolve"])
     def resolve(self, request, queryset):
         resolved = sum(
-            runner.resolve_incident(incident, by=request.user.get_username())
+            incidents.resolve_incident(incident, by=request.user.get_username())
             for incident in queryset.filter(state=Incident.State.OPEN)
         )
         self.message_user(request, f"{resolved} incident(s) resolved.", messages.SUCCESS)

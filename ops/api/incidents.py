@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from ops.api.audit import CanViewModel
 from ops.api.authentication import IngestKeyAuthentication, IngestPrincipal
 from ops.models import ActionRun, Incident, Service
-from ops.playbook import runner, triggers
+from ops.playbook import incidents, triggers
 from ops.playbook.filtersets import IncidentFilterSet
 
 
@@ -79,7 +79,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     def resolve(self, request, pk=None):
         """Resolve the incident by hand: pending actions are skipped, ``recovered`` steps run."""
         incident = self.get_object()
-        runner.resolve_incident(incident, by=request.user.get_username())
+        incidents.resolve_incident(incident, by=request.user.get_username())
         return Response(self.get_serializer(self.get_queryset().get(pk=incident.pk)).data)
 
 

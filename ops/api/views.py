@@ -28,7 +28,7 @@ from ops.api.permissions import CanIngestMetrics, ServicePermissions
 from ops.api.throttles import IngestRateThrottle
 from ops.filtersets import SampleFilterSet, ServiceFilterSet
 from ops.models import SLO, Series, Service
-from ops.playbook.runner import open_incident_summary
+from ops.playbook.incidents import open_incident_summary
 from ops.servicedef import DefinitionError
 from ops.slo import last_pass_at
 

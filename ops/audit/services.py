@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from ops.audit.chain import compute_hash, entry_hash, normalize_payload
 from ops.models import AuditChainHead, AuditEntry
+from ops.models.chain import compute_hash, entry_hash, normalize_payload
 
 SYSTEM = "system"
 TOPIC_MAX = AuditEntry._meta.get_field("topic").max_length

@@ -1,4 +1,5 @@
-"""Storing samples: series resolution, binary COPY (PostgreSQL) or bulk_create, retention."""
+"""Storing samples: one sensor check, series resolution, one writer (binary COPY on
+PostgreSQL, bulk_create on SQLite), retention."""
 
 from __future__ import annotations
 
@@ -14,27 +15,32 @@ from ops.metrics.validation import (
     UNIX_EPOCH,
     IngestError,
     IngestForbidden,
-    _check_sample,
-    _SampleError,
-    _samples_of,
-    _validate,
-    _Window,
+    SampleError,
+    Window,
+    check_sample,
     labels_key,
+    samples_of,
+    validate,
 )
 from ops.models import Sample, Sensor, Series
 
 PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix microseconds
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no extension
-_COPY_TRAILER = b"\xff\xff"
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no extension
+COPY_TRAILER = b"\xff\xff"
 _COPY_ROW = struct.Struct(">hiqiqid")
 _CHUNK = 1000
 
 
-def _check_names(rows, batch: bool, restrict_service: str | None) -> None:
-    pairs = {(row[0][0], row[0][1]) for row in rows}
+def check_sensors(names: list[tuple], batch: bool, restrict_service: str | None) -> None:
+    """Every ``(service, name)`` must be a declared sensor the caller may write.
+
+    Raises ``IngestForbidden`` (another service than the ingest key's) or ``IngestError``
+    naming each unknown service or sensor by sample index (``names`` in sample order).
+    """
+    pairs = set(names)
     services = {service for service, _ in pairs}
     if restrict_service is not None and services != {restrict_service}:
-        index = next(i for i, row in enumerate(rows) if row[0][0] != restrict_service)
+        index = next(i for i, (service, _) in enumerate(names) if service != restrict_service)
         where = f"sample {index}: " if batch else ""
         raise IngestForbidden(f"{where}this ingest key may only write service {restrict_service!r}")
     known = set(Sensor.objects.filter(service_id__in=services).values_list("service_id", "name"))
@@ -42,8 +48,7 @@ def _check_names(rows, batch: bool, restrict_service: str | None) -> None:
         return
     found = {service for service, _ in known}
     errors = {}
-    for index, row in enumerate(rows):
-        service, name = row[0][0], row[0][1]
+    for index, (service, name) in enumerate(names):
         if service not in found:
             errors[str(index)] = {"service": [f"unknown service {service!r}"]}
         elif (service, name) not in known:
@@ -51,9 +56,6 @@ def _check_names(rows, batch: bool, restrict_service: str | None) -> None:
         if len(errors) >= MAX_REPORTED_ERRORS:
             break
     raise IngestError({"samples": errors} if batch else errors["0"])
-
-
-# --- storage ------------------------------------------------------------------------
 
 
 def _series_ids(labels: dict[tuple, dict]) -> dict[tuple, int]:
@@ -84,38 +86,57 @@ def _series_ids(labels: dict[tuple, dict]) -> dict[tuple, int]:
     return {k: found[k] for k in keys}
 
 
-def _copy_binary(rows: list[tuple[int, int, float]]) -> bytes:
-    """PostgreSQL's binary COPY format: header, one (int8, timestamptz, float8) tuple per row.
+def encode(rows) -> bytes:
+    """(series id, microseconds since the Unix epoch, value) rows as binary COPY tuples.
 
-    timestamptz is int64 microseconds since 2000-01-01 UTC; no per-row datetime objects.
+    PostgreSQL's binary format: (int8, timestamptz, float8) per row, timestamptz being
+    int64 microseconds since 2000-01-01 UTC; no per-row datetime objects. A whole COPY
+    stream is ``COPY_HEADER``, the tuples, ``COPY_TRAILER``.
     """
     pack = _COPY_ROW.pack
-    body = [pack(3, 8, sid, 8, us - PG_EPOCH_US, 8, value) for sid, us, value in rows]
-    return b"".join((_COPY_HEADER, *body, _COPY_TRAILER))
+    return b"".join([pack(3, 8, sid, 8, us - PG_EPOCH_US, 8, value) for sid, us, value in rows])
 
 
-def _store(rows: list[tuple[int, int, float]]) -> None:
-    """``rows`` are (series id, microseconds since the Unix epoch, value)."""
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(Sample._meta.db_table)
-        with connection.cursor() as cursor:
-            raw = cursor.cursor  # the psycopg cursor under Django's wrapper
-            sql = f"COPY {table} (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
-            with raw.copy(sql) as copy:
-                copy.write(_copy_binary(rows))
-    else:
-        Sample.objects.bulk_create(
-            [
-                Sample(series_id=s, ts=UNIX_EPOCH + timedelta(microseconds=us), value=v)
-                for s, us, v in rows
-            ],
-            batch_size=500,
-        )
+def _write(chunks, ids: dict[tuple, int]) -> None:
+    """Store each chunk of checked rows ``[(series key, ts_us, value, labels)]`` as it comes.
+
+    On PostgreSQL one binary COPY takes every chunk, so checking the next chunk (when
+    ``chunks`` checks lazily) overlaps the database's work on the last one. A
+    ``SampleError`` (or KeyError) from ``chunks`` aborts it; the caller's transaction
+    then rolls back whatever was written.
+    """
+    if connection.vendor != "postgresql":
+        for rows in chunks:
+            Sample.objects.bulk_create(
+                [
+                    Sample(series_id=ids[k], ts=UNIX_EPOCH + timedelta(microseconds=us), value=v)
+                    for k, us, v, _ in rows
+                ],
+                batch_size=500,
+            )
+        return
+    table = connection.ops.quote_name(Sample._meta.db_table)
+    sql = f"COPY {table} (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
+    # psycopg's own COPY: wrap_database_errors turns its errors into Django's (a dropped
+    # connection is then an OperationalError, and the connection is marked unusable).
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(sql) as copy,
+    ):
+        copy.write(COPY_HEADER)
+        for rows in chunks:
+            copy.write(encode([(ids[k], us, v) for k, us, v, _ in rows]))
+        copy.write(COPY_TRAILER)
+
+
+def _chunks(samples: list, size: int = _CHUNK):
+    return (samples[start : start + size] for start in range(0, len(samples), size))
 
 
 def _series_keys(samples: list, default_service) -> dict[tuple, dict] | None:
     """{(service, name, labels_key): labels} named by the samples, or None when a sample is
-    too malformed to say (the careful path then explains what is wrong)."""
+    too malformed to say (the validator then explains what is wrong)."""
     keys: dict[tuple, dict] = {}
     try:
         for raw in samples:
@@ -126,52 +147,12 @@ def _series_keys(samples: list, default_service) -> dict[tuple, dict] | None:
                 return None
             key = (raw.get("service", default_service), raw.get("name"), labels_key(labels))
             if key not in keys:
+                if type(key[0]) is not str or type(key[1]) is not str:
+                    return None
                 keys[key] = labels
     except TypeError:  # unhashable service/name, unsortable labels
         return None
     return keys
-
-
-def _keys_allowed(keys: dict, restrict_service: str | None) -> bool:
-    pairs = {(service, name) for service, name, _ in keys}
-    services = {service for service, _ in pairs}
-    if restrict_service is not None and services != {restrict_service}:
-        return False
-    if not all(isinstance(x, str) for pair in pairs for x in pair):
-        return False
-    known = Sensor.objects.filter(service_id__in=services).values_list("service_id", "name")
-    return pairs <= set(known)
-
-
-def _stream(samples: list, ids: dict, default_service, window: _Window) -> None:
-    """Check and write the samples chunk by chunk, so checking overlaps the database's work.
-
-    Raises ``_SampleError`` (or KeyError) at the first bad sample; the caller's
-    transaction then rolls back whatever was written.
-    """
-    check = _check_sample
-    if connection.vendor != "postgresql":
-        for start in range(0, len(samples), _CHUNK):
-            rows = [check(raw, default_service, window) for raw in samples[start : start + _CHUNK]]
-            _store([(ids[key], us, value) for key, us, value, _ in rows])
-        return
-    pack = _COPY_ROW.pack
-    table = connection.ops.quote_name(Sample._meta.db_table)
-    sql = f"COPY {table} (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
-    # psycopg's own COPY: wrap_database_errors turns its errors into Django's (a dropped
-    # connection is then an OperationalError, and the connection is marked unusable).
-    with (
-        connection.cursor() as cursor,
-        connection.wrap_database_errors,
-        cursor.cursor.copy(sql) as copy,
-    ):
-        copy.write(_COPY_HEADER)
-        for start in range(0, len(samples), _CHUNK):
-            chunk = [check(raw, default_service, window) for raw in samples[start : start + _CHUNK]]
-            copy.write(
-                b"".join([pack(3, 8, ids[k], 8, us - PG_EPOCH_US, 8, v) for k, us, v, _ in chunk])
-            )
-        copy.write(_COPY_TRAILER)
 
 
 def ingest(
@@ -187,26 +168,32 @@ def ingest(
     service with ``IngestForbidden``; ``default_service`` fills a missing ``service``.
     All-or-nothing: one bad sample and nothing is stored.
 
-    Fast path: the series are resolved from the samples' keys, then samples are
-    checked and streamed into COPY in one pass. Anything wrong (or any doubt)
-    falls back to the careful path, which checks every sample first and names
-    each bad one by index and field.
+    A clean batch is checked once: its series are resolved from the samples' keys
+    and their sensors checked, then samples are checked and streamed into the writer
+    in one pass. Anything wrong (or any doubt) rolls that back, and the same validator
+    and sensor check run over the whole request first, naming each bad sample by index
+    and field.
     """
-    window = _Window(now or timezone.now())
-    samples, batch = _samples_of(payload)
+    window = Window(now or timezone.now())
+    samples, batch = samples_of(payload)
     keys = _series_keys(samples, default_service)
-    if keys is not None and _keys_allowed(keys, restrict_service):
+    if keys is not None:
         try:
+            check_sensors([(service, name) for service, name, _ in keys], batch, restrict_service)
             with transaction.atomic():
-                _stream(samples, _series_ids(keys), default_service, window)
+                checked = (
+                    [check_sample(raw, default_service, window) for raw in chunk]
+                    for chunk in _chunks(samples)
+                )
+                _write(checked, _series_ids(keys))
             return len(samples)
-        except (_SampleError, KeyError):
-            pass  # rolled back; the careful path below explains what was wrong
-    rows = _validate(samples, batch, default_service, window)
-    _check_names(rows, batch, restrict_service)
+        except (SampleError, KeyError, IngestError, IngestForbidden):
+            pass  # nothing stored; the careful pass below explains what was wrong
+    rows = validate(samples, batch, default_service, window)
+    check_sensors([key[:2] for key, _, _, _ in rows], batch, restrict_service)
     with transaction.atomic():
         ids = _series_ids({key: labels for key, _, _, labels in rows})
-        _store([(ids[key], ts, value) for key, ts, value, _ in rows])
+        _write(_chunks(rows), ids)
     return len(rows)
 
 

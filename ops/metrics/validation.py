@@ -1,4 +1,5 @@
-"""Checking pushed samples: one fast path for the usual sample, a careful one that explains.
+"""Checking pushed samples: one validator, fast when a sample is clean, naming every error
+when it is not (``check_sample``; ``validate`` for a whole request).
 
 Times become integer microseconds since the Unix epoch (exact, and what binary
 COPY wants); errors are keyed by field, and by sample index for batches.
@@ -37,10 +38,7 @@ def labels_key(labels: dict) -> str:
     return json.dumps(labels, sort_keys=True, separators=(",", ":")) if labels else "{}"
 
 
-# --- validation ---------------------------------------------------------------------
-
-
-class _Window:
+class Window:
     """The accepted time range for one request, computed once (not per sample)."""
 
     def __init__(self, now: datetime):
@@ -84,82 +82,84 @@ class _Window:
         return f"is older than the {self.retention_days}-day retention"
 
 
-def _check_sample(raw, default_service: str | None, window: _Window):
-    """-> ((service, name, labels_key), ts, value, labels) or raise ``_SampleError``.
-
-    The common well-formed sample takes the first branch; anything unusual goes
-    through ``_explain`` which names every bad field.
-    """
-    if type(raw) is dict and SAMPLE_FIELDS.issuperset(raw):
-        value = raw.get("value")
-        name = raw.get("name")
-        service = raw.get("service", default_service)
-        labels = raw.get("labels")
-        kind = type(value)
-        if (
-            (kind is float or kind is int)
-            and math.isfinite(value)
-            and type(name) is str
-            and name
-            and type(service) is str
-            and service
-            and not labels
-        ):
-            ts = raw.get("ts")
-            try:
-                when = window.now_us if ts is None else window.parse(ts)
-            except (ValueError, OverflowError, OSError):
-                pass
-            else:
-                return (service, name, "{}"), when, float(value), {}
-    return _explain(raw, default_service, window)
+def _add(errors: dict | None, field: str, message: str) -> dict:
+    errors = {} if errors is None else errors
+    errors[field] = [message]
+    return errors
 
 
-def _explain(raw, default_service: str | None, window: _Window):
-    if not isinstance(raw, dict):
-        raise _SampleError({"non_field_errors": ["must be an object"]})
-    errors: dict[str, list[str]] = {}
-    for key in raw.keys() - SAMPLE_FIELDS:
-        errors[key] = ["unknown field"]
-    value = raw.get("value")
+def _value_problem(raw: dict, value) -> str | None:
     if "value" not in raw:
-        errors["value"] = ["is required"]
-    elif isinstance(value, bool) or not isinstance(value, int | float):
-        errors["value"] = ["must be a number"]
-    elif not math.isfinite(value):
-        errors["value"] = ["must be a finite number"]
+        return "is required"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "must be a number"
+    try:
+        return None if math.isfinite(value) else "must be a finite number"
+    except OverflowError:  # an integer too large for a float
+        return "must be a finite number"
+
+
+def check_sample(raw, default_service: str | None, window: Window):
+    """-> ((service, name, labels_key), ts, value, labels), or ``SampleError`` naming every
+    bad field of the sample.
+
+    Each rule is written once: a first test on the exact types JSON produces (the usual
+    well-formed sample passes them all and builds no error dict), and only a sample
+    that fails it pays for the careful test and the message.
+    """
+    if type(raw) is not dict and not isinstance(raw, dict):
+        raise SampleError({"non_field_errors": ["must be an object"]})
+    errors = None
+    if not SAMPLE_FIELDS.issuperset(raw):
+        errors = {key: ["unknown field"] for key in raw.keys() - SAMPLE_FIELDS}
+    value = raw.get("value")
+    kind = type(value)
+    try:
+        clean = (kind is float or kind is int) and math.isfinite(value)
+    except OverflowError:
+        clean = False
+    if not clean and (problem := _value_problem(raw, value)):
+        errors = _add(errors, "value", problem)
     name = raw.get("name")
-    if not isinstance(name, str) or not name:
-        errors["name"] = ["is required" if name is None else "must be a metric name"]
+    if not (type(name) is str and name) and not (isinstance(name, str) and name):
+        errors = _add(errors, "name", "is required" if name is None else "must be a metric name")
     service = raw.get("service", default_service)
-    if not isinstance(service, str) or not service:
-        errors["service"] = ["is required" if service is None else "must be a service id"]
-    ts = window.now_us
-    if raw.get("ts") is not None:
+    if not (type(service) is str and service) and not (isinstance(service, str) and service):
+        message = "is required" if service is None else "must be a service id"
+        errors = _add(errors, "service", message)
+    ts = raw.get("ts")
+    when = window.now_us
+    if ts is not None:
         try:
-            ts = window.parse(raw["ts"])
+            when = window.parse(ts)
         except (OverflowError, OSError):
-            errors["ts"] = ["is out of range"]
+            errors = _add(errors, "ts", "is out of range")
         except ValueError as exc:
-            errors["ts"] = [str(exc)]
+            errors = _add(errors, "ts", str(exc))
     labels = raw.get("labels") or {}
-    if (
-        not isinstance(labels, dict)
-        or len(labels) > MAX_LABELS
-        or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items())
+    if not labels:
+        key = "{}"
+    elif (
+        isinstance(labels, dict)
+        and len(labels) <= MAX_LABELS
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items())
     ):
-        errors["labels"] = [f"must map up to {MAX_LABELS} names to text"]
+        key = labels_key(labels)
+    else:
+        errors = _add(errors, "labels", f"must map up to {MAX_LABELS} names to text")
     if errors:
-        raise _SampleError(errors)
-    return (service, name, labels_key(labels)), ts, float(value), labels
+        raise SampleError(errors)
+    return (service, name, key), when, float(value), labels
 
 
-class _SampleError(Exception):
+class SampleError(Exception):
+    """One sample is bad; ``errors`` names each bad field."""
+
     def __init__(self, errors: dict):
         self.errors = errors
 
 
-def _samples_of(payload) -> tuple[list, bool]:
+def samples_of(payload) -> tuple[list, bool]:
     """The list of raw samples and whether it was a batch; refuse a wrong envelope."""
     if not isinstance(payload, dict):
         raise IngestError({"non_field_errors": ['send one sample object or {"samples": [...]}']})
@@ -175,18 +175,18 @@ def _samples_of(payload) -> tuple[list, bool]:
     return samples, True
 
 
-def _validate(samples: list, batch: bool, default_service, window: _Window) -> list:
+def validate(samples: list, batch: bool, default_service, window: Window) -> list:
     """Every sample checked -> [(series_key, ts_us, value, labels)]; else IngestError by index."""
     if not batch:
         try:
-            return [_check_sample(samples[0], default_service, window)]
-        except _SampleError as exc:
+            return [check_sample(samples[0], default_service, window)]
+        except SampleError as exc:
             raise IngestError(exc.errors) from None
     rows, errors = [], {}
     for index, raw in enumerate(samples):
         try:
-            rows.append(_check_sample(raw, default_service, window))
-        except _SampleError as exc:
+            rows.append(check_sample(raw, default_service, window))
+        except SampleError as exc:
             if len(errors) < MAX_REPORTED_ERRORS:
                 errors[str(index)] = exc.errors
     if errors:

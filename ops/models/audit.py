@@ -2,7 +2,7 @@
 
 Each ``AuditEntry`` stores the hash of the entry before it (``prev_hash``) and
 its own ``hash`` = sha256 over a canonical JSON of (prev_hash, topic, at,
-actor, payload) — see ``ops.audit.chain``. Editing or deleting a row in the
+actor, payload) — see ``ops.models.chain``. Editing or deleting a row in the
 database therefore breaks the chain, which ``ops.audit.verify`` (the
 ``audit_verify`` command, ``GET /api/v1/audit/verify/``) detects and names.
 
@@ -12,6 +12,8 @@ delete them (``save`` of an existing row, ``delete``, ``QuerySet.update`` /
 """
 
 from django.db import models
+
+from ops.models.chain import entry_hash
 
 
 class AppendOnlyError(Exception):
@@ -56,8 +58,6 @@ class AuditEntry(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise AppendOnlyError(f"audit entry #{self.pk} is append-only: save is refused")
-        from ops.audit.chain import entry_hash
-
         if not self.hash or self.hash != entry_hash(self):
             raise AppendOnlyError("audit entries are written through ops.audit.record only")
         kwargs["force_insert"] = True

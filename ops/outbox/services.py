@@ -6,28 +6,30 @@ import uuid
 from datetime import timedelta
 from functools import partial
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from ops import audit, channels
-from ops.audit.chain import normalize_payload
 from ops.channels import ChannelError, Message
 from ops.models import Channel, Notification, NotificationAttempt
+from ops.models.chain import normalize_payload
+from ops.retry import backoff
 
 logger = logging.getLogger(__name__)
 
 TOPIC = "ops.notification"
 WORKER = "worker"
+SEND_TASK = "ops.outbox.tasks.send_notification"
 Status = Notification.Status
 Outcome = NotificationAttempt.Outcome
 
 
 def _dispatch(notification_id: int, countdown: float = 0) -> None:
-    from ops.outbox.tasks import send_notification
-
-    send_notification.apply_async((notification_id,), countdown=countdown or None)
+    # By name: services never import a tasks module (ops.outbox.tasks imports this one).
+    current_app.send_task(SEND_TASK, (notification_id,), countdown=countdown or None)
 
 
 def _after_commit(notification_id: int, countdown: float = 0) -> None:
@@ -193,20 +195,13 @@ def _settle_success(notification, attempt, token, detail: dict) -> str:
     return "sent" if won else "skipped"
 
 
-def backoff_seconds(used: int, retry_after: float | None) -> float:
-    """Exponential: base, 2 x base, 4 x base ... capped; never shorter than Retry-After."""
-    base = float(settings.HMS_NOTIFY_BACKOFF_SECONDS)
-    cap = float(settings.HMS_NOTIFY_BACKOFF_MAX_SECONDS)
-    delay = min(base * 2 ** max(0, used - 1), cap)
-    return max(delay, retry_after or 0.0)
-
-
 def _settle_failure(notification, attempt, token, exc: ChannelError) -> str:
     now = timezone.now()
     notification.refresh_from_db(fields=["attempts", "budget_start"])
     used = notification.attempts - notification.budget_start
     give_up = exc.permanent or used >= settings.HMS_NOTIFY_MAX_ATTEMPTS
-    delay = 0.0 if give_up else backoff_seconds(used, exc.retry_after)
+    base, cap = settings.HMS_NOTIFY_BACKOFF_SECONDS, settings.HMS_NOTIFY_BACKOFF_MAX_SECONDS
+    delay = 0.0 if give_up else backoff(used, base, cap, exc.retry_after)
     error = str(exc)
     with transaction.atomic():
         NotificationAttempt.objects.filter(pk=attempt.pk).update(

@@ -5,7 +5,7 @@ from celery import shared_task
 from ops.outbox import services
 
 
-@shared_task
+@shared_task(name=services.SEND_TASK)
 def send_notification(notification_id: int) -> str:
     return services.deliver(notification_id)
 

@@ -1,26 +1,17 @@
-"""The playbook runner: SLO changes open and resolve incidents; action runs are claimed once.
+"""The playbook runner: each planned action run is claimed once, executed, retried or failed.
 
-Flow (docs/PLAYBOOK.md):
+Runs are planned by ``ops.playbook.incidents`` and sent to the ``run_playbook_action``
+task after commit; the beat-driven sweep (``dispatch_due``) sends any due run again,
+so a lost task or a restarted worker loses nothing (docs/PLAYBOOK.md).
 
-1. The evaluator calls ``on_slo_change`` inside its transaction. A change to
-   ``breached`` opens an ``Incident`` (one open per service and SLO, a DB
-   constraint) and plans one ``ActionRun`` per action of every ``slo_breach``,
-   ``still_breach_after N`` and ``always`` step, each with a ``due_at``
-   (``still_breach_after`` counts from the incident's start). A change to
-   ``healthy`` resolves the open incident, skips its pending runs and plans the
-   ``recovered`` steps.
-2. After commit each run is sent to the ``run_playbook_action`` task (with a
-   countdown for later ones); the beat-driven sweep (``dispatch_due``) sends
-   any due run again, so a lost task or a restarted worker loses nothing.
-3. ``execute`` claims a run with a conditional UPDATE (pending and due, or a
-   running run whose lease expired, its lost attempt then recorded as
-   ``interrupted``, or the run failed and paged when that was its last attempt):
-   a second delivery claims nothing, and a slow worker whose run
-   was taken over writes nothing more (``LostClaim``, result ``lost claim``). A
-   transient Kubernetes error puts the run back to pending with a back-off
-   ``due_at`` (finite: ``HMS_PLAYBOOK_MAX_ATTEMPTS``); a permanent one fails it
-   and pages the playbook's channel with the reason. Every attempt is kept in
-   ``detail["attempts"]`` and every outcome is an ``ops.incident`` audit entry.
+``execute`` claims a run with a conditional UPDATE (pending and due, or a running run
+whose lease expired, its lost attempt then recorded as ``interrupted``, or the run
+failed and paged when that was its last attempt): a second delivery claims nothing,
+and a slow worker whose run was taken over writes nothing more (``LostClaim``, result
+``lost claim``). A transient Kubernetes error puts the run back to pending with a
+back-off ``due_at`` (``ops.retry.backoff``; finite: ``HMS_PLAYBOOK_MAX_ATTEMPTS``); a
+permanent one fails it and pages the playbook's channel with the reason. Every attempt
+is kept in ``detail["attempts"]`` and every outcome is an ``ops.incident`` audit entry.
 """
 
 from __future__ import annotations
@@ -29,17 +20,16 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ops import audit, outbox
+from ops import outbox
 from ops.kube import KubeError
-from ops.models import SLO, ActionRun, Channel, Incident, Service
-from ops.playbook import grammar
+from ops.models import ActionRun, Channel, Incident
+from ops.playbook import dispatch, grammar
 from ops.playbook.executors import (
-    ACTOR,
     AUDIT_TOPIC,
     EXECUTORS,
     ActionError,
@@ -48,216 +38,13 @@ from ops.playbook.executors import (
     action_from,
     incident_summary,
 )
-from ops.servicedef import ServiceDefinition, parse_definition
+from ops.playbook.incidents import definition_of, record
+from ops.retry import backoff
+from ops.servicedef import ServiceDefinition
 
 logger = logging.getLogger(__name__)
 SWEEP_BATCH = 200
 LOST_CLAIM = "lost claim"
-OPENING_TRIGGERS = (None, "slo_breach", "still_breach_after")
-CORRECTIVE = ("slo_breach", "still_breach_after", "recovered")
-
-
-def _definition(service: Service) -> ServiceDefinition:
-    # stored, so checked at registration; the scraper re-checks its targets on connect
-    return parse_definition(service.source or service.document, check_targets=False)
-
-
-def _delay(seconds: float) -> timedelta:
-    return timedelta(seconds=seconds * settings.HMS_PLAYBOOK_DELAY_SCALE)
-
-
-def _trigger(step: grammar.Step) -> str:
-    return "always" if step.condition is None else step.condition.keyword
-
-
-def _audit(event: str, incident: Incident, *, actor=None, **extra) -> None:
-    audit.record(
-        AUDIT_TOPIC,
-        {"event": event, "incident": incident.pk, "service": incident.service_id, **extra},
-        actor=actor or ACTOR,
-    )
-
-
-# --- planning -------------------------------------------------------------------------
-
-
-def _plan(incident: Incident, steps, at: datetime) -> list[ActionRun]:
-    runs = []
-    for step in steps:
-        trigger = _trigger(step)
-        due = at
-        if isinstance(step.condition, grammar.StillBreachAfter):
-            due = at + _delay(step.condition.seconds)
-        skip = incident.in_cooldown and trigger in CORRECTIVE
-        for position, action in enumerate(step.actions):
-            runs.append(
-                ActionRun(
-                    incident=incident,
-                    step=step.index,
-                    position=position,
-                    trigger=trigger,
-                    action=action.keyword,
-                    arguments=action.to_dict(),
-                    due_at=due,
-                    status=ActionRun.Status.SKIPPED if skip else ActionRun.Status.PENDING,
-                    finished_at=at if skip else None,
-                    detail={"skipped": "cooldown"} if skip else {},
-                )
-            )
-    created = ActionRun.objects.bulk_create(runs, ignore_conflicts=True)
-    pending = list(
-        ActionRun.objects.filter(incident=incident, status=ActionRun.Status.PENDING).values_list(
-            "pk", "due_at"
-        )
-    )
-    transaction.on_commit(lambda: _send(pending))
-    return created
-
-
-def _send(runs) -> None:
-    from ops.tasks import run_playbook_action
-
-    now = timezone.now()
-    for pk, due in runs:
-        countdown = max(0.0, (due - now).total_seconds())
-        run_playbook_action.apply_async((pk,), countdown=countdown)
-
-
-# --- incidents ------------------------------------------------------------------------
-
-
-def on_slo_change(slo_id: int, from_state: str, to_state: str, at: datetime) -> None:
-    """Hook for the evaluator, inside its transaction."""
-    if to_state == SLO.State.BREACHED:
-        open_incident(SLO.objects.select_related("service").get(pk=slo_id), at)
-    elif to_state == SLO.State.HEALTHY:
-        for incident in Incident.objects.filter(slo_id=slo_id, state=Incident.State.OPEN):
-            resolve_incident(incident, at=at, by="slo-evaluator")
-
-
-def open_incident(slo: SLO, at: datetime) -> Incident | None:
-    """Open the SLO's incident and plan its steps; None when one is already open."""
-    definition = _definition(slo.service)
-    steps = [
-        s for s in definition.playbook if (s.condition and s.condition.keyword) in OPENING_TRIGGERS
-    ]
-    return open_for(
-        slo.service,
-        "slo_breach",
-        steps,
-        at,
-        slo=slo,
-        value=slo.value,
-        audit_extra={"slo": slo.pk, "threshold": slo.threshold},
-    )
-
-
-@transaction.atomic
-def open_for(
-    service: Service,
-    condition: str,
-    steps,
-    at: datetime,
-    *,
-    slo: SLO | None = None,
-    value: float | None = None,
-    detail: dict | None = None,
-    audit_extra: dict | None = None,
-) -> Incident | None:
-    """Open an incident for ``condition`` and plan ``steps`` (plus every ``always`` step).
-
-    None when an incident for the same service and condition is already open.
-    """
-    open_ = Incident.objects.filter(service=service, condition=condition, state=Incident.State.OPEN)
-    if open_.exists():
-        return None
-    definition = _definition(service)
-    last = (
-        Incident.objects.filter(service=service, condition=condition, state=Incident.State.RESOLVED)
-        .order_by("-resolved_at")
-        .first()
-    )
-    in_cooldown = bool(last and last.cooldown_until and at < last.cooldown_until)
-    try:
-        with transaction.atomic():
-            incident = Incident.objects.create(
-                service=service,
-                slo=slo,
-                condition=condition[:300],
-                opened_at=at,
-                value=value,
-                detail=detail or {},
-                in_cooldown=in_cooldown,
-            )
-    except IntegrityError:  # opened concurrently
-        return None
-    always = [s for s in definition.playbook if s.condition is None and s not in steps]
-    _audit(
-        "opened",
-        incident,
-        condition=condition,
-        value=value,
-        in_cooldown=in_cooldown,
-        opened_at=at.isoformat(),
-        **(audit_extra or {}),
-        **({"detail": detail} if detail else {}),
-    )
-    _plan(incident, [*steps, *always], at)
-    return incident
-
-
-@transaction.atomic
-def resolve_incident(incident: Incident, *, at: datetime | None = None, by: str = "") -> bool:
-    """Resolve an open incident (recovery, the API or the admin); False when already resolved."""
-    at = at or timezone.now()
-    definition = _definition(incident.service)
-    cooldown_until = at + _delay(definition.cooldown_seconds)
-    claimed = Incident.objects.filter(pk=incident.pk, state=Incident.State.OPEN).update(
-        state=Incident.State.RESOLVED,
-        resolved_at=at,
-        resolved_by=by[:150],
-        cooldown_until=cooldown_until,
-    )
-    if not claimed:
-        return False
-    incident.refresh_from_db()
-    skipped = ActionRun.objects.filter(incident=incident, status=ActionRun.Status.PENDING).update(
-        status=ActionRun.Status.SKIPPED, finished_at=at, detail={"skipped": "incident resolved"}
-    )
-    _audit(
-        "resolved",
-        incident,
-        by=by,
-        resolved_at=at.isoformat(),
-        skipped_runs=skipped,
-        cooldown_until=cooldown_until.isoformat(),
-    )
-    recovered = [s for s in definition.playbook if isinstance(s.condition, grammar.Recovered)]
-    if recovered:
-        _plan(incident, recovered, at)
-    return True
-
-
-def open_incident_summary(service_id: str) -> dict | None:
-    """The service's open incident for the status endpoint (newest, if several)."""
-    incident = (
-        Incident.objects.filter(service_id=service_id, state=Incident.State.OPEN)
-        .order_by("-opened_at", "-pk")
-        .first()
-    )
-    if incident is None:
-        return None
-    return {
-        "id": incident.pk,
-        "condition": incident.condition,
-        "opened_at": incident.opened_at,
-        "actions": list(
-            incident.actions.order_by("step", "position").values("step", "action", "status")
-        ),
-    }
-
-
-# --- running one action ---------------------------------------------------------------
 
 
 def claim(run_id: int, now: datetime | None = None) -> ActionRun | None:
@@ -343,7 +130,7 @@ def _reclaim(run_id: int, now: datetime, take: dict) -> ActionRun | None:
     _audit_run("action_interrupted", run, attempt=entry["attempt"], detail=entry)
     if exhausted:
         _audit_run("action_failed", run, attempt=entry["attempt"], detail={**entry, **failed})
-        _page_failure(run, failure, _definition(run.incident.service))
+        _page_failure(run, failure, definition_of(run.incident.service))
     return run
 
 
@@ -367,7 +154,7 @@ def _finish(run: ActionRun, status: str, detail: dict, **fields) -> bool:
 
 
 def _audit_run(event: str, run: ActionRun, *, attempt: int, detail: dict) -> None:
-    _audit(
+    record(
         event,
         run.incident,
         run=run.pk,
@@ -392,7 +179,7 @@ def execute(run_id: int) -> str:
         with transaction.atomic():
             _finish(run, ActionRun.Status.SKIPPED, {**run.detail, "skipped": "incident resolved"})
         return ActionRun.Status.SKIPPED
-    definition = _definition(incident.service)
+    definition = definition_of(incident.service)
     action = action_from(run)
     executor = EXECUTORS.get(run.action)
     ctx = Context(run=run, incident=incident, kubernetes=definition.kubernetes)
@@ -428,12 +215,13 @@ def _failed(run: ActionRun, exc: KubeError | ActionError, definition: ServiceDef
     error = {"error": str(exc), "http_status": exc.status, "permanent": exc.permanent}
     detail = _attempt(run, "error", **error)
     if not exc.permanent and run.attempts < settings.HMS_PLAYBOOK_MAX_ATTEMPTS:
-        wait = settings.HMS_PLAYBOOK_RETRY_SECONDS * 2 ** (run.attempts - 1)
+        base, cap = settings.HMS_PLAYBOOK_RETRY_SECONDS, settings.HMS_PLAYBOOK_RETRY_MAX_SECONDS
+        wait = backoff(run.attempts, base, cap)
         due = timezone.now() + timedelta(seconds=wait)
         with transaction.atomic():
             if not _finish(run, ActionRun.Status.PENDING, detail, due_at=due):
                 return LOST_CLAIM
-            transaction.on_commit(lambda: _send([(run.pk, due)]))
+            transaction.on_commit(lambda: dispatch.send([(run.pk, due)]))
         return "retry"
     detail["failure"] = str(exc)
     with transaction.atomic():
@@ -480,5 +268,5 @@ def dispatch_due(now: datetime | None = None) -> int:
         .order_by("due_at")
         .values_list("pk", "due_at")[:SWEEP_BATCH]
     )
-    _send(due)
+    dispatch.send(due)
     return len(due)

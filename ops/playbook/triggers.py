@@ -25,7 +25,7 @@ from django.utils import timezone
 from ops.metrics import aggregate
 from ops.models import Incident, Service
 from ops.playbook import grammar
-from ops.playbook.runner import _definition, open_for, resolve_incident
+from ops.playbook.incidents import definition_of, open_for, resolve_incident
 
 _COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 EVALUATOR = "condition-evaluator"
@@ -61,7 +61,7 @@ def evaluate_conditions(at: datetime | None = None) -> int:
     for service in services:
         steps = [
             s
-            for s in _definition(service).playbook
+            for s in definition_of(service).playbook
             if isinstance(s.condition, grammar.MetricThreshold)
         ]
         slo = service.slos.first()
@@ -86,7 +86,7 @@ def raise_event(service: Service, name: str, detail: dict | None = None) -> Inci
     """Open (or return the open) incident of a named event reported for ``service``."""
     steps = [
         s
-        for s in _definition(service).playbook
+        for s in definition_of(service).playbook
         if isinstance(s.condition, grammar.Event) and s.condition.name == name
     ]
     if not steps:

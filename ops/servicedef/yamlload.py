@@ -91,18 +91,21 @@ def _to_python(loader, node, path, lines):
 def load_yaml(text: str | bytes) -> tuple[object, dict]:
     """Parse one YAML document; raise ``YamlError`` naming the line on any problem."""
     if isinstance(text, bytes):
-        if len(text) > MAX_DOCUMENT_BYTES:
-            raise YamlError(f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
+        size = len(text)
+    else:
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError as exc:  # lone surrogates: not text at all
+            raise YamlError(f"document is not valid Unicode: {exc.reason}") from None
+    # The one size check of every YAML document (API, admin upload, manage.py, policies):
+    # callers read at most MAX_DOCUMENT_BYTES + 1 bytes and leave the refusal to this line.
+    if size > MAX_DOCUMENT_BYTES:
+        raise YamlError(f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
+    if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise YamlError(f"document is not UTF-8: {exc.reason}") from None
-    try:
-        size = len(text.encode("utf-8"))
-    except UnicodeEncodeError as exc:  # lone surrogates: not text at all
-        raise YamlError(f"document is not valid Unicode: {exc.reason}") from None
-    if size > MAX_DOCUMENT_BYTES:
-        raise YamlError(f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
     loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()

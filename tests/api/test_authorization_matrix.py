@@ -20,8 +20,8 @@ from apm.models import Escalation, EscalationPolicy, Ticket
 from apm.services import run_baseline
 from apm.tickets import open_ticket
 from ops.services import register_service
-from tests.apm import factories as f
-from tests.ops.factories import service_yaml
+from tests import factories as f
+from tests.factories import service_yaml
 
 ROLES = ("admin", "staff", "outsider", "viewer", "anonymous", "ingest")
 NEW_PROGRAM = {"code": "new-prog", "name": "New", "authority": "Act §1", "owner_group": "Housing"}

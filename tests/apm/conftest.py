@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.apm import factories as f
+from tests import factories as f
 
 
 @pytest.fixture
@@ -41,24 +41,6 @@ def api():
         return client
 
     return login
-
-
-@pytest.fixture
-def apm_worker(celery_worker):
-    """``celery_worker`` whose tasks close their thread's DB connections when done.
-
-    With CONN_MAX_AGE the worker thread would keep its PostgreSQL connection
-    open past the test, and dropping the test database would then fail.
-    """
-    from celery.signals import task_postrun
-    from django.db import connections
-
-    def close_connections(**kwargs):
-        connections.close_all()
-
-    task_postrun.connect(close_connections, weak=False)
-    yield celery_worker
-    task_postrun.disconnect(close_connections)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from django_celery_beat.models import PeriodicTask
 
 from apm import services
 from apm.models import Baseline, Deviation
-from tests.apm import factories as f
+from tests import factories as f
 from tests.support.history import EVAL_TIME
 from tests.support.services import free_port
 

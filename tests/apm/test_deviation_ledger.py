@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from apm import services
 from apm.models import Baseline, Deviation
-from tests.apm import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import pytest
 from apm.models import Escalation
 from hms_apm import Baseline, Escalate, HmsApiError, Watchdog
 from ops.models import Notification
-from tests.apm import escalation_factories as ef
-from tests.apm import factories as f
+from tests import factories as ef
+from tests import factories as f
 from tests.support.history import EVAL_TIME
 
 AT = datetime.fromtimestamp(EVAL_TIME, tz=UTC)

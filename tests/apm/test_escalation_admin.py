@@ -6,8 +6,8 @@ from django.urls import reverse
 from apm import services
 from apm.models import Escalation, EscalationPolicy
 from ops.models import AuditEntry
-from tests.apm import escalation_factories as ef
-from tests.apm import factories as f
+from tests import factories as ef
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -1,12 +1,14 @@
 """``escalations/``, ``escalation-policies/`` and ``tickets/`` as API.md describes them."""
 
+import json
+
 import pytest
 from django.utils import timezone
 
 from apm import escalations, services
 from apm.models import Escalation, EscalationPolicy, Ticket
 from ops.models import AuditEntry
-from tests.apm import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 SEED_YAML = (
@@ -229,3 +231,13 @@ def test_outsiders_and_other_staff_see_no_tickets_or_policies(
         assert client.get("/api/v1/tickets/").json()["results"] == []
         assert client.get(f"/api/v1/tickets/{ticket.pk}/").status_code == 404
         assert client.get(f"/api/v1/escalation-policies/{policy.pk}/").status_code == 404
+
+
+def test_an_oversize_policy_yaml_is_a_400_from_the_loader(api, staff_alice, housing):
+    body = SEED_YAML + "#" + "x" * 70_000 + "\n"
+    response = api(staff_alice).post(
+        "/api/v1/escalation-policies/", body, content_type="application/yaml"
+    )
+    assert response.status_code == 400
+    assert "larger than 65536 bytes" in json.dumps(response.json())
+    assert not EscalationPolicy.objects.exists()

@@ -10,8 +10,8 @@ from apm import escalations, services
 from apm.models import Escalation, Ticket
 from apm.models.escalation import level_for
 from ops.models import AuditEntry, Notification
-from tests.apm import escalation_factories as ef
-from tests.apm import factories as f
+from tests import factories as ef
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 DAY0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
@@ -122,12 +122,14 @@ def test_a_duplicate_scheduled_delivery_does_not_escalate_again():
 
 def test_routes_pick_channels_by_program_and_level(staff_alice):
     housing, transit = f.program(), f.program()
-    everyone = ef.route(ef.channel("kpi-alerts", "slack", "#kpi-alerts"), min_level="critical")
+    everyone = ef.route(ef.make_channel("kpi-alerts", "slack", "#kpi-alerts"), min_level="critical")
     housing_warnings = ef.route(
-        ef.channel("housing-desk", "email", "desk@example.org"), program=housing, min_level="info"
+        ef.make_channel("housing-desk", "email", "desk@example.org"),
+        program=housing,
+        min_level="info",
     )
     ef.route(
-        ef.channel("transit-desk", "email", "t@example.org"), program=transit, min_level="info"
+        ef.make_channel("transit-desk", "email", "t@example.org"), program=transit, min_level="info"
     )
     warning, _ = escalations.send(f.baseline(housing), "look at this", "warning", actor=staff_alice)
     assert [r.pk for r in escalations.routes_for(warning)] == [housing_warnings.pk]

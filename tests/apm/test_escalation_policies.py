@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 from apm import escalations, policies, services
 from apm.models import Escalation, EscalationPolicy, Ticket
 from ops.models import AuditEntry
-from tests.apm import escalation_factories as ef
-from tests.apm import factories as f
+from tests import factories as ef
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 DAY0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)

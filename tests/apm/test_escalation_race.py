@@ -8,7 +8,7 @@ from django.db import connection, connections, transaction
 from apm import escalations, services
 from apm.models import Escalation
 from ops.models import AuditEntry
-from tests.apm import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

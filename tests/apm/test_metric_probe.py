@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 
 from apm import services
 from apm.models import Deviation
-from tests.apm import factories as f
-from tests.ops.factories import make_service, readings
+from tests import factories as f
+from tests.factories import make_service, readings
 
 pytestmark = pytest.mark.django_db
 

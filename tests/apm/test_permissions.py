@@ -4,7 +4,7 @@ import pytest
 
 from apm import services
 from apm.models import Baseline, Deviation, Program
-from tests.apm import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

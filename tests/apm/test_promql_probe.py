@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from apm import escalations, services
 from apm.models import Baseline, Deviation, Escalation
 from ops.models import AuditEntry
-from tests.apm import factories as f
+from tests import factories as f
 from tests.support.history import EVAL_TIME, default_history
 from tests.support.prometheus import PrometheusServer
 from tests.support.services import free_port

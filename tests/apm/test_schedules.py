@@ -8,7 +8,7 @@ from django_celery_beat.models import PeriodicTask
 
 from apm import services
 from apm.models import Deviation, Escalation
-from tests.apm import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

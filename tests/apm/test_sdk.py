@@ -8,7 +8,7 @@ import pytest
 
 from apm.models import Deviation
 from hms_apm import Baseline, CronError, HmsApiError, Watchdog
-from tests.apm import factories as f
+from tests import factories as f
 from tests.support.history import EVAL_TIME
 
 AT = datetime.fromtimestamp(EVAL_TIME, tz=UTC)

@@ -14,7 +14,7 @@ from apm import services
 from apm.models import Baseline, Deviation
 from apm.probes import ProbeError
 from apm.probes.sql import SqlProbe, engine
-from tests.apm import factories as f
+from tests import factories as f
 from tests.support.sql_probe import LEDGER
 
 pytestmark = pytest.mark.django_db

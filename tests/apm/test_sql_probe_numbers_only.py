@@ -10,7 +10,7 @@ import pytest
 
 from apm import services
 from apm.models import Deviation
-from tests.apm import factories as f
+from tests import factories as f
 from tests.support.http_server import LoopbackServer, Reply
 
 pytestmark = pytest.mark.django_db

@@ -16,8 +16,7 @@ from apm import services
 from apm.models import Baseline, Escalation, Ticket
 from ops.models import AuditEntry, Notification, NotificationAttempt
 from ops.outbox import services as outbox
-from tests.apm import escalation_factories as ef
-from tests.apm import factories as f
+from tests import factories as f
 from tests.support.slack import TOKEN, FakeSlack
 from tests.support.sql_probe import SECRET
 
@@ -70,7 +69,7 @@ def test_a_secret_read_by_a_probe_appears_in_no_response_page_audit_or_message(
     client, api, staff_alice, viewer_bob, slack
 ):
     program = f.program()
-    ef.kpi_alerts_and_tickets(program, min_level="info")
+    f.kpi_alerts_and_tickets(program, min_level="info")
     baselines = [_baseline(program, query) for query in LEAKS]
     runs = [services.run_baseline(b) for b in baselines]
     assert all(run.actual is None for run in runs)  # none of them is a number

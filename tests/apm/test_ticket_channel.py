@@ -7,8 +7,8 @@ from apm.models import Ticket
 from ops import channels
 from ops.channels import Message, registry
 from ops.models import AuditEntry
-from tests.apm import escalation_factories as ef
-from tests.apm import factories as f
+from tests import factories as ef
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
@@ -16,12 +16,12 @@ pytestmark = pytest.mark.django_db
 def test_ticket_kind_is_registered_and_checks_its_target():
     assert "ticket" in registry.kinds()
     with pytest.raises(ValidationError) as refused:
-        ef.channel("tickets", "ticket", "coffee_order")
+        ef.make_channel("tickets", "ticket", "coffee_order")
     assert "Ticket kind 'coffee_order'" in refused.value.message_dict["target"][0]
 
 
 def test_a_resent_message_never_makes_a_second_ticket():
-    channel = ef.channel("management", "ticket", "escalation")
+    channel = ef.make_channel("management", "ticket", "escalation")
     baseline = f.baseline()
     message = Message(
         text="[CRITICAL] housing / avg_wait_days: off by 24 %",
@@ -46,7 +46,7 @@ def test_a_resent_message_never_makes_a_second_ticket():
 
 
 def test_one_all_programs_route_per_channel():
-    channel = ef.channel("kpi-alerts", "slack", "#kpi-alerts")
+    channel = ef.make_channel("kpi-alerts", "slack", "#kpi-alerts")
     ef.route(channel)
     with pytest.raises(ValidationError, match="all-programs route to this channel"):
         ef.route(channel, min_level="info")

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from apm.models import Deviation
-from tests.apm import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

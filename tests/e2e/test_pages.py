@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from ops import slo
 from ops.services import register_service
+from tests import factories as f
 from tests.e2e.conftest import screenshot
-from tests.pages import factories as f
 
 pytestmark = pytest.mark.services
 
@@ -101,7 +101,7 @@ def test_dashboard_and_baseline_page_show_why_it_is_red(page, django_user_model)
         owner_group=housing,
         authority="Fast-Track Housing Voucher Act §4(b)",
     )
-    wait = f.baseline(program, name="housing_wait_days", target_value=14)
+    wait = f.ledger_baseline(program, name="housing_wait_days", target_value=14)
     for days, actual in enumerate([13, 12, 15, 14, 16]):
         f.deviation(wait, actual, days_ago=(7 - days) * 10)
     f.slack_route(program)
@@ -136,11 +136,11 @@ def test_dashboard_and_baseline_page_show_why_it_is_red(page, django_user_model)
 
 
 def test_the_public_scorecard_logged_out_shows_only_public_programs(page):
-    public = f.program(name="Fast-Track Housing Voucher", public=True)
-    wait = f.baseline(public, name="housing_wait_days", target_value=14)
+    public = f.program(name="Fast-Track Housing Voucher", public=True, owner_group=None)
+    wait = f.ledger_baseline(public, name="housing_wait_days", target_value=14)
     for days, actual in enumerate([12, 13, 15, 16]):
         f.deviation(wait, actual, days_ago=(4 - days) * 15)
-    f.program(name="Internal Audit Backlog", public=False)
+    f.program(name="Internal Audit Backlog", public=False, owner_group=None)
     violations = _no_csp_violations(page)
 
     page.goto("/")

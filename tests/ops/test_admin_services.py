@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from ops.models import IngestKey, Service, ServiceVersion
 from ops.models.service import hash_ingest_key
-from tests.ops.factories import SCANNER_YAML, make_service, viewer_bob
+from tests.factories import SCANNER_YAML, make_service, viewer_bob
 
 pytestmark = pytest.mark.django_db
 REGISTER = "/admin/ops/service/register/"
@@ -90,4 +90,13 @@ def test_staff_without_permission_cannot_register(client):
     client.force_login(bob)
     assert client.get(REGISTER).status_code == 403
     assert client.post(REGISTER, {"text": SCANNER_YAML}).status_code == 403
+    assert Service.objects.count() == 0
+
+
+def test_an_oversize_upload_is_refused_by_the_loader_and_saves_nothing(admin_web):
+    response = admin_web.post(
+        REGISTER, {"file": SimpleUploadedFile("big.ops.yaml", b"a: '" + b"x" * 70_000 + b"'\n")}
+    )
+    assert response.status_code == 200
+    assert "document: document is larger than 65536 bytes" in response.content.decode()
     assert Service.objects.count() == 0

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from ops import audit
 from ops.models import AuditEntry
-from tests.ops.vault_factories import api_client, make_user
+from tests.factories import api_client, make_user
 
 
 @pytest.fixture

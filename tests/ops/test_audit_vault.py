@@ -15,7 +15,7 @@ from django.db import connection, connections, transaction
 
 from ops import audit
 from ops.models import AppendOnlyError, AuditEntry
-from tests.ops.vault_factories import subprocess_database_url
+from tests.support.worker import subprocess_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from ops import channels
 from ops.channels import ChannelError, Message
 from ops.models import Channel
-from tests.ops.vault_factories import make_channel
+from tests.factories import make_channel
 from tests.support import dns
 from tests.support.http_server import LoopbackServer, Reply, Script
 from tests.support.services import free_port

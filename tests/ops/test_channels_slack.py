@@ -9,7 +9,7 @@ from django.utils import timezone
 from ops import channels
 from ops.channels import ChannelError, Message
 from ops.models import Channel
-from tests.ops.vault_factories import make_channel
+from tests.factories import make_channel
 from tests.support.http_server import Reply
 from tests.support.services import free_port
 from tests.support.slack import TOKEN, FakeSlack

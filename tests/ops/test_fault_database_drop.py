@@ -21,9 +21,9 @@ from django.db import connection
 
 from ops.models import Sample
 from ops.services import register_service
-from tests.ops.factories import service_yaml
-from tests.ops.vault_factories import subprocess_database_url
+from tests.factories import service_yaml
 from tests.support.services import free_port, wait_until
+from tests.support.worker import subprocess_database_url
 
 pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parents[2]

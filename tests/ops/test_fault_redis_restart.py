@@ -17,10 +17,11 @@ from django.conf import settings
 from django.db import connection
 
 from ops.models import Notification, NotificationAttempt
-from tests.ops.vault_factories import make_channel, subprocess_database_url
+from tests.factories import make_channel
 from tests.support.redis_server import PrivateRedis
 from tests.support.services import wait_until
 from tests.support.slack import TOKEN, FakeSlack
+from tests.support.worker import subprocess_database_url
 
 pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,9 +9,7 @@ from django.utils import timezone
 from ops.models import ActionRun, Incident
 from ops.services import register_service
 from ops.slo import evaluate_all
-from tests.ops.factories import SCANNER_YAML, api_client, readings, service_yaml
-from tests.ops.playbook_factories import tsa_ops
-from tests.ops.vault_factories import make_user
+from tests.factories import SCANNER_YAML, api_client, make_user, readings, service_yaml, tsa_ops
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from ops.api.throttles import IngestRateThrottle
 from ops.models import Sample
-from tests.ops.factories import make_service
+from tests.factories import make_service
 
 pytestmark = pytest.mark.django_db
 

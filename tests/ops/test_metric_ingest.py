@@ -9,7 +9,7 @@ from django.utils import timezone
 from ops.metrics import MAX_SAMPLES
 from ops.models import Sample, Series
 from ops.services import rotate_ingest_key
-from tests.ops.factories import api_client, make_service, staff_alice, viewer_bob
+from tests.factories import api_client, make_service, staff_alice, viewer_bob
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/metrics/"
@@ -71,6 +71,7 @@ def test_a_batch_with_one_bad_sample_stores_nothing_and_names_index_and_field(sc
         ('"38"', "must be a number"),
         ("true", "must be a number"),
         ("null", "must be a number"),
+        ("1" + "0" * 400, "must be a finite number"),  # an integer too large for a float
     ],
 )
 def test_non_finite_and_non_numbers_are_refused(scanner, raw_value, message):

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ops.models import Notification, NotificationAttempt
-from tests.ops.vault_factories import api_client, make_channel, make_user
+from tests.factories import api_client, make_channel, make_user
 
 Status = Notification.Status
 

@@ -5,7 +5,7 @@ from django.db import transaction
 
 from ops import outbox
 from ops.models import Notification
-from tests.ops.vault_factories import make_channel
+from tests.factories import make_channel
 
 
 def test_enqueue_writes_a_pending_row_and_dispatches_only_on_commit(

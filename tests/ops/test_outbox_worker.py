@@ -8,11 +8,12 @@ from django.urls import reverse
 
 from ops import audit, outbox
 from ops.models import AuditEntry, Notification, NotificationAttempt
-from tests.ops.vault_factories import make_channel, recorded_deliveries
+from tests.factories import make_channel
 from tests.support.http_server import LoopbackServer, Reply, Script
 from tests.support.services import wait_until
 from tests.support.slack import TOKEN, FakeSlack
 from tests.support.smtp_server import SmtpServer
+from tests.support.worker import recorded_deliveries
 
 pytestmark = pytest.mark.services
 Status = Notification.Status

@@ -17,10 +17,11 @@ from django.utils import timezone
 from ops import outbox
 from ops.models import Notification, NotificationAttempt
 from ops.outbox.services import claim
-from tests.ops.vault_factories import make_channel, recorded_deliveries
+from tests.factories import make_channel
 from tests.ops.worker_process import WorkerProcess
 from tests.support.services import wait_until
 from tests.support.slack import TOKEN, FakeSlack
+from tests.support.worker import recorded_deliveries
 
 pytestmark = pytest.mark.services
 Status = Notification.Status

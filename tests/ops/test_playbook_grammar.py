@@ -20,7 +20,7 @@ from ops.playbook.grammar import (
     parse_step,
 )
 from ops.servicedef import DefinitionError, parse_definition
-from tests.ops.factories import SCANNER_YAML
+from tests.factories import SCANNER_YAML
 
 
 def test_seed_playbook_parses_into_typed_steps_with_lines():

@@ -8,11 +8,18 @@ from django.utils import timezone
 
 from ops import kube
 from ops.models import ActionRun, AuditEntry, Incident, Notification
-from ops.playbook import runner
+from ops.playbook import incidents, runner
 from ops.services import register_service
 from ops.slo import evaluate_all
-from tests.ops.factories import SCANNER_YAML, readings
-from tests.ops.playbook_factories import DEPLOYMENT, cluster_and_slack, patches, runs, tsa_ops
+from tests.factories import (
+    DEPLOYMENT,
+    SCANNER_YAML,
+    cluster_and_slack,
+    patches,
+    readings,
+    runs,
+    tsa_ops,
+)
 
 RECOVERING_YAML = SCANNER_YAML + (
     "  - if: recovered\n    then: scale_down compute=-2\ncooldown_seconds: 600\n"
@@ -61,7 +68,7 @@ def test_breach_reported_twice_opens_one_incident(cluster):
     readings("DCA_Luggage_Scanner", [40.0] * 5, end=at + timedelta(seconds=5))
     evaluate_all(at + timedelta(seconds=5))
     evaluate_all(at)  # a late duplicate pass
-    assert runner.open_incident(incident.slo, at) is None
+    assert incidents.open_incident(incident.slo, at) is None
     assert Incident.objects.count() == 1
     assert ActionRun.objects.count() == 3
 

@@ -18,8 +18,7 @@ from django.utils import timezone
 from ops.models import ActionRun, AuditEntry, Incident, Notification
 from ops.services import register_service
 from ops.slo import evaluate_all
-from tests.ops.factories import SCANNER_YAML, readings
-from tests.ops.playbook_factories import DEPLOYMENT, cluster_and_slack, patches, tsa_ops
+from tests.factories import DEPLOYMENT, SCANNER_YAML, cluster_and_slack, patches, readings, tsa_ops
 from tests.ops.worker_process import WorkerProcess
 from tests.support.services import require, wait_until
 from tests.support.slack import TOKEN

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from ops.models import Sample, Series, Service
 from ops.tasks import purge_expired_samples
-from tests.ops.factories import make_service, readings
+from tests.factories import make_service, readings
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from ops.models import Sample, Sensor, Service
 from ops.scrape import scrape_all
 from ops.servicedef import DefinitionError, parse_definition
 from ops.services import register_service
-from tests.ops.factories import api_client, service_yaml, staff_alice, user, viewer_bob
+from tests.factories import api_client, make_user, service_yaml, staff_alice, viewer_bob
 from tests.support import dns
 from tests.support.http_server import LoopbackServer, Reply
 from tests.support.services import free_port
@@ -179,10 +179,10 @@ def test_scrape_errors_are_shown_only_to_users_who_may_see_sensors():
     assert viewer["sensors"][0]["last_error"] == (
         "the last scrape failed (the details need the ops.view_sensor permission)"
     )
-    inspector = api_client(user("inspector_ivy", "view_sensor"))
+    inspector = api_client(make_user("inspector_ivy", perms=("ops.view_sensor",)))
     body = inspector.get("/api/v1/services/DCA_Luggage_Scanner/").json()
     assert body["sensors"][0]["last_error"] == "refused: scanner.local: 10.20.0.7 is ..."
-    listed = api_client(user("viewer_dan")).get("/api/v1/services/").json()
+    listed = api_client(make_user("viewer_dan")).get("/api/v1/services/").json()
     assert "10.20.0.7" not in str(listed)
 
 

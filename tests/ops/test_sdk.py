@@ -15,7 +15,7 @@ from hms_sdk import Client
 from ops.models import Sample, Service
 from ops.services import register_service
 from ops_sdk.emitter import Emitter
-from tests.ops.factories import SCANNER_YAML, staff_alice, user
+from tests.factories import SCANNER_YAML, make_user, staff_alice
 from tests.support.http_server import LoopbackServer, Reply
 from tests.support.services import free_port, wait_until
 
@@ -178,7 +178,9 @@ def test_register_makes_the_registered_service_the_default_for_emit(live_server,
 
 def test_dta_find_reads_the_audit_vault_by_topic(live_server, transactional_db):
     register_service(SCANNER_YAML, actor="hms_demo")
-    auditor = Token.objects.create(user=user("auditor_erin", "view_auditentry")).key
+    auditor = Token.objects.create(
+        user=make_user("auditor_erin", perms=("ops.view_auditentry",))
+    ).key
     client = Client(live_server.url, auditor)
     found = ops_sdk.dta.find(topic="ops.service", client=client)
     assert [e["topic"] for e in found] == ["ops.service"]

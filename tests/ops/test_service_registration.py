@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 
 from ops.models import SLO, IngestKey, Sensor, Service, ServiceVersion
 from ops.models.service import hash_ingest_key
-from tests.ops.factories import SCANNER_YAML, api_client, staff_alice, viewer_bob
+from tests.factories import SCANNER_YAML, api_client, staff_alice, viewer_bob
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from ops.metrics import aggregate, percentile, window_percentile
 from ops.models import SLO, SLOStateChange
 from ops.slo import evaluate_all
-from tests.ops.factories import make_service, readings
+from tests.factories import make_service, readings
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from ops.models import SLOStateChange
 from ops.tasks import evaluate_slos
-from tests.ops.factories import SCANNER_YAML, api_client, staff_alice
+from tests.factories import SCANNER_YAML, api_client, staff_alice
 
 pytestmark = pytest.mark.services
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from ops.slo import evaluate_all
-from tests.ops.factories import api_client, make_service, readings, viewer_bob
+from tests.factories import api_client, make_service, readings, viewer_bob
 
 pytestmark = pytest.mark.django_db
 

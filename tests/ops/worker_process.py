@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests.ops.vault_factories import subprocess_database_url
+from tests.support.worker import subprocess_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 

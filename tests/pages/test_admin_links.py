@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.pages import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +14,7 @@ def ada_client(client, admin_user):
 
 
 def test_a_baseline_and_its_deviations_link_to_the_baseline_page(ada_client):
-    wait = f.baseline(f.program(), name="housing_wait_days")
+    wait = f.ledger_baseline(f.program(owner_group=None), name="housing_wait_days")
     deviation = f.deviation(wait, 21)
     for url in (
         f"/admin/apm/baseline/{wait.pk}/change/",
@@ -25,8 +25,8 @@ def test_a_baseline_and_its_deviations_link_to_the_baseline_page(ada_client):
 
 
 def test_services_are_filtered_by_owner_and_state_and_link_to_the_war_room(ada_client):
-    f.service("TSA_Scanner", owner="TSA")
-    f.service("FAA_Radar", owner="FAA")
+    f.make_service("TSA_Scanner", owner="TSA")
+    f.make_service("FAA_Radar", owner="FAA")
     html = ada_client.get("/admin/ops/service/", {"owner": "FAA"}).content.decode()
     assert "FAA_Radar" in html and "TSA_Scanner" not in html
     html = ada_client.get("/admin/ops/service/", {"slos__state": "breached"}).content.decode()

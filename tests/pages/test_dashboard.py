@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.pages import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ def housing():
 
 @pytest.fixture
 def staff_alice(housing):
-    return f.staff("staff_alice", housing)
+    return f.staff_user("staff_alice", housing)
 
 
 def test_the_dashboard_needs_a_login(client):
@@ -31,7 +31,7 @@ def test_staff_see_only_their_programs_and_superusers_see_all(
     client, staff_alice, housing, django_user_model
 ):
     mine = f.program(name="Fast-Track Housing Voucher", owner_group=housing)
-    f.deviation(f.baseline(mine, name="housing_wait_days", target_value=14), 21)
+    f.deviation(f.ledger_baseline(mine, name="housing_wait_days", target_value=14), 21)
     f.program(name="Transit Subsidy", owner_group=f.group("Transit staff"))
 
     client.force_login(staff_alice)
@@ -46,7 +46,9 @@ def test_staff_see_only_their_programs_and_superusers_see_all(
 
 
 def test_the_baseline_page_shows_the_latest_evidence_and_the_history(client, staff_alice, housing):
-    wait = f.baseline(f.program(owner_group=housing), name="housing_wait_days", target_value=14)
+    wait = f.ledger_baseline(
+        f.program(owner_group=housing), name="housing_wait_days", target_value=14
+    )
     f.deviation(wait, 12, days_ago=2)
     f.deviation(wait, 21)
 
@@ -65,7 +67,7 @@ def test_the_baseline_page_shows_the_latest_evidence_and_the_history(client, sta
 
 
 def test_the_baseline_page_shows_the_error_of_a_failed_measurement(client, staff_alice, housing):
-    wait = f.baseline(f.program(owner_group=housing))
+    wait = f.ledger_baseline(f.program(owner_group=housing))
     f.deviation(wait, None, error="connection refused")
     client.force_login(staff_alice)
     html = client.get(f"/dashboard/baselines/{wait.pk}/").content.decode()
@@ -73,7 +75,7 @@ def test_the_baseline_page_shows_the_error_of_a_failed_measurement(client, staff
 
 
 def test_a_baseline_of_another_program_is_not_found(client, staff_alice):
-    other = f.baseline(f.program(owner_group=f.group("Transit staff")))
+    other = f.ledger_baseline(f.program(owner_group=f.group("Transit staff")))
     client.force_login(staff_alice)
     assert client.get(f"/dashboard/baselines/{other.pk}/").status_code == 404
 
@@ -83,7 +85,7 @@ def test_query_counts_of_the_dashboard_and_baseline_page_do_not_grow_with_rows(
 ):
     def add(programs, deviations):
         for _ in range(programs):
-            b = f.baseline(f.program(owner_group=housing))
+            b = f.ledger_baseline(f.program(owner_group=housing))
             for days in range(deviations):
                 f.deviation(b, 10 + days, days_ago=days)
             f.escalated(b, 30)
@@ -108,11 +110,15 @@ def test_query_counts_of_the_dashboard_and_baseline_page_do_not_grow_with_rows(
 def test_the_dashboard_lists_open_escalations_with_their_age_and_leadership_tickets(
     client, staff_alice, housing
 ):
-    wait = f.baseline(f.program(owner_group=housing), name="housing_wait_days", target_value=14)
+    wait = f.ledger_baseline(
+        f.program(owner_group=housing), name="housing_wait_days", target_value=14
+    )
     f.escalated(wait, 21, days_ago=3)
     f.escalated(wait, 22)
     f.leadership_ticket(wait, "Housing wait breached for 30 days: leadership review")
-    theirs = f.baseline(f.program(owner_group=f.group("Transit staff")), name="bus_wait_minutes")
+    theirs = f.ledger_baseline(
+        f.program(owner_group=f.group("Transit staff")), name="bus_wait_minutes"
+    )
     f.escalated(theirs, 40)
     f.leadership_ticket(theirs, "Transit review")
 
@@ -133,9 +139,9 @@ def test_the_baseline_page_shows_its_escalations_and_their_notifications(
 ):
     program = f.program(owner_group=housing)
     f.slack_route(program)
-    wait = f.baseline(program, name="housing_wait_days", target_value=14)
+    wait = f.ledger_baseline(program, name="housing_wait_days", target_value=14)
     f.escalated(wait, 21)
-    other = f.baseline(program, name="voucher_approval_rate")
+    other = f.ledger_baseline(program, name="voucher_approval_rate")
     f.escalated(other, 99)
 
     client.force_login(staff_alice)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.pages import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ def test_root_sends_anonymous_visitors_to_the_public_scorecard_and_users_to_the_
 def test_logged_out_visitors_see_public_programs_with_targets_status_and_trend(client):
     housing_staff = f.group("Housing staff")
     public = f.program(name="Fast-Track Housing Voucher", owner_group=housing_staff, public=True)
-    wait = f.baseline(public, name="housing_wait_days", target_value=14)
+    wait = f.ledger_baseline(public, name="housing_wait_days", target_value=14)
     f.deviation(wait, 12, days_ago=3)
     f.deviation(wait, 21)  # latest: 50 % over the target, a breach
     f.program(name="Internal Audit Backlog", owner_group=housing_staff, public=False)
@@ -37,7 +37,7 @@ def test_logged_out_visitors_see_public_programs_with_targets_status_and_trend(c
 def test_the_scorecard_shows_no_owner_group_query_or_evidence(client):
     housing_staff = f.group("Housing staff secret team")
     public = f.program(owner_group=housing_staff, public=True)
-    wait = f.baseline(public, name="housing_wait_days")
+    wait = f.ledger_baseline(public, name="housing_wait_days")
     f.deviation(wait, None, error="connection refused by prometheus.internal:9090")
 
     html = client.get("/public/").content.decode()
@@ -57,8 +57,8 @@ def test_the_scorecard_shows_no_owner_group_query_or_evidence(client):
 
 
 def test_inactive_baselines_are_not_published(client):
-    public = f.program(public=True)
-    f.baseline(public, name="retired_promise", active=False)
+    public = f.program(public=True, owner_group=None)
+    f.ledger_baseline(public, name="retired_promise", active=False)
     assert "retired_promise" not in client.get("/public/").content.decode()
 
 
@@ -67,7 +67,7 @@ def test_query_count_of_the_scorecard_does_not_grow_with_programs(
 ):
     def add(n):
         for _ in range(n):
-            b = f.baseline(f.program(public=True))
+            b = f.ledger_baseline(f.program(public=True, owner_group=None))
             f.deviation(b, 10)
 
     add(3)

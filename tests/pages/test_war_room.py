@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from ops import pages, slo
-from tests.pages import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
@@ -31,9 +31,9 @@ def test_anonymous_visitors_are_sent_to_log_in_and_polling_answers_401(client):
 
 
 def test_each_tile_shows_the_state_word_and_the_value_against_the_threshold(bob_client):
-    f.service("Hot_Scanner", threshold=30)
-    f.service("Calm_Scanner", threshold=30)
-    f.service("Quiet_Scanner", threshold=30)
+    f.make_service("Hot_Scanner", threshold=30)
+    f.make_service("Calm_Scanner", threshold=30)
+    f.make_service("Quiet_Scanner", threshold=30)
     f.readings("Hot_Scanner", [50, 60, 70])
     f.readings("Calm_Scanner", [5, 6, 7])
     slo.evaluate_all()
@@ -51,7 +51,7 @@ def test_each_tile_shows_the_state_word_and_the_value_against_the_threshold(bob_
 
 
 def test_polling_shows_a_new_breaching_reading_after_evaluation(bob_client):
-    f.service("DCA_Luggage_Scanner", threshold=30)
+    f.make_service("DCA_Luggage_Scanner", threshold=30)
     f.readings("DCA_Luggage_Scanner", [10, 11, 12])
     slo.evaluate_all()
     before = bob_client.get(STATE).json()["tiles"][0]
@@ -68,9 +68,9 @@ def test_polling_shows_a_new_breaching_reading_after_evaluation(bob_client):
 
 
 def test_filters_by_owner_and_state_apply_to_the_page_and_to_polling(bob_client):
-    f.service("TSA_Hot", owner="TSA", threshold=30)
-    f.service("TSA_Calm", owner="TSA", threshold=30)
-    f.service("FAA_Hot", owner="FAA", threshold=30)
+    f.make_service("TSA_Hot", owner="TSA", threshold=30)
+    f.make_service("TSA_Calm", owner="TSA", threshold=30)
+    f.make_service("FAA_Hot", owner="FAA", threshold=30)
     for hot in ("TSA_Hot", "FAA_Hot"):
         f.readings(hot, [99, 99])
     f.readings("TSA_Calm", [1, 1])
@@ -90,7 +90,7 @@ def test_filters_by_owner_and_state_apply_to_the_page_and_to_polling(bob_client)
 @pytest.mark.parametrize("url", [WAR_ROOM, STATE])
 def test_query_count_does_not_grow_with_services(bob_client, url, django_assert_num_queries):
     for n in range(3):
-        f.service(f"Few_{n}")
+        f.make_service(f"Few_{n}")
         f.readings(f"Few_{n}", [1, 2, 3])
     slo.evaluate_all()
     # session, user, count, services, SLOs, graph, open incidents (+owners); healthy
@@ -100,7 +100,7 @@ def test_query_count_does_not_grow_with_services(bob_client, url, django_assert_
         assert bob_client.get(url).status_code == 200
 
     for n in range(27):
-        f.service(f"Many_{n}")
+        f.make_service(f"Many_{n}")
         f.readings(f"Many_{n}", [1, 2, 3])
     slo.evaluate_all()
     with django_assert_num_queries(expected):
@@ -110,8 +110,8 @@ def test_query_count_does_not_grow_with_services(bob_client, url, django_assert_
 
 
 def test_a_registered_incident_reader_puts_the_open_incident_on_its_tile(bob_client):
-    f.service("DCA_Luggage_Scanner")
-    f.service("LGA_Luggage_Scanner")
+    f.make_service("DCA_Luggage_Scanner")
+    f.make_service("LGA_Luggage_Scanner")
     asked = []
 
     def open_incidents(service_ids):
@@ -147,7 +147,7 @@ def test_a_registered_incident_reader_puts_the_open_incident_on_its_tile(bob_cli
 def test_a_breach_puts_its_real_incident_and_action_timeline_on_the_tile(bob_client):
     from ops.models import Incident
 
-    f.service("Hot_Scanner", threshold=30)
+    f.make_service("Hot_Scanner", threshold=30)
     f.readings("Hot_Scanner", [50, 60, 70])
     slo.evaluate_all()
     incident = Incident.objects.get(service_id="Hot_Scanner")

@@ -18,10 +18,17 @@ from rest_framework.authtoken.models import Token
 import ops_sdk
 from hms_site.celery import app
 from ops.models import ActionRun, Incident
-from tests.ops.factories import api_client, staff_alice
-from tests.ops.playbook_factories import DEPLOYMENT, cluster_and_slack, patches, tsa_ops
-from tests.ops.vault_factories import make_user
+from tests.factories import (
+    DEPLOYMENT,
+    api_client,
+    cluster_and_slack,
+    make_user,
+    patches,
+    staff_alice,
+    tsa_ops,
+)
 from tests.support.services import wait_until
+from tests.support.worker import worker_drained
 
 pytestmark = pytest.mark.services
 SCANNER_FILE = Path(django_settings.BASE_DIR) / "fixtures" / "scanner.ops.yaml"
@@ -63,7 +70,7 @@ def test_seed_checklist_scales_pages_once_and_logs_every_step(settings, live_ser
         wait_until(lambda: len(slack.messages) >= 1, timeout=20, what="the page")
         for _ in range(3):  # more passes while still breached change nothing
             app.send_task(BEAT_TASK).get(timeout=30)
-        time.sleep(1)
+        worker_drained()  # anything those passes queued has run
 
     scale_patches = [r for r in patches(kube) if r.path.endswith("/scale")]
     assert [r.json() for r in scale_patches] == [{"spec": {"replicas": 5}}]
@@ -126,7 +133,7 @@ def test_breach_emitted_twice_and_evaluation_delivered_twice_scales_once(setting
         assert sorted(r.get(timeout=30)["changes"] for r in (first, second)) == [0, 1]
         wait_until(lambda: kube.replicas(DEPLOYMENT) == 5, timeout=20, what="the scale")
         app.send_task(BEAT_TASK).get(timeout=30)  # a later pass sweeps: nothing more is due
-        time.sleep(1)
+        worker_drained()  # anything that pass queued has run
     assert len([r for r in patches(kube) if r.path.endswith("/scale")]) == 1
     assert Incident.objects.count() == 1
     assert ActionRun.objects.get(action="scale_up").attempts == 1

@@ -1,7 +1,6 @@
 """The seed's mini-exercise (section 8) on real parts: Prometheus, Redis, a Celery worker,
 the real slack_sdk client against a loopback Slack, and the ticket channel."""
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,12 +9,12 @@ from django.core.management import call_command
 
 from apm.models import Baseline, Deviation, Escalation, Ticket
 from ops.models import AuditEntry, Notification
-from tests.apm import escalation_factories as ef
-from tests.apm import factories as f
-from tests.ops.vault_factories import recorded_deliveries
+from tests import factories as ef
+from tests import factories as f
 from tests.support.history import EVAL_TIME
 from tests.support.services import wait_until
 from tests.support.slack import TOKEN, FakeSlack
+from tests.support.worker import recorded_deliveries, worker_drained
 
 pytestmark = pytest.mark.services
 AT = datetime.fromtimestamp(EVAL_TIME, tz=UTC)
@@ -80,7 +79,7 @@ def test_error_rate_breach_sends_one_slack_alert_and_one_ticket_and_nothing_new_
 
         # Running the watchdog again while still red sends nothing new.
         watchdog_run_once(AT + timedelta(minutes=15))
-        time.sleep(1.0)  # a dispatch, if any had been queued, would be delivered by now
+        worker_drained()  # a dispatch, had one been queued after commit, has run now
         assert deliveries.count("sent") == 2
         assert len(slack.messages) == 1 and slack.post_calls == 1
         assert Notification.objects.count() == 2

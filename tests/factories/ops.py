@@ -1,50 +1,26 @@
-"""Factories for OPS tests: plain functions, users by role, services from YAML text."""
+"""OPS rows: services from YAML text, readings, channels, and the playbook's loopback peers."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import Permission, User
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from ops.metrics import ingest
+from ops.models import ActionRun, Channel, Incident
 from ops.services import register_service
+from tests.support.kube import FakeKubernetes
+from tests.support.slack import TOKEN, FakeSlack
 
 SCANNER_YAML = (Path(settings.BASE_DIR) / "fixtures" / "scanner.ops.yaml").read_text()
-OPS_PERMISSIONS = ("add_service", "change_service", "delete_service", "add_sample")
-
-
-def user(username: str, *codenames: str) -> User:
-    person = User.objects.create_user(username, f"{username}@example.org", "pw")
-    if codenames:
-        person.user_permissions.set(
-            Permission.objects.filter(content_type__app_label="ops", codename__in=codenames)
-        )
-    return person
-
-
-def staff_alice() -> User:
-    """Operations staff: registers services and pushes metrics."""
-    return user("staff_alice", *OPS_PERMISSIONS)
-
-
-def viewer_bob() -> User:
-    """Signed in, no OPS permission: reads only."""
-    return user("viewer_bob")
-
-
-def api_client(person: User | None = None) -> APIClient:
-    client = APIClient()
-    if person is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=person).key}")
-    return client
+DEPLOYMENT = "dca-luggage-scanner"  # the default: the service id as a Kubernetes name
 
 
 def service_yaml(
     service_id: str = "DCA_Luggage_Scanner",
     *,
+    owner: str = "TSA",
     threshold: float = 30,
     window_seconds: int = 300,
     metric: str = "queue_time_seconds",
@@ -53,7 +29,7 @@ def service_yaml(
 ) -> str:
     lines = [
         f"id: {service_id}",
-        "owner: TSA",
+        f"owner: {owner}",
         "sensors:",
         f"  - name: {metric}",
     ]
@@ -88,3 +64,35 @@ def readings(service_id: str, values, *, end=None, step: float = 1.0, name="queu
         for i, value in enumerate(values)
     ]
     return ingest({"samples": samples}, now=end)
+
+
+def make_channel(name: str = "tsa_ops", kind: str = "slack", target: str = "#tsa_ops", **extra):
+    channel = Channel(name=name, kind=kind, target=target, **extra)
+    channel.full_clean()
+    channel.save()
+    return channel
+
+
+def tsa_ops():
+    return make_channel("tsa_ops", "slack", "#tsa_ops")
+
+
+@contextmanager
+def cluster_and_slack(settings, replicas=3):
+    """The loopback Kubernetes API (with the scanner's deployment) and Slack, configured."""
+    with FakeKubernetes() as kube, FakeSlack() as slack:
+        settings.KUBE_API_URL = kube.url
+        settings.KUBE_TOKEN = "test-token"
+        settings.KUBE_DRY_RUN = False
+        settings.SLACK_BOT_TOKEN = TOKEN
+        settings.SLACK_API_URL = slack.api_url
+        kube.add_deployment(DEPLOYMENT, replicas=replicas, images=("scan:1", "scan:2"))
+        yield kube, slack
+
+
+def patches(kube):
+    return [r for r in kube.requests if r.method == "PATCH"]
+
+
+def runs(incident: Incident):
+    return list(ActionRun.objects.filter(incident=incident).order_by("step", "position"))

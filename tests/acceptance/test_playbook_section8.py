@@ -8,9 +8,7 @@ from django.utils import timezone
 from ops.models import ActionRun, Incident, Notification
 from ops.playbook import runner, triggers
 from ops.services import register_service, rotate_ingest_key
-from tests.ops.factories import api_client, readings
-from tests.ops.playbook_factories import cluster_and_slack, tsa_ops
-from tests.ops.vault_factories import make_channel
+from tests.factories import api_client, cluster_and_slack, make_channel, readings, tsa_ops
 
 PORTAL = """\
 id: Benefits_Portal

@@ -1,0 +1,1 @@
+"""The seeds' own scenarios end to end: the mini-exercise, the section-8 playbook, the checklist."""
