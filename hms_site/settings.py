@@ -251,6 +251,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ops.outbox.tasks.dispatch_due_notifications",
         "schedule": env_float("HMS_NOTIFY_SWEEP_SECONDS", 30.0, minimum=1.0),
     },
+    # reminders of open escalations (apm.reminders): due times are rows, this sends them
+    "apm-escalation-reminders": {
+        "task": "apm.tasks.send_due_reminders",
+        "schedule": env_float("HMS_REMINDER_SWEEP_SECONDS", 60.0, minimum=1.0),
+    },
     # daily, after the nightly watchdog (02:00): red N days without a fix -> leadership review
     "apm-escalation-policies": {
         "task": "apm.tasks.apply_escalation_policies",

@@ -17,8 +17,9 @@ from ops.channels.mattermost import MattermostChannel
 from ops.channels.slack import SlackChannel
 from ops.channels.teams import TeamsChannel
 from ops.channels.webhook import WebhookChannel
+from ops.oncall.channel import OncallChannel
 
-for _kind in (SlackChannel, EmailChannel, WebhookChannel, TeamsChannel, MattermostChannel):
+for _kind in (SlackChannel, EmailChannel, WebhookChannel, TeamsChannel, MattermostChannel, OncallChannel):
     registry.register(_kind)
 
 

@@ -11,8 +11,8 @@ def channel(name: str, kind: str, target: str) -> Channel:
     return found
 
 
-def route(channel_: Channel, *, program=None, min_level="critical") -> EscalationRoute:
-    found = EscalationRoute(program=program, channel=channel_, min_level=min_level)
+def route(channel_: Channel, *, program=None, min_level="critical", **extra) -> EscalationRoute:
+    found = EscalationRoute(program=program, channel=channel_, min_level=min_level, **extra)
     found.full_clean()
     found.save()
     return found
