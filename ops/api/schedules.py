@@ -45,8 +45,15 @@ class OverrideSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class ParticipantsField(serializers.ListField):
+    """Usernames in rotation order (read from the prefetched participant rows)."""
+
+    def get_attribute(self, instance):
+        return [p.user for p in instance.participants.all()]
+
+
 class ScheduleSerializer(serializers.ModelSerializer):
-    participants = serializers.ListField(
+    participants = ParticipantsField(
         child=serializers.SlugRelatedField(slug_field="username", queryset=_users()),
         required=False,
         help_text="usernames in rotation order",
@@ -58,11 +65,6 @@ class ScheduleSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "timezone", "participants", "shift_hours", "handoff",
                   "starts_on", "overrides", "description", "created_at", "updated_at"]  # fmt: skip
         read_only_fields = ["id", "created_at", "updated_at"]
-
-    def to_representation(self, schedule):
-        data = super().to_representation(schedule)
-        data["participants"] = [p.user.get_username() for p in schedule.participants.all()]
-        return data
 
     def validate(self, attrs):
         instance = self.instance or Schedule()
