@@ -9,24 +9,13 @@ whose notification gave up (they never heard of it).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from ops import outbox
+from ops.clock import human_duration as human
 from ops.channels import registry
 from ops.models import Notification
 
 TOPIC = "apm.escalation"  # the escalation's own topic: its messages list together
 FOLLOW_UP_EVENTS = ("reminder", "resolved")
-
-
-def human(duration: timedelta) -> str:
-    """'3 days', '5 hours', '12 minutes' (whole units, rounded down)."""
-    seconds = max(0, int(duration.total_seconds()))
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return "less than a minute"
 
 
 def subject_of(escalation, tag: str = "") -> str:

@@ -256,6 +256,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apm.tasks.send_due_reminders",
         "schedule": env_float("HMS_REMINDER_SWEEP_SECONDS", 60.0, minimum=1.0),
     },
+    "ops-repeat-pages": {
+        "task": "ops.tasks.repeat_pages",
+        "schedule": env_float("HMS_REMINDER_SWEEP_SECONDS", 60.0, minimum=1.0),
+    },
     # daily, after the nightly watchdog (02:00): red N days without a fix -> leadership review
     "apm-escalation-policies": {
         "task": "apm.tasks.apply_escalation_policies",

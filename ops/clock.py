@@ -21,3 +21,13 @@ def now() -> datetime:
     if timezone.is_naive(pinned):
         raise ValueError("HMS_TEST_CLOCK must be timezone-aware")
     return pinned
+
+
+def human_duration(duration) -> str:
+    """'3 days', '5 hours', '12 minutes' (whole units, rounded down): message wording."""
+    seconds = max(0, int(duration.total_seconds()))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return "less than a minute"

@@ -46,3 +46,11 @@ def scrape_sensors() -> dict:
 @shared_task
 def purge_expired_samples() -> int:
     return metrics.purge_expired()
+
+
+@shared_task
+def repeat_pages() -> dict:
+    """Beat: page again what ``page … repeat:`` asks for, while the incident stays open."""
+    from ops.playbook import repeats
+
+    return repeats.sweep()

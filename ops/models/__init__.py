@@ -6,6 +6,7 @@ from ops.models.heartbeat import WorkerHeartbeat
 from ops.models.incident import ActionRun, Incident
 from ops.models.metrics import Sample, Series
 from ops.models.notifications import Notification, NotificationAttempt
+from ops.models.page_repeat import PageRepeat
 from ops.models.oncall import ContactProfile, Schedule, ScheduleOverride, ScheduleParticipant
 from ops.models.service import SLO, IngestKey, Sensor, Service, ServiceVersion, SLOStateChange
 
@@ -21,6 +22,7 @@ __all__ = [
     "IngestKey",
     "Notification",
     "NotificationAttempt",
+    "PageRepeat",
     "SLOStateChange",
     "Schedule",
     "ScheduleOverride",

@@ -231,6 +231,9 @@ def resolve_incident(incident: Incident, *, at: datetime | None = None, by: str 
         skipped_runs=skipped,
         cooldown_until=cooldown_until.isoformat(),
     )
+    from ops.playbook import repeats
+
+    repeats.announce_resolved(incident)  # every channel it paged hears it is over
     recovered = [s for s in definition.playbook if isinstance(s.condition, grammar.Recovered)]
     if recovered:
         _plan(incident, recovered, at)
