@@ -10,8 +10,8 @@ whose notification gave up (they never heard of it).
 from __future__ import annotations
 
 from ops import outbox
-from ops.clock import human_duration as human
 from ops.channels import registry
+from ops.clock import human_duration as human
 from ops.models import Notification
 
 TOPIC = "apm.escalation"  # the escalation's own topic: its messages list together

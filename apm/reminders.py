@@ -127,8 +127,14 @@ def send_one(reminder_id: int, now: datetime):
         )
         audit.record(
             TOPIC,
-            {"escalation": escalation.pk, "change": "reminded", "route": route.pk,
-             "channel": route.channel.name, "reminder": number, "message": text},  # fmt: skip
+            {
+                "escalation": escalation.pk,
+                "change": "reminded",
+                "route": route.pk,
+                "channel": route.channel.name,
+                "reminder": number,
+                "message": text,
+            },
             actor=WORKER,
         )
     return reminder
@@ -157,14 +163,22 @@ def snooze(escalation: Escalation, *, actor, until: datetime, note: str = "", no
         if current is None:
             raise NotOpen("This escalation is already resolved.")
         current.snoozed_until = until
-        line = f"Snoozed until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC" + (f": {note}" if note else ".")
+        line = f"Snoozed until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC" + (
+            f": {note}" if note else "."
+        )
         current.note = f"{current.note}\n{line}" if current.note else line
         current.save(update_fields=["snoozed_until", "note", "updated_at"])
         audit.record(
             TOPIC,
-            {"escalation": current.pk, "change": "snoozed", "baseline": current.baseline_id,
-             "program": current.baseline.program.code, "status": current.status,
-             "snoozed_until": until, "note": note},  # fmt: skip
+            {
+                "escalation": current.pk,
+                "change": "snoozed",
+                "baseline": current.baseline_id,
+                "program": current.baseline.program.code,
+                "status": current.status,
+                "snoozed_until": until,
+                "note": note,
+            },
             actor=actor,
         )
     return current

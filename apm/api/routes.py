@@ -37,7 +37,9 @@ class ShortDurationField(serializers.DurationField):
 class RouteFilterSet(django_filters.FilterSet):
     program = django_filters.NumberFilter(field_name="program_id")
     channel = django_filters.CharFilter(field_name="channel__name", help_text="channel name")
-    min_level = django_filters.ChoiceFilter(choices=EscalationRoute._meta.get_field("min_level").choices)
+    min_level = django_filters.ChoiceFilter(
+        choices=EscalationRoute._meta.get_field("min_level").choices
+    )
     active = django_filters.BooleanFilter()
 
     class Meta:

@@ -5,41 +5,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('apm', '0002_escalations_policies_tickets'),
+        ("apm", "0002_escalations_policies_tickets"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='escalation',
-            name='snoozed_until',
-            field=models.DateTimeField(blank=True, help_text='No reminders until then (apm.reminders).', null=True),
+            model_name="escalation",
+            name="snoozed_until",
+            field=models.DateTimeField(
+                blank=True, help_text="No reminders until then (apm.reminders).", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='escalationroute',
-            name='max_reminders',
-            field=models.PositiveIntegerField(blank=True, help_text='Stop after this many reminders. Empty: no limit.', null=True),
+            model_name="escalationroute",
+            name="max_reminders",
+            field=models.PositiveIntegerField(
+                blank=True, help_text="Stop after this many reminders. Empty: no limit.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='escalationroute',
-            name='remind_every',
-            field=models.DurationField(blank=True, help_text='While open and not acknowledged, remind this often (e.g. 1 day). Empty: never.', null=True),
+            model_name="escalationroute",
+            name="remind_every",
+            field=models.DurationField(
+                blank=True,
+                help_text="While open and not acknowledged, remind this often (e.g. 1 day). Empty: never.",
+                null=True,
+            ),
         ),
         migrations.CreateModel(
-            name='EscalationReminder',
+            name="EscalationReminder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('next_at', models.DateTimeField()),
-                ('sent', models.PositiveIntegerField(default=0)),
-                ('last_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('escalation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='apm.escalation')),
-                ('route', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='apm.escalationroute')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("next_at", models.DateTimeField()),
+                ("sent", models.PositiveIntegerField(default=0)),
+                ("last_sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "escalation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reminders",
+                        to="apm.escalation",
+                    ),
+                ),
+                (
+                    "route",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reminders",
+                        to="apm.escalationroute",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('next_at', 'id'),
-                'indexes': [models.Index(fields=['next_at'], name='apm_reminder_due')],
-                'constraints': [models.UniqueConstraint(fields=('escalation', 'route'), name='apm_reminder_one_per_route')],
+                "ordering": ("next_at", "id"),
+                "indexes": [models.Index(fields=["next_at"], name="apm_reminder_due")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("escalation", "route"), name="apm_reminder_one_per_route"
+                    )
+                ],
             },
         ),
     ]

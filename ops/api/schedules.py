@@ -108,9 +108,9 @@ class ScheduleViewSet(viewsets.ModelViewSet):
     filterset_fields = ["name", "timezone"]
 
     def get_queryset(self):
-        return Schedule.objects.prefetch_related(
-            "participants__user", "overrides__user"
-        ).order_by("name")
+        return Schedule.objects.prefetch_related("participants__user", "overrides__user").order_by(
+            "name"
+        )
 
     def perform_destroy(self, instance):
         try:

@@ -36,7 +36,9 @@ def send_json(what: str, url: str, body: dict, message: Message) -> dict:
     try:
         response = post_json(url, body, timeout=message.timeout())
     except requests.ReadTimeout as exc:
-        raise ChannelError(f"{what} timed out: {exc}", permanent=False, maybe_delivered=True) from exc
+        raise ChannelError(
+            f"{what} timed out: {exc}", permanent=False, maybe_delivered=True
+        ) from exc
     except requests.RequestException as exc:
         raise ChannelError(f"{what} unreachable: {exc}", permanent=False) from exc
     raise_for_reply(what, response)

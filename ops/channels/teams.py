@@ -23,14 +23,24 @@ def card(message: Message) -> dict:
     body = []
     if message.subject:
         body.append(
-            {"type": "TextBlock", "text": message.subject, "weight": "Bolder", "size": "Medium",
-             "wrap": True}  # fmt: skip
+            {
+                "type": "TextBlock",
+                "text": message.subject,
+                "weight": "Bolder",
+                "size": "Medium",
+                "wrap": True,
+            }
         )
     body.append({"type": "TextBlock", "text": message.text, "wrap": True})
     if message.marker:
         body.append(
-            {"type": "TextBlock", "text": message.marker, "isSubtle": True, "size": "Small",
-             "wrap": True}  # fmt: skip
+            {
+                "type": "TextBlock",
+                "text": message.marker,
+                "isSubtle": True,
+                "size": "Small",
+                "wrap": True,
+            }
         )
     return {
         "type": "message",

@@ -9,67 +9,165 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ops', '0004_incidents_and_action_runs'),
+        ("ops", "0004_incidents_and_action_runs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Schedule',
+            name="Schedule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='e.g. tsa-primary', max_length=100, unique=True)),
-                ('timezone', models.CharField(default='UTC', max_length=64, validators=[ops.models.oncall.validate_timezone])),
-                ('shift_hours', models.PositiveIntegerField(default=24, help_text='Length of one shift, 1..168 hours.')),
-                ('handoff', models.TimeField(default=datetime.time(9, 0), help_text='Local time a shift starts.')),
-                ('starts_on', models.DateField(default=django.utils.timezone.localdate, help_text="The first participant's first shift begins here.")),
-                ('description', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(help_text="e.g. tsa-primary", max_length=100, unique=True),
+                ),
+                (
+                    "timezone",
+                    models.CharField(
+                        default="UTC",
+                        max_length=64,
+                        validators=[ops.models.oncall.validate_timezone],
+                    ),
+                ),
+                (
+                    "shift_hours",
+                    models.PositiveIntegerField(
+                        default=24, help_text="Length of one shift, 1..168 hours."
+                    ),
+                ),
+                (
+                    "handoff",
+                    models.TimeField(
+                        default=datetime.time(9, 0), help_text="Local time a shift starts."
+                    ),
+                ),
+                (
+                    "starts_on",
+                    models.DateField(
+                        default=django.utils.timezone.localdate,
+                        help_text="The first participant's first shift begins here.",
+                    ),
+                ),
+                ("description", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ('name',),
+                "ordering": ("name",),
             },
         ),
         migrations.CreateModel(
-            name='ContactProfile',
+            name="ContactProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slack_user_id', models.CharField(blank=True, help_text='e.g. U0123ABCD: pages arrive as a direct message', max_length=20)),
-                ('email', models.EmailField(blank=True, help_text="Empty: the account's e-mail address.", max_length=254)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='contact_profile', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "slack_user_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="e.g. U0123ABCD: pages arrive as a direct message",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "email",
+                    models.EmailField(
+                        blank=True, help_text="Empty: the account's e-mail address.", max_length=254
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contact_profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ScheduleOverride',
+            name="ScheduleOverride",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('schedule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='overrides', to='ops.schedule')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "schedule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="overrides",
+                        to="ops.schedule",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ('schedule', 'starts_at'),
-                'indexes': [models.Index(fields=['schedule', 'starts_at'], name='ops_override_start')],
+                "ordering": ("schedule", "starts_at"),
+                "indexes": [
+                    models.Index(fields=["schedule", "starts_at"], name="ops_override_start")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ScheduleParticipant',
+            name="ScheduleParticipant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('schedule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participants', to='ops.schedule')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                (
+                    "schedule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participants",
+                        to="ops.schedule",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ('schedule', 'position'),
-                'constraints': [models.UniqueConstraint(fields=('schedule', 'position'), name='ops_schedule_participant_position')],
+                "ordering": ("schedule", "position"),
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("schedule", "position"), name="ops_schedule_participant_position"
+                    )
+                ],
             },
         ),
     ]

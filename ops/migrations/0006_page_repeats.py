@@ -5,24 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ops', '0005_oncall_schedules_and_contacts'),
+        ("ops", "0005_oncall_schedules_and_contacts"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PageRepeat',
+            name="PageRepeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('next_at', models.DateTimeField()),
-                ('sent', models.PositiveIntegerField(default=0)),
-                ('last_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('run', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='page_repeat', to='ops.actionrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("next_at", models.DateTimeField()),
+                ("sent", models.PositiveIntegerField(default=0)),
+                ("last_sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "run",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="page_repeat",
+                        to="ops.actionrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('next_at', 'id'),
-                'indexes': [models.Index(fields=['next_at'], name='ops_page_repeat_due')],
+                "ordering": ("next_at", "id"),
+                "indexes": [models.Index(fields=["next_at"], name="ops_page_repeat_due")],
             },
         ),
     ]

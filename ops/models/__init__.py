@@ -6,8 +6,8 @@ from ops.models.heartbeat import WorkerHeartbeat
 from ops.models.incident import ActionRun, Incident
 from ops.models.metrics import Sample, Series
 from ops.models.notifications import Notification, NotificationAttempt
-from ops.models.page_repeat import PageRepeat
 from ops.models.oncall import ContactProfile, Schedule, ScheduleOverride, ScheduleParticipant
+from ops.models.page_repeat import PageRepeat
 from ops.models.service import SLO, IngestKey, Sensor, Service, ServiceVersion, SLOStateChange
 
 __all__ = [
@@ -24,10 +24,10 @@ __all__ = [
     "NotificationAttempt",
     "PageRepeat",
     "SLOStateChange",
+    "Sample",
     "Schedule",
     "ScheduleOverride",
     "ScheduleParticipant",
-    "Sample",
     "Sensor",
     "Series",
     "Service",

@@ -55,7 +55,9 @@ class Schedule(models.Model):
     def clean(self):
         errors = {}
         if self.name and not NAME_RE.match(self.name):
-            errors["name"] = "Use letters, digits, '_', '.' or '-', starting with a letter or digit."
+            errors["name"] = (
+                "Use letters, digits, '_', '.' or '-', starting with a letter or digit."
+            )
         if not 1 <= (self.shift_hours or 0) <= 168:
             errors["shift_hours"] = "A shift lasts 1 to 168 hours."
         if errors:
@@ -129,7 +131,9 @@ class ScheduleOverride(models.Model):
         indexes = [models.Index(fields=["schedule", "starts_at"], name="ops_override_start")]
 
     def __str__(self):
-        return f"{self.schedule.name}: {self.user} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
+        return (
+            f"{self.schedule.name}: {self.user} {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at}"
+        )
 
     def clean(self):
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:

@@ -92,8 +92,11 @@ def save_contact(profile: ContactProfile, *, actor=None) -> ContactProfile:
         profile.save()
         audit.record(
             "ops.contact",
-            {"user": profile.user.get_username(), "slack_user_id": profile.slack_user_id,
-             "email": profile.email},  # fmt: skip
+            {
+                "user": profile.user.get_username(),
+                "slack_user_id": profile.slack_user_id,
+                "email": profile.email,
+            },
             actor=actor,
         )
     return profile

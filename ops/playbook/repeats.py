@@ -85,15 +85,25 @@ def send_one(repeat_id: int, now: datetime):
             text,
             dedupe_key=f"{AUDIT_TOPIC}:{incident.pk}:run:{run.pk}:repeat-{number}",
             subject=f"{severity}: {incident.service_id}",
-            payload={"incident": incident.pk, "severity": severity, "event": "repeat",
-                     "repeat": number},  # fmt: skip
+            payload={
+                "incident": incident.pk,
+                "severity": severity,
+                "event": "repeat",
+                "repeat": number,
+            },
             source_topic=AUDIT_TOPIC,
             source_id=str(incident.pk),
         )
         audit.record(
             AUDIT_TOPIC,
-            {"event": "page repeated", "incident": incident.pk, "service": incident.service_id,
-             "run": run.pk, "channel": channel.name, "repeat": number},  # fmt: skip
+            {
+                "event": "page repeated",
+                "incident": incident.pk,
+                "service": incident.service_id,
+                "run": run.pk,
+                "channel": channel.name,
+                "repeat": number,
+            },
             actor=ACTOR,
         )
     return repeat
@@ -118,8 +128,10 @@ def paged_channels(incident: Incident) -> list[Channel]:
 
 def announce_resolved(incident: Incident) -> list[Notification]:
     """One "resolved" message per channel the incident paged (in the resolving transaction)."""
-    how = "recovered" if incident.resolved_by == "slo-evaluator" else (
-        f"resolved by {incident.resolved_by or 'hand'}"
+    how = (
+        "recovered"
+        if incident.resolved_by == "slo-evaluator"
+        else (f"resolved by {incident.resolved_by or 'hand'}")
     )
     took = human_duration(incident.resolved_at - incident.opened_at)
     text = f"[resolved] {incident.service_id}: {how} after {took} (incident #{incident.pk})."
@@ -129,8 +141,11 @@ def announce_resolved(incident: Incident) -> list[Notification]:
             text,
             dedupe_key=f"{AUDIT_TOPIC}:{incident.pk}:resolved:channel-{channel.pk}",
             subject=f"resolved: {incident.service_id}",
-            payload={"incident": incident.pk, "event": "resolved",
-                     "open_seconds": int((incident.resolved_at - incident.opened_at).total_seconds())},  # fmt: skip
+            payload={
+                "incident": incident.pk,
+                "event": "resolved",
+                "open_seconds": int((incident.resolved_at - incident.opened_at).total_seconds()),
+            },
             source_topic=AUDIT_TOPIC,
             source_id=str(incident.pk),
         )

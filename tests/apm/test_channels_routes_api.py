@@ -38,8 +38,12 @@ def test_api_made_channels_and_routes_deliver_to_teams_and_mattermost(
         assert made.status_code == 201, made.json()
         made = admin_client_token.post(
             "/api/v1/channels/",
-            {"name": "ops-mm", "kind": "mattermost", "target": "town-square",
-             "secret_env": "HMS_MATTERMOST_URL"},  # fmt: skip
+            {
+                "name": "ops-mm",
+                "kind": "mattermost",
+                "target": "town-square",
+                "secret_env": "HMS_MATTERMOST_URL",
+            },
             format="json",
         )
         assert made.status_code == 201, made.json()
@@ -50,8 +54,13 @@ def test_api_made_channels_and_routes_deliver_to_teams_and_mattermost(
         for name in ("leaders-teams", "ops-mm"):
             made = alice.post(
                 "/api/v1/routes/",
-                {"program": housing.pk, "channel": name, "min_level": "warning",
-                 "remind_every": "1d", "max_reminders": 3},  # fmt: skip
+                {
+                    "program": housing.pk,
+                    "channel": name,
+                    "min_level": "warning",
+                    "remind_every": "1d",
+                    "max_reminders": 3,
+                },
                 format="json",
             )
             assert made.status_code == 201, made.json()
@@ -59,9 +68,7 @@ def test_api_made_channels_and_routes_deliver_to_teams_and_mattermost(
             route_ids.append(made.json()["id"])
 
         services.run_baseline(f.baseline(housing, name="avg_wait_days", probe_query="SELECT 41.7"))
-        wait_until(
-            lambda: teams.messages and mattermost.messages, timeout=30, what="both peers"
-        )
+        wait_until(lambda: teams.messages and mattermost.messages, timeout=30, what="both peers")
         wait_until(
             lambda: not Notification.objects.exclude(status="sent").exists(),
             timeout=30,
@@ -102,7 +109,9 @@ def test_channel_changes_need_an_admin_and_are_audited(admin_client_token, api, 
     listed = admin_client_token.get("/api/v1/channels/", {"kind": "slack", "enabled": False})
     assert [c["name"] for c in listed.json()["results"]] == ["kpi-alerts"]
     assert admin_client_token.delete(url).status_code == 204
-    changes = AuditEntry.objects.filter(topic="ops.channel").values_list("payload__change", flat=True)
+    changes = AuditEntry.objects.filter(topic="ops.channel").values_list(
+        "payload__change", flat=True
+    )
     assert list(changes) == ["created", "updated", "deleted"]
 
 
@@ -155,7 +164,9 @@ def test_routes_are_validated_like_the_admin_and_audited(api, staff_alice, housi
     )
     assert negative.status_code == 400 and "max_reminders" in negative.json()
     # every program is an admin's
-    everyone = alice.post("/api/v1/routes/", {**body, "channel": "c4", "program": None}, format="json")
+    everyone = alice.post(
+        "/api/v1/routes/", {**body, "channel": "c4", "program": None}, format="json"
+    )
     assert everyone.status_code == 403
     route = EscalationRoute.objects.get()
     assert route.remind_every == timedelta(minutes=30)
@@ -165,7 +176,9 @@ def test_routes_are_validated_like_the_admin_and_audited(api, staff_alice, housi
     assert [r["id"] for r in listed.json()["results"]] == [route.pk]
 
 
-def test_route_list_query_count_does_not_grow(api, staff_alice, housing, django_assert_max_num_queries):
+def test_route_list_query_count_does_not_grow(
+    api, staff_alice, housing, django_assert_max_num_queries
+):
     alice = api(staff_alice)
     for n in range(6):
         channel = Channel.objects.create(name=f"c{n}", kind="slack", target=f"#c{n}")

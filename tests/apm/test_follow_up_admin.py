@@ -32,7 +32,9 @@ def test_the_change_page_links_to_the_follow_up(client, staff_alice, escalation)
 
 def test_acknowledge_with_a_comment(client, staff_alice, escalation):
     client.force_login(staff_alice)
-    answer = client.post(_url(escalation), {"note": "vendor called, fix Friday", "_acknowledge": "1"})
+    answer = client.post(
+        _url(escalation), {"note": "vendor called, fix Friday", "_acknowledge": "1"}
+    )
     assert answer.status_code == 302
     escalation.refresh_from_db()
     assert escalation.status == "acknowledged" and escalation.acknowledged_by == staff_alice

@@ -1,4 +1,4 @@
-"""Reminders of open escalations, snoozing them, and "resolved" notices (services, clock passed in)."""
+"""Reminders of open escalations, snoozing them, and "resolved" notices (clock passed in)."""
 
 from datetime import timedelta
 
@@ -50,7 +50,9 @@ def test_a_reminder_says_how_long_it_is_red_against_the_promise(red):
     assert notification.dedupe_key == (
         f"apm.escalation:{escalation.pk}:reminder-1:route-{red[1].pk}"
     )
-    assert AuditEntry.objects.filter(topic="apm.escalation", payload__change="reminded").count() == 1
+    assert (
+        AuditEntry.objects.filter(topic="apm.escalation", payload__change="reminded").count() == 1
+    )
 
 
 def test_the_ticket_channel_gets_no_reminders(red):

@@ -60,7 +60,9 @@ def test_worker_killed_while_a_reminder_is_due_sends_it_once_after_restart(
         first = WorkerProcess(tmp_path, "doomed", **_env(slack))
         second = None
         try:
-            ef.route(ef.channel("kpi-alerts", "slack", "#kpi-alerts"), remind_every=timedelta(days=1))
+            ef.route(
+                ef.channel("kpi-alerts", "slack", "#kpi-alerts"), remind_every=timedelta(days=1)
+            )
             services.run_baseline(f.baseline(probe_query="SELECT 41.7"))
             wait_until(lambda: len(slack.messages) == 1, timeout=30, what="the opening")
             # a day has passed: the reminder is due

@@ -99,9 +99,8 @@ def test_rate_limits_and_server_errors_are_transient(peer_class, status):
 @pytest.mark.parametrize("status", [400, 403, 404, 410])
 def test_client_errors_are_permanent(peer_class, status):
     kind = "teams" if peer_class is FakeTeams else "mattermost"
-    with peer_class(Reply(status, "no such hook")) as peer:
-        with pytest.raises(ChannelError) as error:
-            channels.send(make_channel("chat", kind, peer.url), _message())
+    with peer_class(Reply(status, "no such hook")) as peer, pytest.raises(ChannelError) as error:
+        channels.send(make_channel("chat", kind, peer.url), _message())
     assert error.value.permanent is True
     assert f"HTTP {status}" in str(error.value)
 

@@ -56,7 +56,7 @@ def test_the_rotation_follows_the_local_handoffs(at, who):
 
 @pytest.mark.django_db
 def test_the_latest_override_wins_while_it_lasts():
-    schedule, (alice, bob, carol) = three_shifts()
+    schedule, (_alice, bob, carol) = three_shifts()
     dave = person("oncall_dave", slack="U0DAVID01")
     services.save_override(
         ScheduleOverride(schedule=schedule, user=bob, starts_at=ny(2, 0), ends_at=ny(2, 6)),
@@ -70,7 +70,9 @@ def test_the_latest_override_wins_while_it_lasts():
     shift = schedule.on_call(ny(2, 3))
     assert (shift["user"], shift["source"]) == (dave, "override")
     assert schedule.on_call(ny(2, 6))["user"] == carol
-    changes = AuditEntry.objects.filter(topic="ops.schedule").values_list("payload__change", flat=True)
+    changes = AuditEntry.objects.filter(topic="ops.schedule").values_list(
+        "payload__change", flat=True
+    )
     assert list(changes) == ["created", "override added", "override added"]
 
 
@@ -99,12 +101,11 @@ def test_a_schedule_an_oncall_channel_pages_cannot_be_deleted():
 
 @pytest.fixture
 def peers(settings):
-    with FakeSlack(channels={"tsa_ops": "C0TSAOPS1", **{k: v for k, v in DMS.items()}}) as slack:
-        with SmtpServer() as smtp:
-            settings.SLACK_BOT_TOKEN, settings.SLACK_API_URL = TOKEN, slack.api_url
-            settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-            settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
-            yield slack, smtp
+    with FakeSlack(channels={"tsa_ops": "C0TSAOPS1", **DMS}) as slack, SmtpServer() as smtp:
+        settings.SLACK_BOT_TOKEN, settings.SLACK_API_URL = TOKEN, slack.api_url
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
+        yield slack, smtp
 
 
 def _page(settings, at, key):
@@ -130,7 +131,7 @@ def test_pages_at_03_and_11_reach_the_people_on_call_then_and_an_override_wins(
     celery_worker, settings, peers
 ):
     slack, smtp = peers
-    schedule, (alice, bob, carol) = three_shifts()
+    schedule, _people = three_shifts()
     make_channel("tsa_ops", "oncall", "tsa-primary")
 
     night = _settled(_page(settings, ny(2, 3), "page:03:00"))

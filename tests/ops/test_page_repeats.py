@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from ops.models import ActionRun, AuditEntry, Incident, Notification
 from ops.playbook import repeats, runner
-from ops.services import register_service
 from ops.servicedef import DefinitionError, parse_definition
+from ops.services import register_service
 from ops.slo import evaluate_all
 from tests.ops.factories import SCANNER_YAML, readings
 from tests.ops.playbook_factories import tsa_ops
@@ -39,9 +39,9 @@ def paged(settings):
 
 def _pages():
     return list(
-        Notification.objects.filter(channel__name="tsa_ops").order_by("pk").values_list(
-            "message", flat=True
-        )
+        Notification.objects.filter(channel__name="tsa_ops")
+        .order_by("pk")
+        .values_list("message", flat=True)
     )
 
 
@@ -55,8 +55,11 @@ def test_the_step_and_the_action_forms_of_repeat_parse_alike():
 
 @pytest.mark.parametrize(
     ("repeat", "message"),
-    [("soon", "repeat must be a duration"), ("10 s", "at most once a minute"),
-     ("5 fortnights", "unknown time unit")],  # fmt: skip
+    [
+        ("soon", "repeat must be a duration"),
+        ("10 s", "at most once a minute"),
+        ("5 fortnights", "unknown time unit"),
+    ],
 )
 def test_a_bad_repeat_names_the_line(repeat, message):
     yaml = SCANNER_YAML.replace(SEED_PAGE, SEED_PAGE + f"    repeat: {repeat}\n")
@@ -74,7 +77,7 @@ def test_repeat_on_a_step_without_a_page_is_refused():
 
 
 def test_the_page_repeats_every_30_minutes_once_each_while_open(paged):
-    incident, page = paged
+    _incident, page = paged
     start = page.finished_at
     assert repeats.sweep(now=start + HALF_HOUR - timedelta(seconds=1))["repeated"] == 0
     assert repeats.sweep(now=start + HALF_HOUR)["repeated"] == 1

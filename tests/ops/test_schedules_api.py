@@ -15,11 +15,21 @@ def people():
 
 
 def test_admin_creates_a_rotation_and_asks_who_is_on_call(admin_client_token, people):
-    body = {"name": "tsa-primary", "timezone": "America/New_York", "shift_hours": 8,
-            "handoff": "07:00", "starts_on": "2026-12-01",
-            "participants": ["oncall_alice", "oncall_bob", "oncall_carol"],
-            "overrides": [{"user": "oncall_bob", "starts_at": "2026-12-02T02:00:00-05:00",
-                           "ends_at": "2026-12-02T04:00:00-05:00", "note": "carol's dentist"}]}  # fmt: skip
+    override = {
+        "user": "oncall_bob",
+        "starts_at": "2026-12-02T02:00:00-05:00",
+        "ends_at": "2026-12-02T04:00:00-05:00",
+        "note": "carol's dentist",
+    }
+    body = {
+        "name": "tsa-primary",
+        "timezone": "America/New_York",
+        "shift_hours": 8,
+        "handoff": "07:00",
+        "starts_on": "2026-12-01",
+        "participants": ["oncall_alice", "oncall_bob", "oncall_carol"],
+        "overrides": [override],
+    }
     made = admin_client_token.post("/api/v1/schedules/", body, format="json")
     assert made.status_code == 201, made.json()
     assert made.json()["participants"] == ["oncall_alice", "oncall_bob", "oncall_carol"]
@@ -60,8 +70,18 @@ def test_admin_creates_a_rotation_and_asks_who_is_on_call(admin_client_token, pe
         ({"participants": ["nobody"]}, "participants"),
         ({"participants": ["oncall_alice", "oncall_alice"]}, "participants"),
         ({"name": "two words"}, "name"),
-        ({"overrides": [{"user": "oncall_bob", "starts_at": "2026-12-02T04:00:00Z",
-                         "ends_at": "2026-12-02T02:00:00Z"}]}, "overrides"),  # fmt: skip
+        (
+            {
+                "overrides": [
+                    {
+                        "user": "oncall_bob",
+                        "starts_at": "2026-12-02T04:00:00Z",
+                        "ends_at": "2026-12-02T02:00:00Z",
+                    }
+                ]
+            },
+            "overrides",
+        ),
     ],
 )
 def test_bad_schedules_are_a_400_naming_the_field(admin_client_token, people, body, field):
@@ -84,9 +104,12 @@ def test_staff_read_schedules_but_only_admins_change_them(admin_client_token):
     staff = api_client(make_user("staff_sam", staff=True))
     assert staff.get("/api/v1/schedules/").status_code == 200
     assert staff.get(f"/api/v1/schedules/{schedule.pk}/on-call/").status_code == 200
-    assert staff.patch(
-        f"/api/v1/schedules/{schedule.pk}/", {"shift_hours": 12}, format="json"
-    ).status_code == 403
+    assert (
+        staff.patch(
+            f"/api/v1/schedules/{schedule.pk}/", {"shift_hours": 12}, format="json"
+        ).status_code
+        == 403
+    )
     make_channel("tsa_ops", "oncall", "tsa-primary")
     assert admin_client_token.delete(f"/api/v1/schedules/{schedule.pk}/").status_code == 409
 
