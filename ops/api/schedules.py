@@ -11,7 +11,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -45,6 +50,13 @@ class OverrideSerializer(serializers.ModelSerializer):
         return attrs
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$", "example": "07:00"}
+)
+class WallClockTimeField(serializers.TimeField):
+    """A local wall-clock time (``07:00``), not an RFC 3339 time: it has no offset."""
+
+
 class ParticipantsField(serializers.ListField):
     """Usernames in rotation order (read from the prefetched participant rows)."""
 
@@ -59,6 +71,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
         help_text="usernames in rotation order",
     )
     overrides = OverrideSerializer(many=True, required=False)
+    handoff = WallClockTimeField(required=False, help_text="Local time a shift starts.")
 
     class Meta:
         model = Schedule
