@@ -200,6 +200,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "hms_site.openapi.add_error_responses",
     ],
+    # an escalation's level and a route's min_level are one choice set
+    "ENUM_NAME_OVERRIDES": {"LevelEnum": "apm.models.escalation.Level"},
 }
 
 # --- Celery -------------------------------------------------------------------
