@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 
 from apm import config_audit, escalations, policies, tickets
 from apm.admin import ScopedAdmin
+from apm.admin_reminders import FollowUpAdminMixin
 from apm.models import Baseline, Escalation, EscalationPolicy, EscalationRoute, Ticket
 from apm.models.access import may_write
 from ops.models import Notification
@@ -71,7 +72,7 @@ class ReadOnlyScopedAdmin(ScopedAdmin):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(ReadOnlyScopedAdmin):
+class EscalationAdmin(FollowUpAdminMixin, ReadOnlyScopedAdmin):
     list_display = ("id", "baseline", "program", "coloured_level", "status", "age", "opened_at",
                     "breach_count", "source")  # fmt: skip
     list_filter = ("status", "level", "source", "auto_resolved", "baseline__program")
@@ -82,7 +83,7 @@ class EscalationAdmin(ReadOnlyScopedAdmin):
     fields = ("baseline", "coloured_level", "status", "message", "source", "opened_at",
               "red_since", "age", "breach_count", "last_red_at", "deviation", "acknowledged_by",
               "acknowledged_at", "resolved_by", "resolved_at", "auto_resolved", "note",
-              "notifications", "ticket_links")  # fmt: skip
+              "snoozed_until", "follow_up", "notifications", "ticket_links")  # fmt: skip
     readonly_fields = fields
 
     @admin.display(description="program", ordering="baseline__program__code")
@@ -187,7 +188,7 @@ class TicketAdmin(ReadOnlyScopedAdmin):
 class EscalationRouteAdmin(admin.ModelAdmin):
     """Routing is data: which channel hears which program's escalations from which level."""
 
-    list_display = ("__str__", "program", "min_level", "channel", "active")
+    list_display = ("__str__", "program", "min_level", "channel", "active", "remind_every")
     list_filter = ("min_level", "active", "channel")
     list_select_related = ("program", "channel")
 

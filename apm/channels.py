@@ -27,6 +27,7 @@ class TicketChannel(ChannelKind):
     kind = "ticket"
     label = "Management ticket (in the app)"
     can_detect_delivery = True
+    takes_follow_ups = False  # its ticket closes with the escalation
 
     def validate(self, channel) -> dict[str, str]:
         target = channel.target.strip() or Ticket.Kind.ESCALATION

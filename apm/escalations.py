@@ -340,6 +340,9 @@ def _resolve(escalation: Escalation, *, actor, note: str, auto: bool, deviation=
         ok_deviation=deviation.pk if deviation else None,
     )
     _close_escalation_tickets(escalation, actor, now)
+    from apm import notices
+
+    notices.announce_resolved(escalation)  # every channel told of it hears it is over
     return escalation
 
 

@@ -19,3 +19,11 @@ def apply_escalation_policies() -> dict:
     from apm import policies
 
     return {"opened": [t.pk for t in policies.apply_policies()]}
+
+
+@shared_task(name="apm.tasks.send_due_reminders")
+def send_due_reminders() -> dict:
+    """Beat, every HMS_REMINDER_SWEEP_SECONDS: queue each due escalation reminder once."""
+    from apm import reminders
+
+    return reminders.sweep()

@@ -249,6 +249,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "hms_site.openapi.add_error_responses",
     ],
+    # an escalation's level and a route's min_level are one choice set
+    "ENUM_NAME_OVERRIDES": {"LevelEnum": "apm.models.escalation.Level"},
 }
 
 # --- Celery -------------------------------------------------------------------
@@ -299,6 +301,15 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-dispatch-due": {
         "task": "ops.outbox.tasks.dispatch_due_notifications",
         "schedule": env_float("HMS_NOTIFY_SWEEP_SECONDS", 30.0, minimum=1.0),
+    },
+    # reminders of open escalations (apm.reminders): due times are rows, this sends them
+    "apm-escalation-reminders": {
+        "task": "apm.tasks.send_due_reminders",
+        "schedule": env_float("HMS_REMINDER_SWEEP_SECONDS", 60.0, minimum=1.0),
+    },
+    "ops-repeat-pages": {
+        "task": "ops.tasks.repeat_pages",
+        "schedule": env_float("HMS_REMINDER_SWEEP_SECONDS", 60.0, minimum=1.0),
     },
     # daily, after the nightly watchdog (02:00): red N days without a fix -> leadership review
     "apm-escalation-policies": {

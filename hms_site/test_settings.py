@@ -37,6 +37,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+# ops.clock.now(): a test pins the time reminders, on-call look-ups and pages use
+# (an ISO-8601 string here lets a subprocess worker see it too).
+HMS_TEST_CLOCK = os.environ.get("HMS_TEST_CLOCK") or None
 
 # Tests choose the SQL probes' database themselves (tests/support/sql_probe.py), never
 # a demo ledger a `make run` left in var/.

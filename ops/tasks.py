@@ -42,3 +42,11 @@ def demo_readings() -> int:
     from ops import demo_history
 
     return demo_history.feed()
+
+
+@shared_task
+def repeat_pages() -> dict:
+    """Beat: page again what ``page … repeat:`` asks for, while the incident stays open."""
+    from ops.playbook import repeats
+
+    return repeats.sweep()

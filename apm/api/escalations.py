@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -31,7 +32,7 @@ class EscalationSerializer(serializers.ModelSerializer):
             "id", "baseline", "baseline_name", "program", "level", "message", "status",
             "source", "opened_at", "red_since", "last_red_at", "breach_count", "deviation",
             "deviation_pct", "acknowledged_by", "acknowledged_at", "resolved_by",
-            "resolved_at", "auto_resolved", "note",
+            "resolved_at", "auto_resolved", "note", "snoozed_until",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -55,6 +56,11 @@ class EscalateSerializer(serializers.Serializer):
 
 
 class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+
+
+class SnoozeSerializer(serializers.Serializer):
+    until = serializers.DateTimeField(help_text="No reminders until then (ISO-8601).")
     note = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
 
 
@@ -95,12 +101,14 @@ class EscalationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
-    def _act(self, request, service):
+    def _act(self, request, service, **arguments):
         escalation = self.get_object()
-        params = NoteSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
+        if not arguments:
+            params = NoteSerializer(data=request.data)
+            params.is_valid(raise_exception=True)
+            arguments = params.validated_data
         try:
-            escalation = service(escalation, actor=request.user, note=params.validated_data["note"])
+            escalation = service(escalation, actor=request.user, **arguments)
         except escalations.NotOpen as exc:
             raise Conflict(str(exc)) from None
         return Response(EscalationSerializer(escalation).data)
@@ -116,6 +124,19 @@ class EscalationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def resolve(self, request, pk=None):
         """Fixed: resolves the escalation (stops the leadership-review clock), with a note."""
         return self._act(request, escalations.resolve)
+
+    @extend_schema(request=SnoozeSerializer, responses={200: EscalationSerializer})
+    @action(detail=True, methods=["post"])
+    def snooze(self, request, pk=None):
+        """No reminders until ``until`` (at most 90 days ahead), with a note; audited."""
+        from apm import reminders
+
+        params = SnoozeSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            return self._act(request, reminders.snooze, **params.validated_data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
 
 
 class TicketSerializer(serializers.ModelSerializer):

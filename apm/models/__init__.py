@@ -5,6 +5,7 @@ from apm.models.deviation import Deviation
 from apm.models.escalation import Escalation, EscalationRoute
 from apm.models.policy import EscalationPolicy
 from apm.models.program import Program
+from apm.models.reminder import EscalationReminder
 from apm.models.ticket import Ticket
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "Deviation",
     "Escalation",
     "EscalationPolicy",
+    "EscalationReminder",
     "EscalationRoute",
     "Program",
     "Ticket",

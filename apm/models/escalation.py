@@ -98,6 +98,9 @@ class Escalation(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     auto_resolved = models.BooleanField(default=False)
     note = models.TextField(blank=True)
+    snoozed_until = models.DateTimeField(
+        null=True, blank=True, help_text="No reminders until then (apm.reminders)."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = EscalationQuerySet.as_manager()
@@ -141,6 +144,14 @@ class EscalationRoute(models.Model):
     min_level = models.CharField(max_length=10, choices=Level.choices, default=Level.CRITICAL)
     channel = models.ForeignKey("ops.Channel", on_delete=models.PROTECT, related_name="+")
     active = models.BooleanField(default=True)
+    remind_every = models.DurationField(
+        null=True,
+        blank=True,
+        help_text="While open and not acknowledged, remind this often (e.g. 1 day). Empty: never.",
+    )
+    max_reminders = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Stop after this many reminders. Empty: no limit."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -160,6 +171,8 @@ class EscalationRoute(models.Model):
 
     def clean(self):
         super().clean()
+        if self.remind_every is not None and self.remind_every.total_seconds() < 60:
+            raise ValidationError({"remind_every": "Remind at most once a minute (e.g. 1 day)."})
         if self.program_id is None and self.channel_id is not None:
             twins = EscalationRoute.objects.filter(program__isnull=True, channel_id=self.channel_id)
             if twins.exclude(pk=self.pk).exists():

@@ -2,5 +2,6 @@
 
 import ops.admin.audit
 import ops.admin.incidents
-import ops.admin.notifications  # noqa: F401
+import ops.admin.notifications
+import ops.admin.schedules  # noqa: F401
 from ops.admin import heartbeat, metrics, services  # noqa: F401

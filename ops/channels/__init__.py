@@ -4,8 +4,8 @@
     detail = send(channel, Message(text="Queue still high", marker="hms-notification-7"))
 
 ``send`` raises ``ChannelError(permanent=..., retry_after=...)``. Built-in
-kinds: ``slack``, ``email``, ``webhook``; other apps register more through
-``ops.channels.registry.register``.
+kinds: ``slack``, ``email``, ``webhook``, ``teams``, ``mattermost``, ``oncall``;
+other apps register more through ``ops.channels.registry.register``.
 """
 
 from datetime import datetime
@@ -13,10 +13,20 @@ from datetime import datetime
 from ops.channels import registry
 from ops.channels.base import ChannelError, ChannelKind, Message
 from ops.channels.email import EmailChannel
+from ops.channels.mattermost import MattermostChannel
 from ops.channels.slack import SlackChannel
+from ops.channels.teams import TeamsChannel
 from ops.channels.webhook import WebhookChannel
+from ops.oncall.channel import OncallChannel
 
-for _kind in (SlackChannel, EmailChannel, WebhookChannel):
+for _kind in (
+    SlackChannel,
+    EmailChannel,
+    WebhookChannel,
+    TeamsChannel,
+    MattermostChannel,
+    OncallChannel,
+):
     registry.register(_kind)
 
 

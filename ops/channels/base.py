@@ -78,6 +78,8 @@ class ChannelKind:
     kind: str = ""
     label: str = ""
     can_detect_delivery = False
+    # Whether reminders and "resolved" notices go here too (a ticket closes by itself).
+    takes_follow_ups = True
 
     def validate(self, channel) -> dict[str, str]:
         """Field errors for ``channel`` (used by ``Channel.clean``)."""

@@ -6,6 +6,8 @@ from ops.models.heartbeat import WorkerHeartbeat
 from ops.models.incident import ActionRun, Incident
 from ops.models.metrics import Sample, Series
 from ops.models.notifications import Notification, NotificationAttempt
+from ops.models.oncall import ContactProfile, Schedule, ScheduleOverride, ScheduleParticipant
+from ops.models.page_repeat import PageRepeat
 from ops.models.service import SLO, IngestKey, Sensor, Service, ServiceVersion, SLOStateChange
 
 __all__ = [
@@ -15,12 +17,17 @@ __all__ = [
     "AuditChainHead",
     "AuditEntry",
     "Channel",
+    "ContactProfile",
     "Incident",
     "IngestKey",
     "Notification",
     "NotificationAttempt",
+    "PageRepeat",
     "SLOStateChange",
     "Sample",
+    "Schedule",
+    "ScheduleOverride",
+    "ScheduleParticipant",
     "Sensor",
     "Series",
     "Service",

@@ -5,10 +5,14 @@ What each one does is in ``ops.playbook.executors`` (one executor class per keyw
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, replace
 from typing import ClassVar
 
-from ops.playbook.parsing import PlaybookError, number, positive_int, split_args
+from ops.playbook.parsing import PlaybookError, duration_seconds, number, positive_int, split_args
+
+REPEAT_RE = re.compile(r"\brepeat\s*[:=]\s*(\d+)\s*([A-Za-z]+)?")
+REPEAT_VALUE_RE = re.compile(r"^(\d+)([A-Za-z]+)?$")
 
 
 class Action:
@@ -85,21 +89,57 @@ class ScaleDown(Action):
 
 @dataclass(frozen=True)
 class Page(Action):
+    """``page channel=tsa_ops, severity=critical, repeat: 30 min`` (``repeat`` optional:
+    page again this often while the incident stays open; ``ops.playbook.repeats``)."""
+
     keyword = "page"
     positional = ("channel",)
     required = ("channel",)
-    optional = ("severity", "message")
+    optional = ("severity", "message", "repeat")
     SEVERITIES: ClassVar[tuple[str, ...]] = ("info", "warning", "critical")
+    REPEAT_MIN_SECONDS: ClassVar[int] = 60
     channel: str = ""
     severity: str = "critical"
     message: str = ""
+    repeat: int = 0  # seconds; 0: page once
+
+    def to_dict(self) -> dict:
+        data = super().to_dict()
+        if not self.repeat:  # a page without repeat stores as it always did
+            del data["repeat"]
+        return data
+
+    @classmethod
+    def parse(cls, text: str) -> Action:
+        # "repeat: 30 min" / "repeat=30 min" / "repeat=30min" all read as repeat=30min
+        return super().parse(REPEAT_RE.sub(lambda m: f"repeat={m[1]}{m[2] or ''}", text))
 
     @classmethod
     def convert(cls, arguments):
         severity = arguments.get("severity", "critical")
         if severity not in cls.SEVERITIES:
             raise PlaybookError(f"page: severity must be one of {', '.join(cls.SEVERITIES)}")
-        return {**arguments, "severity": severity}
+        converted = {**arguments, "severity": severity}
+        if "repeat" in arguments:
+            match = REPEAT_VALUE_RE.match(arguments["repeat"])
+            if not match:
+                raise PlaybookError(
+                    f"page: repeat must be a duration such as 30 min, got {arguments['repeat']!r}"
+                )
+            seconds = duration_seconds(match[1], match[2] or None)
+            if seconds < cls.REPEAT_MIN_SECONDS:
+                raise PlaybookError("page: repeat at most once a minute (e.g. repeat: 30 min)")
+            converted["repeat"] = seconds
+        return converted
+
+
+def with_repeat(actions: tuple[Action, ...], value) -> tuple[Action, ...]:
+    """A step's ``repeat: 30 min`` key: every ``page`` of the step repeats that often."""
+    pages = [a for a in actions if isinstance(a, Page)]
+    if not pages:
+        raise PlaybookError("repeat: applies to page actions, and this step has none")
+    seconds = Page.convert({"channel": "-", "repeat": str(value).replace(" ", "")})["repeat"]
+    return tuple(replace(a, repeat=seconds) if isinstance(a, Page) else a for a in actions)
 
 
 @dataclass(frozen=True)

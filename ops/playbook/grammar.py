@@ -24,6 +24,7 @@ from ops.playbook.actions import (  # noqa: F401 - re-exported: the grammar's pu
     ScaleUp,
     Throttle,
     parse_action,
+    with_repeat,
 )
 from ops.playbook.conditions import (  # noqa: F401
     CONDITIONS,
@@ -102,16 +103,17 @@ def parse_step(step, index: int, line: int | None = None) -> Step:
             if "if" in step or "then" in step:
                 raise PlaybookError("a step is either always: or if:/then:, not both")
             return Step(None, _always_actions(step), line, index)
-        unknown = sorted(set(step) - {"if", "then"})
+        unknown = sorted(set(step) - {"if", "then", "repeat"})
         if unknown:
             raise PlaybookError(f"unknown key {unknown[0]!r} in step (use if/then or always)")
         if "if" not in step or "then" not in step:
             raise PlaybookError("a step needs both if: and then:")
         if not isinstance(step["if"], str) or not step["if"].strip():
             raise PlaybookError("if: must be a condition written as text")
-        return Step(
-            parse_condition(step["if"]), _actions_from(step["then"], index, line), line, index
-        )
+        actions = _actions_from(step["then"], index, line)
+        if "repeat" in step:
+            actions = with_repeat(actions, step["repeat"])
+        return Step(parse_condition(step["if"]), actions, line, index)
     except PlaybookError as exc:
         raise PlaybookError(exc.message, index=index, line=exc.line or line) from None
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from ops import audit
 from ops.models import SLO, ActionRun, Incident, Service
-from ops.playbook import dispatch, grammar
+from ops.playbook import dispatch, grammar, repeats
 from ops.playbook.executors import ACTOR, AUDIT_TOPIC
 from ops.servicedef import ServiceDefinition, parse_definition
 
@@ -197,6 +197,7 @@ def resolve_incident(incident: Incident, *, at: datetime | None = None, by: str 
         skipped_runs=skipped,
         cooldown_until=cooldown_until.isoformat(),
     )
+    repeats.announce_resolved(incident)  # every channel it paged hears it is over
     recovered = [s for s in definition.playbook if isinstance(s.condition, grammar.Recovered)]
     if recovered:
         _plan(incident, recovered, at)

@@ -327,3 +327,17 @@ class Escalate:
         escalation_id: int, note: str = "", *, client: Client | None = None
     ) -> dict[str, Any]:
         return _client(client).post(f"escalations/{escalation_id}/resolve/", json={"note": note})
+
+    @staticmethod
+    def snooze(
+        escalation_id: int,
+        until: datetime | str,
+        note: str = "",
+        *,
+        client: Client | None = None,
+    ) -> dict[str, Any]:
+        """No reminders until ``until`` (an aware datetime or ISO-8601), with a note."""
+        when = until.isoformat() if isinstance(until, datetime) else until
+        return _client(client).post(
+            f"escalations/{escalation_id}/snooze/", json={"until": when, "note": note}
+        )

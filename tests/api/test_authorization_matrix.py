@@ -10,13 +10,16 @@ every APM and OPS model are compared before and after.
 without a row here, so the table cannot fall behind the API.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.apps import apps
 from django.urls import URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from apm.models import Escalation, EscalationPolicy, Ticket
+from apm.models import Escalation, EscalationPolicy, EscalationRoute, Ticket
 from apm.services import run_baseline
 from apm.tickets import open_ticket
 from ops.services import register_service
@@ -271,6 +274,67 @@ MATRIX = [
     ),
     ("ticket-list", "get", "/api/v1/tickets/", None, everyone(200)),
     ("ticket-detail", "get", "/api/v1/tickets/{ticket}/", None, everyone(200, outsider=404)),
+    # issue 16: channels (admins), routes (program staff), snooze, schedules (admins write)
+    ("channel-list", "get", "/api/v1/channels/", None, everyone(403, admin=200)),
+    ("channel-list", "post", "/api/v1/channels/", "new-channel", everyone(403, admin=201)),
+    ("channel-detail", "get", "/api/v1/channels/{channel}/", None, everyone(403, admin=200)),
+    (
+        "channel-detail",
+        "patch",
+        "/api/v1/channels/{channel}/",
+        {"description": "x"},
+        everyone(403, admin=200),
+    ),
+    # a route points at it: refused with a 409, not a 500
+    ("channel-detail", "delete", "/api/v1/channels/{channel}/", None, everyone(403, admin=409)),
+    ("route-list", "get", "/api/v1/routes/", None, everyone(200)),
+    (
+        "route-list",
+        "post",
+        "/api/v1/routes/",
+        "new-route",
+        everyone(201, outsider=403, viewer=403),
+    ),
+    ("route-detail", "get", "/api/v1/routes/{route}/", None, everyone(200, outsider=404)),
+    (
+        "route-detail",
+        "patch",
+        "/api/v1/routes/{route}/",
+        {"min_level": "warning"},
+        everyone(200, outsider=404, viewer=403),
+    ),
+    (
+        "route-detail",
+        "delete",
+        "/api/v1/routes/{route}/",
+        None,
+        everyone(204, outsider=404, viewer=403),
+    ),
+    (
+        "escalation-snooze",
+        "post",
+        "/api/v1/escalations/{escalation}/snooze/",
+        "snooze",
+        everyone(200, outsider=404, viewer=403),
+    ),
+    ("schedule-list", "get", "/api/v1/schedules/", None, everyone(200)),
+    (
+        "schedule-list",
+        "post",
+        "/api/v1/schedules/",
+        {"name": "new-rota"},
+        everyone(403, admin=201),
+    ),
+    ("schedule-detail", "get", "/api/v1/schedules/{schedule}/", None, everyone(200)),
+    (
+        "schedule-detail",
+        "patch",
+        "/api/v1/schedules/{schedule}/",
+        {"shift_hours": 12},
+        everyone(403, admin=200),
+    ),
+    ("schedule-detail", "delete", "/api/v1/schedules/{schedule}/", None, everyone(403, admin=204)),
+    ("schedule-on-call", "get", "/api/v1/schedules/{schedule}/on-call/", None, everyone(200)),
 ]
 
 PAGES = [
@@ -340,7 +404,12 @@ def world(db, django_user_model):
         baseline=baseline,
         escalation=escalation,
     )
-    from ops.models import AuditEntry
+    from ops.models import AuditEntry, Channel, Schedule
+
+    channel = Channel.objects.create(name="matrix-slack", kind="slack", target="#matrix")
+    Channel.objects.create(name="matrix-spare", kind="slack", target="#spare")
+    route = EscalationRoute.objects.create(program=program, channel=channel)
+    schedule = Schedule.objects.create(name="matrix-rota")
 
     users = {
         "admin": django_user_model.objects.create_superuser("admin_ada", "a@example.org", "pw"),
@@ -359,6 +428,9 @@ def world(db, django_user_model):
             "unpolicied": f.baseline(program, name="unpolicied", probe_query="SELECT 1").pk,
             "policy": policy.pk,
             "ticket": ticket.pk,
+            "channel": channel.pk,
+            "route": route.pk,
+            "schedule": schedule.pk,
             "audit": AuditEntry.objects.order_by("pk").values_list("pk", flat=True).first(),
         },
         "program": program,
@@ -393,6 +465,12 @@ def body_for(spec, world):
             "after_days_no_fix": 14,
             "action": "recommend_leadership_review",
         }
+    if spec == "new-channel":
+        return {"name": "new-channel", "kind": "slack", "target": "#new"}
+    if spec == "new-route":
+        return {"program": world["ids"]["program"], "channel": "matrix-spare", "remind_every": "1d"}
+    if spec == "snooze":
+        return {"until": (timezone.now() + timedelta(days=1)).isoformat(), "note": "after Q2"}
     if spec == "new-service":
         return service_yaml("New_Service")
     if spec == "scanner-update":

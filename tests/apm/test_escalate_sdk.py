@@ -58,3 +58,21 @@ def test_escalate_send_opens_by_hand_and_refuses_a_bad_level(sdk):
     assert refused.value.status == 400 and "level" in refused.value.body
     resolved = Escalate.resolve(opened["id"], note="phones back")
     assert resolved["status"] == "resolved"
+
+
+def test_snooze_through_the_sdk_and_a_bad_until_is_a_400(sdk):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    baseline = f.baseline()
+    opened = Escalate.send(baseline_id=baseline.pk, message="Call center down")
+    until = timezone.now() + timedelta(days=2)
+    snoozed = Escalate.snooze(opened["id"], until, note="waiting for the vendor")
+    assert snoozed["snoozed_until"] is not None and "waiting for the vendor" in snoozed["note"]
+    with pytest.raises(HmsApiError) as refused:
+        Escalate.snooze(opened["id"], "2001-01-01T00:00:00Z")
+    assert refused.value.status == 400 and "until" in refused.value.body
+    with pytest.raises(HmsApiError) as refused:
+        Escalate.snooze(opened["id"], "next week")
+    assert refused.value.status == 400 and "until" in refused.value.body

@@ -95,8 +95,8 @@ def escalated(baseline_: Baseline, actual: float, *, days_ago: float = 0, **evid
         return escalations.on_deviation(deviation(baseline_, actual, days_ago=days_ago, **evidence))
 
 
-def route(channel_, *, program=None, min_level="critical") -> EscalationRoute:
-    found = EscalationRoute(program=program, channel=channel_, min_level=min_level)
+def route(channel_, *, program=None, min_level="critical", **extra) -> EscalationRoute:
+    found = EscalationRoute(program=program, channel=channel_, min_level=min_level, **extra)
     found.full_clean()
     found.save()
     return found

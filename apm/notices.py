@@ -1,0 +1,77 @@
+"""Follow-up messages about an escalation: "resolved" notices, and the wording they share.
+
+``announce_resolved`` runs in the resolving transaction (``escalations._resolve``):
+one outbox row per channel that was told about the escalation (its opening or
+a raised level), saying how long it was red. Channels whose kind does not take
+follow-ups (a ``ticket`` closes by itself) are left out, and so are channels
+whose notification gave up (they never heard of it).
+"""
+
+from __future__ import annotations
+
+from ops import outbox
+from ops.channels import registry
+from ops.clock import human_duration as human
+from ops.models import Notification
+
+TOPIC = "apm.escalation"  # the escalation's own topic: its messages list together
+FOLLOW_UP_EVENTS = ("reminder", "resolved")
+
+
+def subject_of(escalation, tag: str = "") -> str:
+    baseline = escalation.baseline
+    prefix = f"[{tag}] " if tag else ""
+    return f"{prefix}[{escalation.level.upper()}] {baseline.program.code} / {baseline.name}"
+
+
+def takes_follow_ups(channel) -> bool:
+    kind = registry.get(channel.kind)
+    return kind is not None and kind.takes_follow_ups
+
+
+def told_channels(escalation) -> list:
+    """Channels that were sent (or are still sending) the escalation's announcements."""
+    rows = (
+        Notification.objects.filter(source_topic=TOPIC, source_id=str(escalation.pk))
+        .exclude(status=Notification.Status.FAILED)
+        .select_related("channel")
+        .order_by("pk")
+    )
+    channels = {}
+    for row in rows:
+        if (row.payload or {}).get("event") in FOLLOW_UP_EVENTS:
+            continue
+        if takes_follow_ups(row.channel):
+            channels.setdefault(row.channel_id, row.channel)
+    return list(channels.values())
+
+
+def announce_resolved(escalation) -> list[Notification]:
+    """Queue one "resolved" message per told channel; enqueuing twice sends nothing new."""
+    red_for = escalation.resolved_at - escalation.red_since
+    how = "automatically: back to ok" if escalation.auto_resolved else "by hand"
+    subject = subject_of(escalation, "RESOLVED")
+    text = f"Resolved ({how}) after {human(red_for)} red."
+    payload = {
+        "event": "resolved",
+        "escalation": escalation.pk,
+        "baseline": escalation.baseline_id,
+        "program": escalation.baseline.program.code,
+        "level": escalation.level,
+        "red_since": escalation.red_since,
+        "resolved_at": escalation.resolved_at,
+        "red_seconds": int(red_for.total_seconds()),
+        "auto_resolved": escalation.auto_resolved,
+    }
+    return [
+        outbox.enqueue(
+            channel,
+            text,
+            subject=subject,
+            dedupe_key=f"{TOPIC}:{escalation.pk}:resolved:channel-{channel.pk}",
+            payload=payload,
+            source_topic=TOPIC,
+            source_id=str(escalation.pk),
+        )
+        for channel in told_channels(escalation)
+    ]

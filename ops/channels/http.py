@@ -1,0 +1,115 @@
+"""The HTTP POST of the chat-webhook kinds (``teams``, ``mattermost``), in one place.
+
+``post_json`` is the only function these kinds use to reach the network, and it
+goes through the outbound guard (``ops.outbound``, purpose ``webhook``): a public
+address only, checked on the address the connection really uses, no redirects,
+unless ``HMS_OUTBOUND_ALLOW`` lists it; ``validate_webhook`` refuses the same
+targets at save. ``raise_for_reply`` maps an answer onto ``ChannelError`` the
+way the Slack kind does: 429 and 5xx (and 408) retried, ``Retry-After``
+honoured, any other 4xx permanent.
+"""
+
+import json
+import os
+
+import requests
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+from ops.channels.base import ChannelError, Message, parse_retry_after
+from ops.outbound import OutboundError, OutboundRefused, guarded_session, outbound_problem
+
+USER_AGENT = "hms-monitor"
+
+
+def post_json(url: str, body: dict, *, timeout: float, headers: dict | None = None):
+    """One JSON POST through the outbound guard, no redirects followed; the response.
+
+    Raises ``OutboundRefused`` before any packet leaves for a refused address."""
+    with guarded_session("webhook") as session:
+        return session.post(
+            url,
+            data=json.dumps(body).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+                **(headers or {}),
+            },
+            timeout=timeout,
+        )
+
+
+def send_json(what: str, url: str, body: dict, message: Message) -> dict:
+    """POST ``body`` to ``url``; the delivery detail, or ``ChannelError``."""
+    try:
+        response = post_json(url, body, timeout=message.timeout())
+    except OutboundRefused as exc:
+        raise ChannelError(f"{what} target refused: {exc}", permanent=True) from exc
+    except OutboundError as exc:
+        raise ChannelError(f"{what} {exc}", permanent=True) from exc
+    except requests.ReadTimeout as exc:
+        raise ChannelError(
+            f"{what} timed out: {exc}", permanent=False, maybe_delivered=True
+        ) from exc
+    except requests.RequestException as exc:
+        raise ChannelError(f"{what} unreachable: {exc}", permanent=False) from exc
+    raise_for_reply(what, response)
+    return {"status": response.status_code}
+
+
+def raise_for_reply(what: str, response) -> None:
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    text = f"{what} answered HTTP {status}: {response.text[:200]}"
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        raise ChannelError(text, permanent=False, retry_after=retry_after)
+    if status >= 500 or status == 408:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        raise ChannelError(text, permanent=False, retry_after=retry_after)
+    raise ChannelError(text, permanent=True)
+
+
+def is_url(value: str) -> bool:
+    try:
+        URLValidator(schemes=["http", "https"])(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def webhook_url(channel) -> str:
+    """The URL to POST to: from ``secret_env``'s variable when set, else the target."""
+    if channel.secret_env:
+        url = os.environ.get(channel.secret_env, "").strip()
+        if not url:
+            raise ChannelError(
+                f"{channel.kind} webhook URL: environment variable "
+                f"{channel.secret_env!r} is not set",
+                permanent=True,
+            )
+        if not is_url(url):
+            raise ChannelError(
+                f"{channel.kind} webhook URL in {channel.secret_env!r} is not an http(s) URL",
+                permanent=True,
+            )
+        return url
+    return channel.target.strip()
+
+
+def validate_webhook(channel, *, target_help: str) -> dict[str, str]:
+    """Field errors shared by the webhook-URL kinds."""
+    from ops.channels.webhook import ENV_NAME_RE
+
+    if channel.secret_env:
+        if not ENV_NAME_RE.match(channel.secret_env):
+            return {"secret_env": "An environment variable NAME (A-Z, 0-9, _), not the URL."}
+        return {}
+    target = channel.target.strip()
+    problem = outbound_problem(target, "webhook")
+    if problem:
+        return {"target": f"This target is refused: {problem}."}
+    if not is_url(target):
+        return {"target": target_help}
+    return {}
