@@ -25,9 +25,9 @@ from ops import clock
 from ops.api.channels import InUse, clean_or_400
 from ops.api.permissions import ServicePermissions
 from ops.channels import ChannelError
+from ops.channels.oncall import contact_of
 from ops.models import Schedule, ScheduleOverride
 from ops.oncall import services
-from ops.oncall.channel import contact_of
 
 
 def _users():

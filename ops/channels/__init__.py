@@ -14,10 +14,10 @@ from ops.channels import registry
 from ops.channels.base import ChannelError, ChannelKind, Message
 from ops.channels.email import EmailChannel
 from ops.channels.mattermost import MattermostChannel
+from ops.channels.oncall import OncallChannel
 from ops.channels.slack import SlackChannel
 from ops.channels.teams import TeamsChannel
 from ops.channels.webhook import WebhookChannel
-from ops.oncall.channel import OncallChannel
 
 for _kind in (
     SlackChannel,

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from ops.models import ActionRun, AuditEntry, Incident, Notification
-from ops.playbook import repeats, runner
+from ops.playbook import incidents, repeats, runner
 from ops.servicedef import DefinitionError, parse_definition
 from ops.services import register_service
 from ops.slo import evaluate_all
@@ -101,13 +101,13 @@ def test_recovery_stops_the_repeats_and_tells_the_channel_once(paged):
     resolved = Notification.objects.filter(payload__event="resolved").get()
     assert resolved.channel.name == "tsa_ops"
     assert resolved.message.startswith("[resolved] DCA_Luggage_Scanner: recovered after ")
-    assert runner.resolve_incident(incident) is False
+    assert incidents.resolve_incident(incident) is False
     assert Notification.objects.filter(payload__event="resolved").count() == 1
 
 
 def test_an_incident_resolved_by_hand_says_who(paged):
     incident, _page = paged
-    assert runner.resolve_incident(incident, by="staff_alice")
+    assert incidents.resolve_incident(incident, by="staff_alice")
     [resolved] = Notification.objects.filter(payload__event="resolved")
     assert "resolved by staff_alice after" in resolved.message
 
@@ -120,5 +120,5 @@ def test_an_incident_that_paged_nobody_announces_nothing(settings):
     readings("DCA_Luggage_Scanner", [38.0] * 10, end=at)
     evaluate_all(at)
     incident = Incident.objects.get(state=Incident.State.OPEN)
-    runner.resolve_incident(incident, by="staff_alice")  # before the 60-second page
+    incidents.resolve_incident(incident, by="staff_alice")  # before the 60-second page
     assert _pages() == []
