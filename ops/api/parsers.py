@@ -1,12 +1,22 @@
-"""Request body parsers: the ``.ops.yaml`` text, and size-capped JSON for metrics."""
+"""Request body parsers: the ``.ops.yaml`` text, and the API's one JSON parser.
+
+``JSONParser`` is the default for every API view (``REST_FRAMEWORK``): it refuses
+JSON nested deeper than ``HMS_JSON_MAX_DEPTH`` levels with a 400 naming the limit,
+found by a scan that never recurses, before ``json.loads`` could raise a
+``RecursionError`` (or hand a structure to code that recurses over it).
+
+Body size is not checked here: ``hms_site.limits.RequestBodyLimitMiddleware``
+answers a body over its endpoint's limit with a 413 before anything reads it, and
+the stream handed to a parser is bounded by the ``Content-Length`` it checked.
+"""
 
 import json
+import re
 
+from django.conf import settings
 from rest_framework import exceptions, parsers
 
 from ops.servicedef.yamlload import MAX_DOCUMENT_BYTES
-
-MAX_METRICS_BODY_BYTES = 4 * 1024 * 1024
 
 
 class YamlDocument(str):
@@ -30,46 +40,102 @@ class TextYamlParser(YamlParser):
     media_type = "text/yaml"
 
 
-class PayloadTooLarge(exceptions.APIException):
-    status_code = 413
-    default_detail = f"request body is larger than {MAX_METRICS_BODY_BYTES} bytes"
-    default_code = "payload_too_large"
+# A JSON string, escapes included (only used when the body has a backslash).
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
+_ONE_KIND = bytes.maketrans(b"{}", b"[]")
 
 
-class MetricsJSONParser(parsers.BaseParser):
-    """JSON with a hard cap on body size (checked while reading, not trusted from headers).
+def _brackets_outside_strings(body: bytes) -> bytes:
+    """The body's ``[``/``]`` (``{``/``}`` mapped to them) that are not inside strings."""
+    if b"\\" not in body:
+        # Without escapes a string is a quote, no quote, a quote: once every other
+        # byte is gone, the strings without brackets in them are exactly the "" pairs.
+        structure = body.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+        if b'"' not in structure:
+            return structure.translate(_ONE_KIND)
+    outside = _STRING.sub(b"", body)
+    return outside.translate(None, _NOT_STRUCTURE).translate(_ONE_KIND)
 
-    Not a ``JSONParser`` subclass on purpose: DRF hands those ``request.body``,
-    which Django caps at ``DATA_UPLOAD_MAX_MEMORY_SIZE`` with an HTML 400.
+
+def nested_deeper_than(body: bytes, limit: int) -> bool:
+    """Whether the JSON text ``body`` could nest arrays/objects more than ``limit`` deep.
+
+    Linear passes in C, no recursion. Each round deletes the innermost ``[]``
+    pairs, so a pair left after ``limit`` rounds is nested deeper. When the rounds
+    stop early, what is left is unclosed (``]]][[[``): the depth a parser could
+    reach is at most the rounds done plus the unclosed openers. Only invalid
+    (unbalanced) text can be refused without really being that deep.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    brackets = _brackets_outside_strings(body)
+    if b"[" * (limit + 1) in brackets:
+        return True
+    rounds = 0
+    while brackets and rounds < limit:
+        peeled = brackets.replace(b"[]", b"")
+        if len(peeled) == len(brackets):
+            break
+        brackets, rounds = peeled, rounds + 1
+    return b"[]" in brackets or brackets.count(b"[") + rounds > limit
+
+
+def loads(body: bytes, *, max_depth: int | None = None, allow_nan: bool = False):
+    """Parse a JSON body for the API; ``ParseError`` (400) naming what is wrong.
+
+    JSON on the wire is UTF-8 (RFC 8259); other encodings are refused, so the
+    byte scan sees the same brackets and quotes as the parser.
+    """
+    limit = settings.HMS_JSON_MAX_DEPTH if max_depth is None else max_depth
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise exceptions.ParseError(f"JSON parse error - not UTF-8: {exc.reason}") from None
+    if nested_deeper_than(body, limit):
+        raise exceptions.ParseError(f"JSON nested deeper than {limit} levels")
+    try:
+        return json.loads(text, parse_constant=None if allow_nan else _refuse_constant)
+    except ValueError as exc:
+        raise exceptions.ParseError(f"JSON parse error - {exc}") from None
+    except RecursionError:  # unreachable after the scan; the last line of defence
+        raise exceptions.ParseError(f"JSON nested deeper than {limit} levels") from None
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not valid JSON (send a number or null)")
+
+
+class JSONParser(parsers.BaseParser):
+    """The API's JSON parser (``REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]``).
+
+    Like DRF's, ``NaN``/``Infinity`` are refused unless ``allow_nan``; unlike it,
+    depth is bounded and a bad body is always a 400.
     """
 
     media_type = "application/json"
+    renderer_class = parsers.JSONParser.renderer_class
+    allow_nan = False
 
     def parse(self, stream, media_type=None, parser_context=None):
-        if stream is None:
-            raise exceptions.ParseError("empty body")
-        body = stream.read(MAX_METRICS_BODY_BYTES + 1)
-        if len(body) > MAX_METRICS_BODY_BYTES:
-            raise PayloadTooLarge()
-        return _decode(body)
+        body = stream.read() if stream else b""
+        return self.decode(body)
+
+    def decode(self, body: bytes):
+        return loads(body, allow_nan=self.allow_nan)
 
 
-def _decode(body: bytes):
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise exceptions.ParseError(f"JSON parse error: {exc}") from None
-    except RecursionError:
-        raise exceptions.ParseError("JSON parse error: nested too deeply") from None
+class MetricsJSONParser(JSONParser):
+    """Ingest: ``NaN``/``Infinity`` parse, so the sample that sent one is named (index, field)."""
+
+    allow_nan = True
 
 
-class DocumentJSONParser(parsers.BaseParser):
-    """A service definition as JSON: capped like the YAML text, deep nesting refused."""
-
-    media_type = "application/json"
+class DocumentJSONParser(JSONParser):
+    """A service definition as JSON: capped like the YAML text (a document limit, a 400)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         body = stream.read(MAX_DOCUMENT_BYTES + 1) if stream else b""
         if len(body) > MAX_DOCUMENT_BYTES:
             raise exceptions.ParseError(f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
-        return _decode(body) if body else {}
+        return self.decode(body) if body else {}
