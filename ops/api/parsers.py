@@ -40,22 +40,23 @@ class TextYamlParser(YamlParser):
     media_type = "text/yaml"
 
 
-# A JSON string, escapes included (only used when the body has a backslash).
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# An escape inside a string (``\\"``, ``\\\\``, ``\\u00e9``): a backslash and the byte after it.
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_STRING = re.compile(rb'"[^"]*"')
 _NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
 _ONE_KIND = bytes.maketrans(b"{}", b"[]")
 
 
 def _brackets_outside_strings(body: bytes) -> bytes:
     """The body's ``[``/``]`` (``{``/``}`` mapped to them) that are not inside strings."""
-    if b"\\" not in body:
-        # Without escapes a string is a quote, no quote, a quote: once every other
-        # byte is gone, the strings without brackets in them are exactly the "" pairs.
-        structure = body.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
-        if b'"' not in structure:
-            return structure.translate(_ONE_KIND)
-    outside = _STRING.sub(b"", body)
-    return outside.translate(None, _NOT_STRUCTURE).translate(_ONE_KIND)
+    if b"\\" in body:
+        # Escapes only occur in strings, and none of them ends one: drop them whole.
+        body = _ESCAPE.sub(b"", body)
+    # Once every other byte is gone, strings without brackets in them are "" pairs.
+    structure = body.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in structure:  # some string holds a bracket
+        structure = _STRING.sub(b"", structure)
+    return structure.translate(_ONE_KIND, b'"')  # a quote left is an unterminated string
 
 
 def nested_deeper_than(body: bytes, limit: int) -> bool:
