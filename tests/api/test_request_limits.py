@@ -153,7 +153,7 @@ def test_json_at_the_depth_limit_reaches_validation(admin_client_token):
     assert not Program.objects.exists()
 
 
-def test_nan_is_refused_by_the_api_parser_but_named_per_sample_by_ingest(admin_client_token):
+def test_nan_is_refused_by_the_api_parser(admin_client_token):
     response = admin_client_token.post(
         "/api/v1/programs/", data='{"code": NaN}', content_type="application/json"
     )
