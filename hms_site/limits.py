@@ -34,10 +34,6 @@ def _all_limits() -> list[int]:
     return [default_limit(), *(getattr(settings, name) for name in ENDPOINT_LIMITS.values())]
 
 
-def largest_limit() -> int:
-    return max(_all_limits())
-
-
 def limit_for(path: str) -> int:
     """The body limit of the endpoint at ``path`` (the default for unknown paths)."""
     try:

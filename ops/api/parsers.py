@@ -40,7 +40,7 @@ class TextYamlParser(YamlParser):
     media_type = "text/yaml"
 
 
-# An escape inside a string (``\\"``, ``\\\\``, ``\\u00e9``): a backslash and the byte after it.
+# An escape inside a string (\", \\, \u00e9): a backslash and the byte after it.
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _STRING = re.compile(rb'"[^"]*"')
 _NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
