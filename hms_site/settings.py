@@ -184,8 +184,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(HMS_REQUEST_MAX_BYTES, HMS_INGEST_MAX_BYTES)
 REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "ops.api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "ops.api.parsers.FormParser",
+        "ops.api.parsers.MultiPartParser",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

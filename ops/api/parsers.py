@@ -95,12 +95,23 @@ def loads(body: bytes, *, max_depth: int | None = None, allow_nan: bool = False)
         raise exceptions.ParseError(f"JSON parse error - not UTF-8: {exc.reason}") from None
     if nested_deeper_than(body, limit):
         raise exceptions.ParseError(f"JSON nested deeper than {limit} levels")
+    _refuse_nul(text)
     try:
         return json.loads(text, parse_constant=None if allow_nan else _refuse_constant)
     except ValueError as exc:
         raise exceptions.ParseError(f"JSON parse error - {exc}") from None
     except RecursionError:  # unreachable after the scan; the last line of defence
         raise exceptions.ParseError(f"JSON nested deeper than {limit} levels") from None
+
+
+# A \u0000 escape that is not itself an escaped backslash followed by "u0000".
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+NUL_REFUSED = "may not contain NUL (\\u0000): it cannot be stored"
+
+
+def _refuse_nul(text: str) -> None:
+    if "\\u0000" in text and _NUL_ESCAPE.search(text):
+        raise exceptions.ParseError(f"JSON strings {NUL_REFUSED}")
 
 
 def _refuse_constant(name):
@@ -124,6 +135,31 @@ class JSONParser(parsers.BaseParser):
 
     def decode(self, body: bytes):
         return loads(body, allow_nan=self.allow_nan)
+
+
+def _refuse_nul_in_fields(data) -> None:
+    """Form fields: a NUL in a name or value is a 400 naming the field."""
+    for name, values in data.lists():
+        if "\x00" in name or any(isinstance(v, str) and "\x00" in v for v in values):
+            raise exceptions.ParseError({name.replace("\x00", "\\x00"): [f"Field {NUL_REFUSED}"]})
+
+
+class FormParser(parsers.FormParser):
+    """DRF's form parser, refusing NUL characters (PostgreSQL text cannot hold them)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        _refuse_nul_in_fields(data)
+        return data
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """DRF's multipart parser, refusing NUL characters in field names and values."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        result = super().parse(stream, media_type, parser_context)
+        _refuse_nul_in_fields(result.data)
+        return result
 
 
 class MetricsJSONParser(JSONParser):
