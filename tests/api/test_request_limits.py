@@ -321,10 +321,15 @@ def test_a_malformed_content_length_is_a_400(admin_client_token):
 def test_the_limit_comes_before_every_middleware_that_reads_a_body():
     order = settings.MIDDLEWARE
     limit = order.index(f"{RequestBodyLimitMiddleware.__module__}.RequestBodyLimitMiddleware")
-    for reader in (
+    readers = [
         "django.contrib.sessions.middleware.SessionMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
         "hms_site.throttle.LoginThrottleMiddleware",
-    ):
+        "axes.middleware.AxesMiddleware",
+    ]
+    present = [reader for reader in readers if reader in order]
+    assert "django.middleware.csrf.CsrfViewMiddleware" in present
+    for reader in present:
         assert limit < order.index(reader), reader
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE >= settings.HMS_INGEST_MAX_BYTES
