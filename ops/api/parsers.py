@@ -95,13 +95,14 @@ def loads(body: bytes, *, max_depth: int | None = None, allow_nan: bool = False)
         raise exceptions.ParseError(f"JSON parse error - not UTF-8: {exc.reason}") from None
     if nested_deeper_than(body, limit):
         raise exceptions.ParseError(f"JSON nested deeper than {limit} levels")
-    _refuse_nul(text)
     try:
-        return json.loads(text, parse_constant=None if allow_nan else _refuse_constant)
+        data = json.loads(text, parse_constant=None if allow_nan else _refuse_constant)
     except ValueError as exc:
         raise exceptions.ParseError(f"JSON parse error - {exc}") from None
     except RecursionError:  # unreachable after the scan; the last line of defence
         raise exceptions.ParseError(f"JSON nested deeper than {limit} levels") from None
+    _refuse_nul(text, data)
+    return data
 
 
 # A \u0000 escape that is not itself an escaped backslash followed by "u0000".
@@ -109,9 +110,35 @@ _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 NUL_REFUSED = "may not contain NUL (\\u0000): it cannot be stored"
 
 
-def _refuse_nul(text: str) -> None:
-    if "\\u0000" in text and _NUL_ESCAPE.search(text):
+def _nul_path(value) -> tuple:
+    """The path to the first string (value or key) holding a NUL, without recursion."""
+    stack = [((), value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return path
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if "\x00" in key:
+                    return (*path, key)
+                stack.append(((*path, key), child))
+        elif isinstance(item, list):
+            stack.extend(((*path, i), child) for i, child in enumerate(item))
+    return ()
+
+
+def _refuse_nul(text: str, data) -> None:
+    """A 400 naming the top-level field (and the path inside it) of a string with a NUL."""
+    if "\\u0000" not in text or not _NUL_ESCAPE.search(text):
+        return
+    path = _nul_path(data)
+    if not path or not isinstance(data, dict):
         raise exceptions.ParseError(f"JSON strings {NUL_REFUSED}")
+    field = str(path[0]).replace("\x00", "\\x00")
+    inside = ".".join(str(part).replace("\x00", "\\x00") for part in path[1:])
+    raise exceptions.ParseError(
+        {field: [f"Text {NUL_REFUSED}" + (f" (at {inside})" if inside else "")]}
+    )
 
 
 def _refuse_constant(name):

@@ -51,20 +51,22 @@ NEW_PROGRAM = {"code": "x", "name": "X", "authority": "Act §1"}
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "field"),
     [
-        json.dumps({**NEW_PROGRAM, "owner_group": "Housing\u0000"}),  # a relation looked up by name
-        json.dumps({**NEW_PROGRAM, "name\u0000": "X"}),
-        '{"code": "x", "name": "\\\\\\u0000"}',  # an escaped backslash, then the NUL escape
+        # a relation looked up by name: a 500 (DataError) on PostgreSQL before
+        (json.dumps({**NEW_PROGRAM, "owner_group": "Housing\u0000"}), "owner_group"),
+        (json.dumps({**NEW_PROGRAM, "name\u0000": "X"}), "name\\x00"),
+        ('{"code": "x", "name": "\\\\\\u0000"}', "name"),  # an escaped backslash, then NUL
+        (json.dumps({**NEW_PROGRAM, "tags": {"a": ["ok", "no\u0000"]}}), "tags"),
     ],
-    ids=["value", "key", "after-escaped-backslash"],
+    ids=["value", "key", "after-escaped-backslash", "nested"],
 )
-def test_a_nul_character_in_json_is_a_400_not_a_database_error(admin_client_token, body):
+def test_a_nul_character_in_json_is_a_400_naming_the_field(admin_client_token, body, field):
     response = admin_client_token.post(
         "/api/v1/programs/", data=body, content_type="application/json"
     )
     assert response.status_code == 400
-    assert "may not contain NUL" in response.json()["detail"]
+    assert "may not contain NUL" in response.json()[field][0]
     assert not Program.objects.exists()
 
 
