@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from apm import config_audit, services
 from apm.models import Baseline, Deviation, Program
 from apm.models.access import SQL_PROBE_REFUSED, may_write, may_write_probe, reads_everything
+from ops.admin.filters import ScopedRelatedFilter
 
 STATUS_COLOURS = {
     Deviation.Status.OK: "#1a7f37",
@@ -80,7 +81,7 @@ class ScopedAdmin(admin.ModelAdmin):
 @admin.register(Program)
 class ProgramAdmin(ScopedAdmin):
     list_display = ("code", "name", "authority", "owner_group", "public", "baseline_count")
-    list_filter = ("public", "owner_group")
+    list_filter = ("public", ("owner_group", ScopedRelatedFilter))
     search_fields = ("code", "name", "authority")
     list_select_related = ("owner_group",)
 
@@ -138,7 +139,7 @@ class BaselineAdmin(ScopedAdmin):
         "latest", "latest_evaluated_at",
     )  # fmt: skip
     list_filter = (LatestStatusFilter, "probe_kind", "compare_op", "active", "probe_verified",
-                   "program")  # fmt: skip
+                   ("program", ScopedRelatedFilter))  # fmt: skip
     search_fields = ("name", "program__code", "program__name", "probe_query")
     list_select_related = ("program",)
     actions = ["run_now"]
@@ -251,7 +252,7 @@ class BaselineAdmin(ScopedAdmin):
 class DeviationAdmin(ScopedAdmin):
     list_display = ("evaluated_at", "baseline", "program", "coloured_status", "actual",
                     "deviation_pct", "trigger")  # fmt: skip
-    list_filter = ("status", "trigger", "baseline__program")
+    list_filter = ("status", "trigger", ("baseline__program", ScopedRelatedFilter))
     search_fields = ("baseline__name", "baseline__program__code")
     list_select_related = ("baseline__program",)
     date_hierarchy = "evaluated_at"

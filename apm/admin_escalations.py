@@ -17,6 +17,7 @@ from apm.admin import ScopedAdmin
 from apm.admin_reminders import FollowUpAdminMixin
 from apm.models import Baseline, Escalation, EscalationPolicy, EscalationRoute, Ticket
 from apm.models.access import may_write
+from ops.admin.filters import ScopedRelatedFilter
 from ops.models import Notification
 
 LEVEL_COLOURS = {"info": "#0969da", "warning": "#bc4c00", "critical": "#cf222e"}
@@ -75,7 +76,13 @@ class ReadOnlyScopedAdmin(ScopedAdmin):
 class EscalationAdmin(FollowUpAdminMixin, ReadOnlyScopedAdmin):
     list_display = ("id", "baseline", "program", "coloured_level", "status", "age", "opened_at",
                     "breach_count", "source")  # fmt: skip
-    list_filter = ("status", "level", "source", "auto_resolved", "baseline__program")
+    list_filter = (
+        "status",
+        "level",
+        "source",
+        "auto_resolved",
+        ("baseline__program", ScopedRelatedFilter),
+    )
     search_fields = ("message", "baseline__name", "baseline__program__code")
     list_select_related = ("baseline__program",)
     date_hierarchy = "opened_at"
@@ -189,7 +196,7 @@ class EscalationRouteAdmin(admin.ModelAdmin):
     """Routing is data: which channel hears which program's escalations from which level."""
 
     list_display = ("__str__", "program", "min_level", "channel", "active", "remind_every")
-    list_filter = ("min_level", "active", "channel")
+    list_filter = ("min_level", "active", ("channel", ScopedRelatedFilter))
     list_select_related = ("program", "channel")
 
     def save_model(self, request, obj, form, change):
@@ -228,7 +235,7 @@ class LoadYamlForm(forms.Form):
 @admin.register(EscalationPolicy)
 class EscalationPolicyAdmin(ScopedAdmin):
     list_display = ("baseline", "program", "after_days_no_fix", "action", "active", "source")
-    list_filter = ("action", "active", "baseline__program")
+    list_filter = ("action", "active", ("baseline__program", ScopedRelatedFilter))
     list_select_related = ("baseline__program",)
     fields = ("baseline", "after_days_no_fix", "action", "active", "source")
     readonly_fields = ("source",)

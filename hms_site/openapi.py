@@ -1,7 +1,8 @@
 """drf-spectacular post-processing: document the error answers every operation can give.
 
 DRF answers 400 (validation; ``{"field": ["message"]}``), 401/403 (auth), 404
-(unknown or invisible object), 409 (conflict), 415 (wrong content type) and 429
+(unknown or invisible object), 409 (conflict), 413 (a body over its limit,
+``hms_site/limits.py``), 415 (wrong content type) and 429
 (throttled) without views saying so; the schema names them so that clients and
 schemathesis know what to expect.
 """
@@ -44,6 +45,7 @@ def add_error_responses(result, generator, request, public):
             if "{" in path:
                 errors["404"] = _response("Not found (or not visible to you)", "ErrorDetail")
             if method in {"post", "put", "patch"}:
+                errors["413"] = _response("Request body over its limit", "ErrorDetail")
                 errors["415"] = _response("Unsupported media type", "ErrorDetail")
             if method in {"post", "put", "patch", "delete"}:
                 errors["409"] = _response("Conflicts with the current state", "ErrorDetail")

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "hms_site.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "hms_site.metrics.RequestMetricsMiddleware",
+    # Before anything reads a body (CSRF, login throttling, parsers): 413 unread.
+    "hms_site.limits.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -220,8 +222,20 @@ if _proxy_names:
         f"HMS_TRUSTED_PROXIES lists addresses or CIDRs, not names: {sorted(_proxy_names)}"
     )
 
+# --- request limits (hms_site/limits.py, ops/api/parsers.py) -------------------
+HMS_REQUEST_MAX_BYTES = env_int("HMS_REQUEST_MAX_BYTES", 2_621_440, minimum=1024)
+HMS_INGEST_MAX_BYTES = env_int("HMS_INGEST_MAX_BYTES", 4 * 1024 * 1024, minimum=1024)
+HMS_JSON_MAX_DEPTH = env_int("HMS_JSON_MAX_DEPTH", 64, minimum=2)
+# The middleware is the one check; Django's own (an HTML 400) must never answer first.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(HMS_REQUEST_MAX_BYTES, HMS_INGEST_MAX_BYTES)
+
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {
+    "DEFAULT_PARSER_CLASSES": [
+        "ops.api.parsers.JSONParser",
+        "ops.api.parsers.FormParser",
+        "ops.api.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

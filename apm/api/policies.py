@@ -9,14 +9,15 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.exceptions import ParseError, PermissionDenied
+from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from apm import config_audit, policies
 from apm.api.permissions import ProgramAccess
 from apm.escalation_filters import EscalationPolicyFilterSet
 from apm.models import Baseline, EscalationPolicy
+from ops.api.parsers import JSONParser
 
 
 class YAMLTextParser(BaseParser):

@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 
+from ops.admin.filters import ScopedRelatedFilter
 from ops.admin.readonly import ReadOnlyInline, ReadOnlyMixin
 from ops.models import ActionRun, Incident
 from ops.playbook import incidents
@@ -32,7 +33,7 @@ class ActionRunInline(ReadOnlyInline):
 class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     deletable = False
     list_display = ("id", "service", "condition", "state", "opened_at", "resolved_at")
-    list_filter = ("state", "service")
+    list_filter = ("state", ("service", ScopedRelatedFilter))
     search_fields = ("service__id", "condition")
     date_hierarchy = "opened_at"
     readonly_fields = [field.name for field in Incident._meta.fields]

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from ops import outbox
+from ops.admin.filters import ScopedRelatedFilter
 from ops.admin.readonly import ReadOnlyInline, ReadOnlyMixin
 from ops.channels import registry, services
 from ops.models import Channel, Notification, NotificationAttempt
@@ -47,7 +48,7 @@ class NotificationAttemptInline(ReadOnlyInline):
 class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     deletable = False
     list_display = ("id", "channel", "subject", "status", "attempts", "next_attempt_at", "sent_at")
-    list_filter = ("status", "channel", "source_topic")
+    list_filter = ("status", ("channel", ScopedRelatedFilter), "source_topic")
     date_hierarchy = "created_at"
     list_select_related = ("channel",)
     search_fields = ("dedupe_key", "subject", "message", "source_id")
