@@ -13,9 +13,10 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from apm import config_audit, services
+from apm import services
+from apm.admin.base import ScopedAdmin
 from apm.models import Baseline, Deviation, Program
-from apm.models.access import SQL_PROBE_REFUSED, may_write, may_write_probe, reads_everything
+from apm.models.access import SQL_PROBE_REFUSED, may_write_probe
 
 STATUS_COLOURS = {
     Deviation.Status.OK: "#1a7f37",
@@ -37,44 +38,6 @@ def status_badge(status, pct=None):
         STATUS_COLOURS[status],
         label,
     )
-
-
-class ScopedAdmin(admin.ModelAdmin):
-    """Reads follow ``visible_to``; changes need the program's owner group (or superuser)."""
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
-
-    @staticmethod
-    def program_of(obj):
-        return obj.program if isinstance(obj, Baseline) else obj
-
-    def has_module_permission(self, request):
-        return reads_everything(request.user) or may_write(request.user)
-
-    def save_model(self, request, obj, form, change):
-        config_audit.save(obj, actor=request.user)
-
-    def delete_model(self, request, obj):
-        config_audit.delete(obj, actor=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            config_audit.delete(obj, actor=request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return may_write(request.user)
-
-    def has_change_permission(self, request, obj=None):
-        if obj is None:
-            return may_write(request.user)
-        return self.program_of(obj).editable_by(request.user)
-
-    def has_delete_permission(self, request, obj=None):
-        return self.has_change_permission(request, obj)
 
 
 @admin.register(Program)
@@ -288,6 +251,3 @@ class DeviationAdmin(ScopedAdmin):
         return format_html(
             "<pre>{}</pre>", json.dumps(obj.evidence, indent=2, ensure_ascii=False, default=str)
         )
-
-
-import apm.admin_escalations  # noqa: E402, F401  (escalations, routes, policies, tickets)

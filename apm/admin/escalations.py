@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from apm import config_audit, escalations, policies, tickets
-from apm.admin import ScopedAdmin
+from apm.admin.base import ScopedAdmin
 from apm.models import Baseline, Escalation, EscalationPolicy, EscalationRoute, Ticket
 from apm.models.access import may_write
 from ops.models import Notification
