@@ -7,6 +7,8 @@ after commit. The rules are in docs/ESCALATIONS.md.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -127,29 +129,69 @@ def _create(escalation: Escalation) -> Escalation | None:
     return escalation
 
 
-# --- the watchdog's steady state ------------------------------------------------
-# Every run of every baseline takes one of these two statements, so they are
-# written out: the ORM's compilation of each costs more than the statement
-# itself (bench/watchdog.py). Both find the baseline's open escalation (the
-# partial unique index allows one) by the same condition, with every value a
-# parameter (the statuses are Escalation.OPEN_STATUSES: one slot each).
+# --- the watchdog's decision -----------------------------------------------------
+# Every run of every baseline takes one of two written-out statements: the ORM's
+# compilation of each costs more than the statement itself (bench/watchdog.py).
+# Both find the baseline's open escalation (the partial unique index allows one)
+# by the same condition, built here from the model's metadata with one
+# placeholder per value, every value a parameter.
 
-_IS_OPEN_SQL = "SELECT 1 FROM apm_escalation WHERE baseline_id = %s AND status IN (%s, %s) LIMIT 1"
-# One slot per level: the levels at or above the run's, the last repeated to fill them.
+_ESC = Escalation._meta
+_TABLE = _ESC.db_table
+
+
+def _col(name: str) -> str:
+    return _ESC.get_field(name).column
+
+
+def _slots(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+_OPEN_WHERE = (
+    f"{_col('baseline')} = %s AND {_col('status')} IN ({_slots(Escalation.OPEN_STATUSES)})"
+)
+_IS_OPEN_SQL = f"SELECT 1 FROM {_TABLE} WHERE {_OPEN_WHERE} LIMIT 1"  # noqa: S608
+# One level slot per level: the levels at or above the run's, the last repeated to fill them.
 _REPEAT_SQL = (
-    "UPDATE apm_escalation"
-    " SET deviation_id = %s, breach_count = breach_count + 1, last_red_at = %s, updated_at = %s"
-    " WHERE baseline_id = %s AND status IN (%s, %s) AND level IN (%s, %s, %s)"
+    f"UPDATE {_TABLE} SET {_col('deviation')} = %s,"  # noqa: S608
+    f" {_col('breach_count')} = {_col('breach_count')} + 1,"
+    f" {_col('last_red_at')} = %s, {_col('updated_at')} = %s"
+    f" WHERE {_OPEN_WHERE} AND {_col('level')} IN ({_slots(Level.values)})"
 )
 
 
-def affects(deviation: Deviation) -> bool:
-    """Whether ``on_deviation`` has anything to do: a red run, or an ok one while an
-    escalation is open (to resolve). The usual ok run is one plain read, no lock."""
-    if deviation.status != Deviation.Status.OK:
-        return True
+def _is_open_params(baseline_id: int) -> list:
+    return [baseline_id, *Escalation.OPEN_STATUSES]
+
+
+def _repeat_params(deviation: Deviation, level: str) -> list:
+    levels = [lvl for lvl in Level.values if level_rank(lvl) >= level_rank(level)]
+    levels += levels[-1:] * (len(Level.values) - len(levels))
+    adapt = connection.ops.adapt_datetimefield_value
+    return [
+        deviation.pk,
+        adapt(deviation.evaluated_at),
+        adapt(timezone.now()),
+        *_is_open_params(deviation.baseline_id),
+        *levels,
+    ]
+
+
+# Checked at import: a status or level added to the model changes the statements and
+# their parameters together, or the app does not start.
+_PROBE = Deviation(pk=0, baseline_id=0, evaluated_at=datetime(2000, 1, 1, tzinfo=UTC))
+assert _IS_OPEN_SQL.count("%s") == len(_is_open_params(0)), _IS_OPEN_SQL
+assert all(
+    _REPEAT_SQL.count("%s") == len(_repeat_params(_PROBE, level)) for level in Level.values
+), _REPEAT_SQL
+del _PROBE
+
+
+def _is_open(baseline_id: int) -> bool:
+    """One plain read, no lock: the usual ok run's whole question."""
     with connection.cursor() as cursor:
-        cursor.execute(_IS_OPEN_SQL, [deviation.baseline_id, *Escalation.OPEN_STATUSES])
+        cursor.execute(_IS_OPEN_SQL, _is_open_params(baseline_id))
         return cursor.fetchone() is not None
 
 
@@ -158,47 +200,68 @@ def _count_repeat(deviation: Deviation, level: str) -> bool:
 
     The nightly steady state of a broken promise: one conditional UPDATE that
     points the escalation at the new evidence. False, with nothing written, when
-    nothing is open or the level rises: the caller takes the locking path.
+    nothing is open or the level rises.
     """
-    levels = [lvl for lvl in Level.values if level_rank(lvl) >= level_rank(level)]
-    levels += levels[-1:] * (len(Level.values) - len(levels))
-    adapt = connection.ops.adapt_datetimefield_value
-    params = [
-        deviation.pk,
-        adapt(deviation.evaluated_at),
-        adapt(timezone.now()),
-        deviation.baseline_id,
-        *Escalation.OPEN_STATUSES,
-        *levels,
-    ]
     with connection.cursor() as cursor:
-        cursor.execute(_REPEAT_SQL, params)
+        cursor.execute(_REPEAT_SQL, _repeat_params(deviation, level))
         return cursor.rowcount > 0
 
 
 def on_deviation(deviation: Deviation) -> Escalation | None:
-    """The watchdog hook, in the deviation's transaction (called by ``run_baseline``).
+    """The whole escalation decision for one watchdog run: open, count, raise, resolve.
 
-    Red (breach, no data, error): open an escalation, or update the open one's
-    evidence and raise its level. Ok: resolve the open one automatically.
+    ``deviation`` is the run's ledger row, saved (in the caller's transaction)
+    or not yet (``run_baseline``): an unsaved one is recorded here
+    (``Deviation.record``), in the same transaction as the escalation change it
+    causes, or alone in autocommit when it causes none. When another delivery
+    of the same cron slot recorded first, nothing is decided again
+    (``deviation.pk`` stays ``None``).
+
+    - backfill (a past-dated API run): recorded, nothing else; it never opens,
+      counts, raises or resolves;
+    - red (breach, no data, error): open an escalation, or count the run on the
+      open one (one UPDATE, not audited: the ledger row holds the run), raising
+      its level when the run's is higher;
+    - ok: resolve the open one automatically; with nothing open (the usual
+      case) the run is one read and the INSERT.
     Within tolerance but worse than the target (info/warning) opens nothing.
 
-    Returns the escalation it opened, raised or resolved, and ``None`` when no
-    state changed: ok with nothing open, or a red run repeated at no higher
-    level, which only counts (one UPDATE, not audited: the deviation ledger
-    holds the run and its evidence).
+    Returns the escalation it opened, raised, updated or resolved; ``None`` when
+    no escalation state changed.
     """
+    if deviation.trigger == Deviation.Trigger.BACKFILL:
+        _recorded(deviation)
+        return None
+    if deviation.status == Deviation.Status.OK and not _is_open(deviation.baseline_id):
+        _recorded(deviation)
+        return None
+    with transaction.atomic():
+        if not _recorded(deviation):
+            return None  # the slot's first delivery decided
+        if deviation.status == Deviation.Status.OK:
+            return _resolve_on_ok(deviation)
+        return _on_red(deviation)
+
+
+def _recorded(deviation: Deviation) -> bool:
+    return deviation.pk is not None or deviation.record()
+
+
+def _resolve_on_ok(deviation: Deviation) -> Escalation | None:
     baseline = deviation.baseline
-    if deviation.status == Deviation.Status.OK:
-        escalation = _lock_open(baseline.pk, baseline=baseline)
-        if escalation is not None:
-            note = (
-                f"Resolved automatically: {baseline.name} back to ok at "
-                f"{deviation.evaluated_at:%Y-%m-%d %H:%M} UTC "
-                f"({deviation.deviation_pct:+.1f} %, deviation #{deviation.pk})."
-            )
-            _resolve(escalation, actor=WATCHDOG, note=note, auto=True, deviation=deviation)
-        return escalation
+    escalation = _lock_open(baseline.pk, baseline=baseline)
+    if escalation is not None:
+        note = (
+            f"Resolved automatically: {baseline.name} back to ok at "
+            f"{deviation.evaluated_at:%Y-%m-%d %H:%M} UTC "
+            f"({deviation.deviation_pct:+.1f} %, deviation #{deviation.pk})."
+        )
+        _resolve(escalation, actor=WATCHDOG, note=note, auto=True, deviation=deviation)
+    return escalation
+
+
+def _on_red(deviation: Deviation) -> Escalation | None:
+    baseline = deviation.baseline
     level = level_for(deviation.deviation_pct, baseline.threshold_pct) or Level.INFO
     if _count_repeat(deviation, level):
         return None
@@ -258,7 +321,7 @@ def send(
     with transaction.atomic():
         escalation = _lock_open(baseline.pk)
         if escalation is None:
-            latest = baseline.deviations.order_by("-evaluated_at", "-id").first()
+            latest = baseline.deviations.live().order_by("-evaluated_at", "-id").first()
             red = latest is not None and latest.status != Deviation.Status.OK
             escalation = _create(
                 Escalation(

@@ -72,3 +72,12 @@ def pytest_report_header(config):
         f"redis: {os.environ.get('REDIS_URL') or 'not set'}",
         f"HMS_REQUIRE_SERVICES={os.environ.get('HMS_REQUIRE_SERVICES', '0')}",
     ]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Every test starts with an empty cache: throttle counters (login, ingest, runs) are
+    keyed by user id, which SQLite hands out again after a rollback."""
+    from django.core.cache import cache
+
+    cache.clear()
