@@ -7,12 +7,11 @@ after commit. The rules are in docs/ESCALATIONS.md.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apm import escalation_statements as statements
 from apm.models import Baseline, Deviation, Escalation, EscalationRoute, Ticket
 from apm.models.escalation import Level, level_for, level_rank
 from ops import audit, outbox
@@ -130,81 +129,6 @@ def _create(escalation: Escalation) -> Escalation | None:
 
 
 # --- the watchdog's decision -----------------------------------------------------
-# Every run of every baseline takes one of two written-out statements: the ORM's
-# compilation of each costs more than the statement itself (bench/watchdog.py).
-# Both find the baseline's open escalation (the partial unique index allows one)
-# by the same condition, built here from the model's metadata with one
-# placeholder per value, every value a parameter.
-
-_ESC = Escalation._meta
-_TABLE = _ESC.db_table
-
-
-def _col(name: str) -> str:
-    return _ESC.get_field(name).column
-
-
-def _slots(values) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
-_OPEN_WHERE = (
-    f"{_col('baseline')} = %s AND {_col('status')} IN ({_slots(Escalation.OPEN_STATUSES)})"
-)
-_IS_OPEN_SQL = f"SELECT 1 FROM {_TABLE} WHERE {_OPEN_WHERE} LIMIT 1"  # noqa: S608
-# One level slot per level: the levels at or above the run's, the last repeated to fill them.
-_REPEAT_SQL = (
-    f"UPDATE {_TABLE} SET {_col('deviation')} = %s,"  # noqa: S608
-    f" {_col('breach_count')} = {_col('breach_count')} + 1,"
-    f" {_col('last_red_at')} = %s, {_col('updated_at')} = %s"
-    f" WHERE {_OPEN_WHERE} AND {_col('level')} IN ({_slots(Level.values)})"
-)
-
-
-def _is_open_params(baseline_id: int) -> list:
-    return [baseline_id, *Escalation.OPEN_STATUSES]
-
-
-def _repeat_params(deviation: Deviation, level: str) -> list:
-    levels = [lvl for lvl in Level.values if level_rank(lvl) >= level_rank(level)]
-    levels += levels[-1:] * (len(Level.values) - len(levels))
-    adapt = connection.ops.adapt_datetimefield_value
-    return [
-        deviation.pk,
-        adapt(deviation.evaluated_at),
-        adapt(timezone.now()),
-        *_is_open_params(deviation.baseline_id),
-        *levels,
-    ]
-
-
-# Checked at import: a status or level added to the model changes the statements and
-# their parameters together, or the app does not start.
-_PROBE = Deviation(pk=0, baseline_id=0, evaluated_at=datetime(2000, 1, 1, tzinfo=UTC))
-assert _IS_OPEN_SQL.count("%s") == len(_is_open_params(0)), _IS_OPEN_SQL
-assert all(
-    _REPEAT_SQL.count("%s") == len(_repeat_params(_PROBE, level)) for level in Level.values
-), _REPEAT_SQL
-del _PROBE
-
-
-def _is_open(baseline_id: int) -> bool:
-    """One plain read, no lock: the usual ok run's whole question."""
-    with connection.cursor() as cursor:
-        cursor.execute(_IS_OPEN_SQL, _is_open_params(baseline_id))
-        return cursor.fetchone() is not None
-
-
-def _count_repeat(deviation: Deviation, level: str) -> bool:
-    """Still red, at the open escalation's level or below: count it on that escalation.
-
-    The nightly steady state of a broken promise: one conditional UPDATE that
-    points the escalation at the new evidence. False, with nothing written, when
-    nothing is open or the level rises.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_REPEAT_SQL, _repeat_params(deviation, level))
-        return cursor.rowcount > 0
 
 
 def on_deviation(deviation: Deviation) -> Escalation | None:
@@ -232,7 +156,7 @@ def on_deviation(deviation: Deviation) -> Escalation | None:
     if deviation.trigger == Deviation.Trigger.BACKFILL:
         _recorded(deviation)
         return None
-    if deviation.status == Deviation.Status.OK and not _is_open(deviation.baseline_id):
+    if deviation.status == Deviation.Status.OK and not statements.is_open(deviation.baseline_id):
         _recorded(deviation)
         return None
     with transaction.atomic():
@@ -263,7 +187,7 @@ def _resolve_on_ok(deviation: Deviation) -> Escalation | None:
 def _on_red(deviation: Deviation) -> Escalation | None:
     baseline = deviation.baseline
     level = level_for(deviation.deviation_pct, baseline.threshold_pct) or Level.INFO
-    if _count_repeat(deviation, level):
+    if statements.count_repeat(deviation, level):
         return None
     escalation = _lock_open(baseline.pk, baseline=baseline)
     if escalation is None:

@@ -14,7 +14,6 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlparse
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 
@@ -24,7 +23,7 @@ TIMEOUT_SECONDS = 5.0  # settings.APM_SQL_TIMEOUT_SECONDS overrides
 
 
 def _timeout() -> float:
-    return float(getattr(settings, "APM_SQL_TIMEOUT_SECONDS", TIMEOUT_SECONDS))
+    return SqlProbe.run_timeout()
 
 
 def only_one_select(query: str) -> str:
@@ -67,6 +66,7 @@ def read_only_cursor(timeout: float | None = None):
 @register
 class SqlProbe(Probe):
     kind = ProbeKind.SQL
+    timeout_setting, default_timeout = "APM_SQL_TIMEOUT_SECONDS", TIMEOUT_SECONDS
 
     def check(self, query: str) -> Verification:
         statement = only_one_select(query)

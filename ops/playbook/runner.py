@@ -109,7 +109,7 @@ def _plan(incident: Incident, steps, at: datetime) -> list[ActionRun]:
             "pk", "due_at"
         )
     )
-    transaction.on_commit(lambda: _send(pending))
+    transaction.on_commit(lambda: _send(pending), robust=True)  # ops.outbox: the rule
     return created
 
 
@@ -432,7 +432,7 @@ def _failed(run: ActionRun, exc: KubeError | ActionError, definition: ServiceDef
         with transaction.atomic():
             if not _finish(run, ActionRun.Status.PENDING, detail, due_at=due):
                 return LOST_CLAIM
-            transaction.on_commit(lambda: _send([(run.pk, due)]))
+            transaction.on_commit(lambda: _send([(run.pk, due)]), robust=True)
         return "retry"
     detail["failure"] = str(exc)
     with transaction.atomic():
