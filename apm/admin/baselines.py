@@ -171,7 +171,8 @@ class BaselineAdmin(ScopedAdmin):
             return "never run"
         body = format_html_join(
             "",
-            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+            "<td>{}</td></tr>",
             (
                 (
                     reverse("admin:apm_deviation_change", args=[d.pk]),
@@ -179,6 +180,7 @@ class BaselineAdmin(ScopedAdmin):
                     status_badge(d.status),
                     "—" if d.actual is None else f"{d.actual:g}",
                     f"{d.deviation_pct:+.1f} %",
+                    d.get_trigger_display(),
                     d.evidence.get("error", ""),
                 )
                 for d in rows
@@ -186,7 +188,7 @@ class BaselineAdmin(ScopedAdmin):
         )
         return format_html(
             "<table><tr><th>evaluated</th><th>status</th><th>actual</th><th>deviation</th>"
-            "<th>reason</th></tr>{}</table>",
+            "<th>run by</th><th>reason</th></tr>{}</table>",
             body,
         )
 

@@ -28,7 +28,7 @@ def escalation_state(escalation: Escalation) -> dict:
     return {name: getattr(escalation, name) for name in (*fields, "message", "updated_at")}
 
 
-@pytest.mark.parametrize("ahead", [timedelta(seconds=301), timedelta(days=1), timedelta(days=3650)])
+@pytest.mark.parametrize("ahead", [timedelta(seconds=360), timedelta(days=1), timedelta(days=3650)])
 def test_a_run_dated_beyond_the_clock_skew_is_a_400_naming_at_and_writes_nothing(
     api, staff_alice, ahead
 ):
@@ -168,3 +168,22 @@ def test_escalate_send_takes_its_red_streak_from_the_latest_live_run_not_a_backf
     assert created
     assert escalation.deviation is None  # the latest live run is ok: no red evidence
     assert escalation.red_since > timezone.now() - timedelta(minutes=1)
+
+
+def test_the_watchdog_command_refuses_a_far_future_at_and_replays_a_past_one(db):
+    from django.core.management import CommandError, call_command
+
+    baseline = f.baseline()
+    with pytest.raises(CommandError, match="HMS_CLOCK_SKEW_SECONDS"):
+        call_command("watchdog_run", "--baseline", str(baseline.pk), "--at", "9999-01-01T00:00Z")
+    assert not Deviation.objects.exists()
+    call_command(
+        "watchdog_run",
+        "--baseline",
+        str(baseline.pk),
+        "--at",
+        iso(timezone.now() - timedelta(days=1)),
+    )
+    replay = Deviation.objects.get()
+    assert replay.trigger == Deviation.Trigger.COMMAND  # the operator's replay escalates
+    assert Escalation.objects.get().breach_count == 1
