@@ -180,11 +180,13 @@ def queue_runs(baselines, *, trigger: str) -> list[int]:
     if requested.second == 0 and requested.microsecond == 0:
         requested += timedelta(microseconds=1)  # a cron slot is a whole minute: never one
     ids = [b.pk for b in baselines]
-    try:
-        for pk in ids:
+    for sent, pk in enumerate(ids):
+        try:
             current_app.send_task(RUN_TASK, args=(pk, str(trigger), requested.isoformat()))
-    except OperationalError as exc:
-        raise QueueUnavailable(f"the task queue is unavailable: {exc}") from exc
+        except OperationalError as exc:
+            raise QueueUnavailable(
+                f"the task queue is unavailable ({sent} of {len(ids)} runs queued): {exc}"
+            ) from exc
     return ids
 
 

@@ -220,7 +220,7 @@ class BaselineAdmin(ScopedAdmin):
         try:
             queued = services.queue_runs(baselines, trigger=Deviation.Trigger.ADMIN)
         except services.QueueUnavailable as exc:
-            self.message_user(request, f"Nothing was run: {exc}", messages.ERROR)
+            self.message_user(request, f"Runs not queued: {exc}", messages.ERROR)
             return
         self.message_user(
             request,

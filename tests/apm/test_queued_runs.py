@@ -140,14 +140,16 @@ def test_a_broker_that_refuses_is_a_503_and_an_admin_error_not_a_lost_run(
         "/api/v1/baselines/run/", {"baselines": [b.pk for b in pair]}, format="json"
     )
     assert response.status_code == 503
-    assert "task queue is unavailable" in response.json()["detail"]
+    assert "task queue is unavailable (0 of 2 runs queued)" in response.json()["detail"]
     client.force_login(staff_alice)
     page = client.post(
         reverse("admin:apm_baseline_changelist"),
         {"action": "run_now", "_selected_action": [b.pk for b in pair]},
         follow=True,
     )
-    assert "Nothing was run: the task queue is unavailable" in page.content.decode()
+    assert "Runs not queued: the task queue is unavailable (0 of 2 runs queued)" in (
+        page.content.decode()
+    )
 
 
 def test_a_single_api_run_is_throttled_per_user(api, staff_alice, settings, django_user_model):
