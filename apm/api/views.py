@@ -92,7 +92,11 @@ class BaselineViewSet(viewsets.ModelViewSet):
         deviation = services.run_baseline(baseline, at=at, trigger=trigger)
         return Response(DeviationSerializer(deviation).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=BulkRunRequestSerializer, responses={202: QueuedRunsSerializer})
+    @extend_schema(
+        operation_id="v1_baselines_run_many",
+        request=BulkRunRequestSerializer,
+        responses={202: QueuedRunsSerializer},
+    )
     @action(detail=False, methods=["post"], url_path="run", url_name="run-many")
     def run_many(self, request):
         """Queue a run of each given baseline to the worker (all or none); answers their ids.
