@@ -8,9 +8,10 @@ after commit. The rules are in docs/ESCALATIONS.md.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apm import escalation_statements as statements
 from apm.models import Baseline, Deviation, Escalation, EscalationRoute, Ticket
 from apm.models.escalation import Level, level_for, level_rank
 from ops import audit, outbox
@@ -127,80 +128,66 @@ def _create(escalation: Escalation) -> Escalation | None:
     return escalation
 
 
-# --- the watchdog's steady state ------------------------------------------------
-# Every run of every baseline takes one of these two statements, so they are
-# written out: the ORM's compilation of each costs more than the statement
-# itself (bench/watchdog.py). Both find the baseline's open escalation (the
-# partial unique index allows one) by the same condition, with every value a
-# parameter (the statuses are Escalation.OPEN_STATUSES: one slot each).
-
-_IS_OPEN_SQL = "SELECT 1 FROM apm_escalation WHERE baseline_id = %s AND status IN (%s, %s) LIMIT 1"
-# One slot per level: the levels at or above the run's, the last repeated to fill them.
-_REPEAT_SQL = (
-    "UPDATE apm_escalation"
-    " SET deviation_id = %s, breach_count = breach_count + 1, last_red_at = %s, updated_at = %s"
-    " WHERE baseline_id = %s AND status IN (%s, %s) AND level IN (%s, %s, %s)"
-)
-
-
-def affects(deviation: Deviation) -> bool:
-    """Whether ``on_deviation`` has anything to do: a red run, or an ok one while an
-    escalation is open (to resolve). The usual ok run is one plain read, no lock."""
-    if deviation.status != Deviation.Status.OK:
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute(_IS_OPEN_SQL, [deviation.baseline_id, *Escalation.OPEN_STATUSES])
-        return cursor.fetchone() is not None
-
-
-def _count_repeat(deviation: Deviation, level: str) -> bool:
-    """Still red, at the open escalation's level or below: count it on that escalation.
-
-    The nightly steady state of a broken promise: one conditional UPDATE that
-    points the escalation at the new evidence. False, with nothing written, when
-    nothing is open or the level rises: the caller takes the locking path.
-    """
-    levels = [lvl for lvl in Level.values if level_rank(lvl) >= level_rank(level)]
-    levels += levels[-1:] * (len(Level.values) - len(levels))
-    adapt = connection.ops.adapt_datetimefield_value
-    params = [
-        deviation.pk,
-        adapt(deviation.evaluated_at),
-        adapt(timezone.now()),
-        deviation.baseline_id,
-        *Escalation.OPEN_STATUSES,
-        *levels,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_REPEAT_SQL, params)
-        return cursor.rowcount > 0
+# --- the watchdog's decision -----------------------------------------------------
 
 
 def on_deviation(deviation: Deviation) -> Escalation | None:
-    """The watchdog hook, in the deviation's transaction (called by ``run_baseline``).
+    """The whole escalation decision for one watchdog run: open, count, raise, resolve.
 
-    Red (breach, no data, error): open an escalation, or update the open one's
-    evidence and raise its level. Ok: resolve the open one automatically.
+    ``deviation`` is the run's ledger row, saved (in the caller's transaction)
+    or not yet (``run_baseline``): an unsaved one is recorded here
+    (``Deviation.record``), in the same transaction as the escalation change it
+    causes, or alone in autocommit when it causes none. When another delivery
+    of the same cron slot recorded first, nothing is decided again
+    (``deviation.pk`` stays ``None``).
+
+    - backfill (a past-dated API run): recorded, nothing else; it never opens,
+      counts, raises or resolves;
+    - red (breach, no data, error): open an escalation, or count the run on the
+      open one (one UPDATE, not audited: the ledger row holds the run), raising
+      its level when the run's is higher;
+    - ok: resolve the open one automatically; with nothing open (the usual
+      case) the run is one read and the INSERT.
     Within tolerance but worse than the target (info/warning) opens nothing.
 
-    Returns the escalation it opened, raised or resolved, and ``None`` when no
-    state changed: ok with nothing open, or a red run repeated at no higher
-    level, which only counts (one UPDATE, not audited: the deviation ledger
-    holds the run and its evidence).
+    Returns the escalation it opened, raised, updated or resolved; ``None`` when
+    no escalation state changed.
     """
+    if deviation.trigger == Deviation.Trigger.BACKFILL:
+        _recorded(deviation)
+        return None
+    if deviation.status == Deviation.Status.OK and not statements.is_open(deviation.baseline_id):
+        _recorded(deviation)
+        return None
+    with transaction.atomic():
+        if not _recorded(deviation):
+            return None  # the slot's first delivery decided
+        if deviation.status == Deviation.Status.OK:
+            return _resolve_on_ok(deviation)
+        return _on_red(deviation)
+
+
+def _recorded(deviation: Deviation) -> bool:
+    return deviation.pk is not None or deviation.record()
+
+
+def _resolve_on_ok(deviation: Deviation) -> Escalation | None:
     baseline = deviation.baseline
-    if deviation.status == Deviation.Status.OK:
-        escalation = _lock_open(baseline.pk, baseline=baseline)
-        if escalation is not None:
-            note = (
-                f"Resolved automatically: {baseline.name} back to ok at "
-                f"{deviation.evaluated_at:%Y-%m-%d %H:%M} UTC "
-                f"({deviation.deviation_pct:+.1f} %, deviation #{deviation.pk})."
-            )
-            _resolve(escalation, actor=WATCHDOG, note=note, auto=True, deviation=deviation)
-        return escalation
+    escalation = _lock_open(baseline.pk, baseline=baseline)
+    if escalation is not None:
+        note = (
+            f"Resolved automatically: {baseline.name} back to ok at "
+            f"{deviation.evaluated_at:%Y-%m-%d %H:%M} UTC "
+            f"({deviation.deviation_pct:+.1f} %, deviation #{deviation.pk})."
+        )
+        _resolve(escalation, actor=WATCHDOG, note=note, auto=True, deviation=deviation)
+    return escalation
+
+
+def _on_red(deviation: Deviation) -> Escalation | None:
+    baseline = deviation.baseline
     level = level_for(deviation.deviation_pct, baseline.threshold_pct) or Level.INFO
-    if _count_repeat(deviation, level):
+    if statements.count_repeat(deviation, level):
         return None
     escalation = _lock_open(baseline.pk, baseline=baseline)
     if escalation is None:
@@ -258,7 +245,7 @@ def send(
     with transaction.atomic():
         escalation = _lock_open(baseline.pk)
         if escalation is None:
-            latest = baseline.deviations.order_by("-evaluated_at", "-id").first()
+            latest = baseline.deviations.live().order_by("-evaluated_at", "-id").first()
             red = latest is not None and latest.status != Deviation.Status.OK
             escalation = _create(
                 Escalation(

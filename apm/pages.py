@@ -139,6 +139,7 @@ def baseline_page(user, baseline_id: int, at: datetime | None = None) -> dict:
         Baseline.objects.visible_to(user).select_related("program"), pk=baseline_id
     )
     history = list(baseline.deviations.order_by("-evaluated_at", "-id")[:HISTORY_ROWS])
+    latest = _latest_live(baseline, history)
     chart_rows = list(
         baseline.deviations.filter(evaluated_at__gt=_trend_since(at))
         .order_by("evaluated_at", "id")
@@ -164,9 +165,9 @@ def baseline_page(user, baseline_id: int, at: datetime | None = None) -> dict:
     )
     return {
         "baseline": baseline,
-        "latest": history[0] if history else None,
-        "raw_result": json.dumps(history[0].evidence.get("raw_result"), indent=2, default=str)
-        if history
+        "latest": latest,
+        "raw_result": json.dumps(latest.evidence.get("raw_result"), indent=2, default=str)
+        if latest
         else "",
         "history": history,
         "chart": chart,
@@ -174,6 +175,17 @@ def baseline_page(user, baseline_id: int, at: datetime | None = None) -> dict:
         "notifications": notifications,
         "at": at,
     }
+
+
+def _latest_live(baseline: Baseline, history: list[Deviation]) -> Deviation | None:
+    """The current state: the newest run that is not a backfill (from the history rows
+    already read; one more query only when they are all backfills)."""
+    for row in history:
+        if row.trigger != Deviation.Trigger.BACKFILL:
+            return row
+    if len(history) < HISTORY_ROWS:
+        return None
+    return baseline.deviations.live().order_by("-evaluated_at", "-id").first()
 
 
 def scorecard(params, at: datetime | None = None) -> dict:

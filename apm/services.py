@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from celery import current_app
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from kombu.exceptions import OperationalError
 
 from apm import cron, escalations
 from apm.models import Baseline, Deviation
@@ -15,6 +19,39 @@ from apm.probes import ProbeError, Reading, probe_for
 log = logging.getLogger(__name__)
 
 FULL_DEVIATION = 100.0  # seed pitfall 1: no data (or a failed probe) counts as 100 %
+# Nothing a probe reads is older than the Unix epoch (Prometheus' timestamps start there).
+EARLIEST_RUN = datetime(1970, 1, 1, tzinfo=UTC)
+RUN_TASK = "apm.tasks.run_baseline"  # sent by name: services never import tasks
+
+
+def dated_run(at: datetime | None, now: datetime | None = None) -> tuple[datetime | None, bool]:
+    """Where a run asked for at ``at`` lands: ``(evaluate at, is a backfill)``.
+
+    The API's rule for ``baselines/{id}/run/`` (docs/ESCALATIONS.md, "Dated runs"),
+    with ``HMS_CLOCK_SKEW_SECONDS`` as the tolerance for a caller's clock:
+
+    - ``None``, or ahead by at most the skew: now (a caller whose clock runs fast
+      means our now), so no live run is ever stored with a future time and none
+      can stay "latest" over the runs after it;
+    - more than the skew ahead, or before 1970, or without a time zone:
+      ``ValidationError`` naming ``at``;
+    - older than the skew: a backfill, which the ledger keeps and nothing else reads.
+    """
+    now = now or timezone.now()
+    if at is None:
+        return None, False
+    if at.tzinfo is None:
+        raise ValidationError({"at": "give a time zone (e.g. 2026-01-01T02:00:00Z)"})
+    skew = timedelta(seconds=settings.HMS_CLOCK_SKEW_SECONDS)
+    if at > now + skew:
+        raise ValidationError(
+            {"at": f"more than {skew.total_seconds():g} s in the future (HMS_CLOCK_SKEW_SECONDS)"}
+        )
+    if at < EARLIEST_RUN:
+        raise ValidationError({"at": "must be after 1970-01-01T00:00:00Z"})
+    if at >= now - skew:
+        return min(at, now), False
+    return at, True
 
 
 def run_baseline(
@@ -41,31 +78,11 @@ def run_baseline(
     except ProbeError as exc:
         reading, error = Reading(None), str(exc)
     deviation = _deviation(baseline, reading, error, evaluated_at, slot, trigger)
-    if not escalations.affects(deviation):
-        # Ok, and nothing open to resolve: the ledger row is the whole write.
-        return _logged(_record(deviation))
-    # The deviation and its escalation change commit together (notifications
-    # are outbox rows in the same transaction, dispatched after commit).
-    with transaction.atomic():
-        recorded = _record(deviation)
-        if recorded is deviation:  # else another delivery of the slot escalated
-            escalations.on_deviation(deviation)
-    return _logged(recorded)
-
-
-def _record(deviation: Deviation) -> Deviation:
-    """INSERT the ledger row; for a scheduled run, the row of whichever delivery of its
-    slot got there first (a second delivery records nothing)."""
-    if deviation.slot is None:
-        deviation.save()  # nothing to race with: only slots are unique
-        return deviation
-    try:
-        # A savepoint inside the hook's transaction, so a lost race leaves it usable.
-        with transaction.atomic():
-            deviation.save()
-    except IntegrityError:
-        return Deviation.objects.get(baseline_id=deviation.baseline_id, slot=deviation.slot)
-    return deviation
+    # Records the ledger row, in one transaction with the escalation change it causes.
+    escalations.on_deviation(deviation)
+    if deviation.pk is None:  # another delivery of the slot recorded (and escalated) first
+        deviation = Deviation.objects.get(baseline_id=baseline.pk, slot=slot)
+    return _logged(deviation)
 
 
 def _logged(deviation: Deviation) -> Deviation:
@@ -141,3 +158,42 @@ def run_all(
     if baselines is None:
         baselines = Baseline.objects.filter(active=True).select_related("program").order_by("pk")
     return [run_baseline(b, at=at, trigger=trigger) for b in baselines]
+
+
+class QueueUnavailable(RuntimeError):
+    """The broker refused the runs: nothing was queued that the user was told about."""
+
+
+def queue_runs(baselines, *, trigger: str) -> list[int]:
+    """Hand a run of each baseline to the worker (``RUN_TASK``, sent by name); their ids.
+
+    The admin's "Run now" on several baselines and the API's bulk run: probes
+    never run inside a web request for more than one baseline. Every message
+    carries the moment the runs were asked for as its slot, so a redelivered
+    message (``acks_late``) returns the first delivery's deviation instead of
+    recording another. Nothing is written here, so there is no commit to wait
+    for: the messages go at once, and a broker error reaches the caller as
+    ``QueueUnavailable`` (shown to the user), never a silently lost run.
+    """
+    requested = timezone.now()
+    if requested.second == 0 and requested.microsecond == 0:
+        requested += timedelta(microseconds=1)  # a cron slot is a whole minute: never one
+    ids = [b.pk for b in baselines]
+    for sent, pk in enumerate(ids):
+        try:
+            current_app.send_task(RUN_TASK, args=(pk, str(trigger), requested.isoformat()))
+        except OperationalError as exc:
+            raise QueueUnavailable(
+                f"the task queue is unavailable ({sent} of {len(ids)} runs queued): {exc}"
+            ) from exc
+    return ids
+
+
+def run_queued(baseline_id: int, trigger: str, requested_at: str) -> Deviation | None:
+    """A queued run, in the worker; ``None`` when the baseline is gone."""
+    baseline = Baseline.objects.select_related("program").filter(pk=baseline_id).first()
+    if baseline is None:
+        return None
+    return run_baseline(
+        baseline, slot=parse_datetime(requested_at), trigger=Deviation.Trigger(trigger)
+    )

@@ -13,6 +13,15 @@ def run_scheduled_baseline(baseline_id: int) -> dict | str:
     return {"deviation": deviation.pk, "status": deviation.status, "slot": str(deviation.slot)}
 
 
+@shared_task(name=services.RUN_TASK)
+def run_baseline(baseline_id: int, trigger: str, requested_at: str) -> dict | str:
+    """A run queued by ``services.queue_runs``; a redelivery returns the first run's deviation."""
+    deviation = services.run_queued(baseline_id, trigger, requested_at)
+    if deviation is None:
+        return "gone"
+    return {"deviation": deviation.pk, "status": deviation.status, "trigger": deviation.trigger}
+
+
 @shared_task(name="apm.tasks.apply_escalation_policies")
 def apply_escalation_policies() -> dict:
     """Daily: one leadership-review ticket per baseline red too long without a fix."""

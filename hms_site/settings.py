@@ -5,6 +5,7 @@ The embedded default needs nothing: SQLite in ``var/`` and Celery's
 PostgreSQL and Redis. A malformed value stops start-up naming the variable.
 """
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -249,6 +250,15 @@ REST_FRAMEWORK = {
     # Requests per period; each ingest request carries up to 10,000 samples.
     "DEFAULT_THROTTLE_RATES": {"ingest": env_str("HMS_INGEST_RATE", "1200/min")},
 }
+# APM runs: a single POST baselines/{id}/run/ probes inside the request, so it is rate
+# limited per user (apm.api.throttles); a run may be dated at most this far ahead.
+HMS_RUN_RATE = env_str("HMS_RUN_RATE", "60/min")
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", HMS_RUN_RATE):
+    raise ImproperlyConfigured(f"HMS_RUN_RATE={HMS_RUN_RATE!r}: give N/s, N/min, N/hour or N/day")
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["baseline-run"] = HMS_RUN_RATE
+HMS_CLOCK_SKEW_SECONDS = env_int("HMS_CLOCK_SKEW_SECONDS", 300, minimum=0)
+# The longest any one probe measurement may take (each kind's own timeout is capped by it).
+HMS_PROBE_TIMEOUT_SECONDS = env_float("HMS_PROBE_TIMEOUT_SECONDS", 15.0, minimum=0.1)
 SPECTACULAR_SETTINGS = {
     "TITLE": "HMS Monitor API",
     "DESCRIPTION": "Programs, baselines and deviations (APM); services, metrics and SLOs (OPS).",

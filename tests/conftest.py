@@ -104,3 +104,12 @@ def apm_worker(celery_worker):
     task_postrun.connect(close_connections, weak=False)
     yield celery_worker
     task_postrun.disconnect(close_connections)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Every test starts with an empty cache: throttle counters (login, ingest, runs) are
+    keyed by user id, which SQLite hands out again after a rollback."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -1,5 +1,6 @@
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -8,6 +9,7 @@ from rest_framework.exceptions import PermissionDenied
 from apm import config_audit
 from apm.models import Baseline, Deviation, Program
 from apm.models.access import may_write_probe, owns_group
+from apm.services import dated_run
 
 SQL_PROBE_REFUSED = (
     "SQL probes read the monitor's database: saving one needs the 'apm.use_sql_probe' permission."
@@ -109,7 +111,60 @@ class DeviationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO-8601 with a time zone; a time without one is refused, not read as UTC."""
+
+    default_error_messages = {"naive": "give a time zone (e.g. 2026-01-01T02:00:00Z)."}
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            parsed = None
+            if len(value) <= 64 and value.isprintable():
+                try:
+                    parsed = parse_datetime(value)
+                except ValueError:  # well-formed but impossible: month 13, day 45
+                    parsed = None
+            if parsed is None:
+                self.fail("invalid", format="ISO-8601 with a time zone, e.g. 2026-01-01T02:00Z")
+            if parsed.tzinfo is None:
+                self.fail("naive")
+        return super().to_internal_value(value)
+
+
 class RunRequestSerializer(serializers.Serializer):
-    at = serializers.DateTimeField(
-        required=False, help_text="Evaluate at this time instead of now (ISO-8601)."
+    at = AwareDateTimeField(
+        required=False,
+        help_text=(
+            "Evaluate at this time instead of now (ISO-8601 with a zone). At most "
+            "HMS_CLOCK_SKEW_SECONDS ahead (then it means now); older than that, the run is a "
+            "backfill: recorded, never 'latest', never changing an escalation."
+        ),
     )
+
+    def validate_at(self, value):
+        try:
+            self.dated = dated_run(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["at"]) from None
+        return value
+
+    @property
+    def run_time(self) -> tuple:
+        """``(evaluate at or None for now, is a backfill)``."""
+        return getattr(self, "dated", (None, False))
+
+
+MAX_BULK_RUN = 500  # well under DATA_UPLOAD_MAX_NUMBER_FIELDS (1000) for a form body
+
+
+class BulkRunRequestSerializer(serializers.Serializer):
+    baselines = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        min_length=1,
+        max_length=MAX_BULK_RUN,
+        help_text="ids of the baselines to run; each run is queued to the worker",
+    )
+
+
+class QueuedRunsSerializer(serializers.Serializer):
+    queued = serializers.ListField(child=serializers.IntegerField(), help_text="baseline ids")

@@ -24,10 +24,18 @@ class BaselineQuerySet(ScopedQuerySet):
     program_path = "program__"
 
     def with_latest_deviation(self):
-        """Annotate ``latest_status``, ``latest_deviation_pct``, ``latest_evaluated_at``."""
+        """Annotate ``latest_status``, ``latest_deviation_pct``, ``latest_evaluated_at``.
+
+        Latest = the newest live run by ``evaluated_at`` (backfills never count; a
+        live run's ``at`` is never in the future, see ``apm.services.dated_run``).
+        """
         # The reverse relation names the model: deviation.py imports this module.
         deviation = self.model._meta.get_field("deviations").related_model
-        latest = deviation.objects.filter(baseline=OuterRef("pk")).order_by("-evaluated_at", "-id")
+        latest = (
+            deviation.objects.live()
+            .filter(baseline=OuterRef("pk"))
+            .order_by("-evaluated_at", "-id")
+        )
         return self.annotate(
             latest_status=Subquery(latest.values("status")[:1]),
             latest_deviation_pct=Subquery(latest.values("deviation_pct")[:1]),

@@ -1,4 +1,4 @@
-from django.db import models
+from django.db import IntegrityError, models, transaction
 
 from apm.models.access import ScopedQuerySet
 from apm.models.baseline import Baseline
@@ -6,6 +6,10 @@ from apm.models.baseline import Baseline
 
 class DeviationQuerySet(ScopedQuerySet):
     program_path = "baseline__program__"
+
+    def live(self):
+        """Every run but backfills: what "latest", current state and escalations read."""
+        return self.exclude(trigger=Deviation.Trigger.BACKFILL)
 
 
 class Deviation(models.Model):
@@ -22,6 +26,9 @@ class Deviation(models.Model):
         API = "api", "API"
         ADMIN = "admin", "Admin"
         COMMAND = "command", "Command"
+        # A past-dated API run (``at`` older than HMS_CLOCK_SKEW_SECONDS): kept in the
+        # ledger, never "latest", never opens, counts, raises or resolves an escalation.
+        BACKFILL = "backfill", "Backfill"
 
     baseline = models.ForeignKey(Baseline, on_delete=models.CASCADE, related_name="deviations")
     evaluated_at = models.DateTimeField(help_text="The moment the probe measured.")
@@ -33,7 +40,10 @@ class Deviation(models.Model):
     slot = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="Cron slot of a scheduled run (one deviation per slot); empty if manual.",
+        help_text=(
+            "The request a run answers: a scheduled run's cron slot, or when a queued run "
+            "was asked for (one deviation per slot); empty for a run made at once."
+        ),
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
@@ -54,3 +64,18 @@ class Deviation(models.Model):
 
     def __str__(self):
         return f"{self.baseline.name} @ {self.evaluated_at:%Y-%m-%d %H:%M} {self.status}"
+
+    def record(self) -> bool:
+        """INSERT this run; False, with nothing written, when it is a scheduled run whose
+        cron slot another delivery already recorded (only slots are unique)."""
+        if self.slot is None:
+            self.save()
+            return True
+        try:
+            # A savepoint inside the caller's transaction, so a lost race leaves it usable.
+            with transaction.atomic():
+                self.save()
+        except IntegrityError:
+            self.pk = None
+            return False
+        return True

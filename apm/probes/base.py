@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.db import models
 
 
@@ -92,6 +93,17 @@ def number_or_none(value: Any) -> float | None:
 
 class Probe:
     kind: ClassVar[str]
+    # The longest one measurement may wait for its source: the kind's own setting
+    # (``timeout_setting``, else ``default_timeout``), never above
+    # ``HMS_PROBE_TIMEOUT_SECONDS``. A single API run probes inside the web request,
+    # so this is what bounds the request (docs/ESCALATIONS.md, "Runs and the web server").
+    timeout_setting: ClassVar[str] = ""
+    default_timeout: ClassVar[float] = 15.0
+
+    @classmethod
+    def run_timeout(cls) -> float:
+        own = float(getattr(settings, cls.timeout_setting, cls.default_timeout))
+        return min(own, float(settings.HMS_PROBE_TIMEOUT_SECONDS))
 
     def check(self, query: str) -> Verification:
         raise NotImplementedError

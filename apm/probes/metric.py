@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 
 from apm.probes.base import Probe, ProbeError, ProbeKind, Reading, Verification, register
+from apm.probes.deadline import database_deadline
 from ops.metrics import aggregate
 from ops.metrics.reads import AGGREGATE_FUNCS
 from ops.models import Sensor, Service
@@ -66,6 +68,7 @@ class MetricQuery:
 @register
 class MetricProbe(Probe):
     kind = ProbeKind.METRIC
+    timeout_setting, default_timeout = "APM_METRIC_TIMEOUT_SECONDS", 5.0
 
     def check(self, query: str) -> Verification:
         parsed = MetricQuery.parse(query)
@@ -82,7 +85,16 @@ class MetricProbe(Probe):
             parsed = MetricQuery.parse(query)
         except ValidationError as exc:
             raise ProbeError(" ".join(exc.messages)) from None
-        value = aggregate(parsed.service, parsed.metric, parsed.func, parsed.window_seconds, at)
+        timeout = self.run_timeout()
+        try:
+            with database_deadline(timeout):
+                value = aggregate(
+                    parsed.service, parsed.metric, parsed.func, parsed.window_seconds, at
+                )
+        except DatabaseError as exc:
+            raise ProbeError(
+                f"reading the samples failed or took over {timeout:g} s: {exc}"
+            ) from exc
         raw = {
             "service": parsed.service,
             "metric": parsed.metric,

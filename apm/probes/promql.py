@@ -69,6 +69,7 @@ def _error_text(response: urllib3.BaseHTTPResponse) -> str:
 @register
 class PromqlProbe(Probe):
     kind = ProbeKind.PROMQL
+    timeout_setting, default_timeout = "APM_PROMQL_TIMEOUT_SECONDS", QUERY_TIMEOUT_SECONDS
 
     def check(self, query: str) -> Verification:
         if not _prometheus_url():
@@ -96,9 +97,7 @@ class PromqlProbe(Probe):
         if not _prometheus_url():
             raise ProbeError("PROMETHEUS_URL is not set")
         try:
-            response = _get(
-                query, at=at, timeout=_timeout("APM_PROMQL_TIMEOUT_SECONDS", QUERY_TIMEOUT_SECONDS)
-            )
+            response = _get(query, at=at, timeout=self.run_timeout())
         except urllib3.exceptions.HTTPError as exc:
             raise ProbeError(f"Prometheus unreachable: {exc}") from exc
         if response.status != 200:

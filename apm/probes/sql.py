@@ -20,7 +20,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlparse
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from apm.probes.base import (
@@ -48,7 +47,7 @@ NOT_SELECT = {"INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER", 
 
 
 def _timeout() -> float:
-    return float(getattr(settings, "APM_SQL_TIMEOUT_SECONDS", TIMEOUT_SECONDS))
+    return SqlProbe.run_timeout()
 
 
 def engine(error: type[Exception] = ProbeError):
@@ -77,6 +76,7 @@ def shape(result: Result) -> str:
 @register
 class SqlProbe(Probe):
     kind = ProbeKind.SQL
+    timeout_setting, default_timeout = "APM_SQL_TIMEOUT_SECONDS", TIMEOUT_SECONDS
 
     def check(self, query: str) -> Verification:
         _refuse_obvious_non_select(query)

@@ -87,7 +87,7 @@ def _plan(incident: Incident, steps, at: datetime) -> list[ActionRun]:
             "pk", "due_at"
         )
     )
-    transaction.on_commit(lambda: dispatch.send(pending))
+    transaction.on_commit(lambda: dispatch.send(pending), robust=True)  # ops.outbox: the rule
     return created
 
 

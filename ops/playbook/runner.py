@@ -221,7 +221,7 @@ def _failed(run: ActionRun, exc: KubeError | ActionError, definition: ServiceDef
         with transaction.atomic():
             if not _finish(run, ActionRun.Status.PENDING, detail, due_at=due):
                 return LOST_CLAIM
-            transaction.on_commit(lambda: dispatch.send([(run.pk, due)]))
+            transaction.on_commit(lambda: dispatch.send([(run.pk, due)]), robust=True)
         return "retry"
     detail["failure"] = str(exc)
     with transaction.atomic():

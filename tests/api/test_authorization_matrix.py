@@ -96,6 +96,13 @@ MATRIX = [
         {},
         everyone(201, outsider=404, viewer=403),
     ),
+    (
+        "baseline-run-many",
+        "post",
+        "/api/v1/baselines/run/",
+        "run-many",
+        everyone(202, outsider=400, viewer=403),
+    ),
     ("deviation-list", "get", "/api/v1/deviations/", None, everyone(200)),
     (
         "deviation-detail",
@@ -457,6 +464,8 @@ def body_for(spec, world):
             "probe_kind": "promql",
             "probe_query": "up",
         }
+    if spec == "run-many":
+        return {"baselines": [world["ids"]["baseline"]]}
     if spec == "escalate":
         return {"baseline": world["ids"]["baseline"], "message": "by hand", "level": "warning"}
     if spec == "new-policy":

@@ -65,3 +65,18 @@ def scheduled():
     Watchdog.clear()
     yield Watchdog
     Watchdog.clear()
+
+
+@pytest.fixture
+def runs_at_history_are_live(settings):
+    """The test Prometheus history ends at ``EVAL_TIME`` (2026-01-01), long past: widen
+    ``HMS_CLOCK_SKEW_SECONDS`` to reach it, so an API run ``at`` that time is a live run
+    (it escalates) rather than a backfill, as it would be on the night it replays."""
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    from tests.support.history import EVAL_TIME
+
+    history = datetime.fromtimestamp(EVAL_TIME, tz=UTC)
+    settings.HMS_CLOCK_SKEW_SECONDS = int((timezone.now() - history).total_seconds()) + 86400

@@ -104,7 +104,9 @@ def test_duplicate_baseline_name_in_a_program_is_a_400(api, staff_alice):
 
 
 @pytest.mark.services
-def test_run_endpoint_records_and_returns_the_new_deviation(api, staff_alice, live_prometheus):
+def test_run_endpoint_records_and_returns_the_new_deviation(
+    api, staff_alice, live_prometheus, runs_at_history_are_live
+):
     baseline = f.baseline(probe_kind="promql", probe_query=f.VALID_HOUSING_QUERY)
     response = api(staff_alice).post(
         f"/api/v1/baselines/{baseline.pk}/run/", {"at": AT.isoformat()}

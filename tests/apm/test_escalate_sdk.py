@@ -15,7 +15,9 @@ AT = datetime.fromtimestamp(EVAL_TIME, tz=UTC)
 
 
 @pytest.mark.services
-def test_seed_daily_check_escalates_once_through_the_sdk(sdk, scheduled, prometheus, settings):
+def test_seed_daily_check_escalates_once_through_the_sdk(
+    sdk, scheduled, prometheus, settings, runs_at_history_are_live
+):
     settings.PROMETHEUS_URL = prometheus.url
     ef.kpi_alerts_and_tickets()
     wait_time = Baseline.create(

@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
@@ -22,6 +23,11 @@ class Command(BaseCommand):
             when = parse_datetime(at)
             if when is None or when.tzinfo is None:
                 raise CommandError(f"--at {at!r}: give an ISO-8601 time with a zone, e.g. ...Z")
+            try:
+                # The API's bound ahead; a past --at stays a live replay of that night.
+                when = services.dated_run(when)[0]
+            except ValidationError as exc:
+                raise CommandError(f"--at {at!r}: {exc.message_dict['at'][0]}") from None
         if baseline is not None:
             found = Baseline.objects.select_related("program").filter(pk=baseline).first()
             if found is None:

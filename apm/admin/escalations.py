@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from apm import config_audit, escalations, policies, tickets
-from apm.admin import ScopedAdmin
-from apm.admin_reminders import FollowUpAdminMixin
+from apm.admin.base import ScopedAdmin
+from apm.admin.reminders import FollowUpAdminMixin
 from apm.models import Baseline, Escalation, EscalationPolicy, EscalationRoute, Ticket
 from apm.models.access import may_write
 from ops.admin.filters import ScopedRelatedFilter

@@ -1,0 +1,49 @@
+"""The APM admin's base class: every page scoped like the API (``apm.models.access``).
+
+Reads follow ``visible_to``; changes need the program's owner group (or
+superuser) and are saved through ``apm.config_audit`` (audited).
+"""
+
+from django.contrib import admin
+
+from apm import config_audit
+from apm.models import Baseline
+from apm.models.access import may_write, reads_everything
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """Reads follow ``visible_to``; changes need the program's owner group (or superuser)."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    @staticmethod
+    def program_of(obj):
+        return obj.program if isinstance(obj, Baseline) else obj
+
+    def has_module_permission(self, request):
+        return reads_everything(request.user) or may_write(request.user)
+
+    def save_model(self, request, obj, form, change):
+        config_audit.save(obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        config_audit.delete(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            config_audit.delete(obj, actor=request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return may_write(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is None:
+            return may_write(request.user)
+        return self.program_of(obj).editable_by(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
