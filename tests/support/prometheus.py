@@ -62,9 +62,11 @@ def binaries_available() -> str | None:
 
 
 class PrometheusServer:
-    def __init__(self, workdir: Path, series: Iterable[Series]):
+    def __init__(self, workdir: Path, series: Iterable[Series], *, scrape: str | None = None):
+        """``scrape``: a loopback ``host:port`` whose ``/metrics`` is scraped every second."""
         self.workdir = workdir
         self.series = list(series)
+        self.scrape = scrape
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -81,7 +83,7 @@ class PrometheusServer:
             timeout=120,
         )
         config = self.workdir / "prometheus.yml"
-        config.write_text("global:\n  scrape_interval: 15s\nscrape_configs: []\n")
+        config.write_text(self._config())
         self.log = open(self.workdir / "prometheus.log", "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
@@ -105,6 +107,15 @@ class PrometheusServer:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"prometheus not ready after 30s: {self.read_log()[-2000:]}")
+
+    def _config(self) -> str:
+        if not self.scrape:
+            return "global:\n  scrape_interval: 15s\nscrape_configs: []\n"
+        return (
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+            "scrape_configs:\n  - job_name: hms\n    metrics_path: /metrics\n"
+            f"    static_configs:\n      - targets: ['{self.scrape}']\n"
+        )
 
     def read_log(self) -> str:
         return (self.workdir / "prometheus.log").read_text(errors="replace")
