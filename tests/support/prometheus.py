@@ -62,11 +62,23 @@ def binaries_available() -> str | None:
 
 
 class PrometheusServer:
-    def __init__(self, workdir: Path, series: Iterable[Series], *, scrape: str | None = None):
-        """``scrape``: a loopback ``host:port`` whose ``/metrics`` is scraped every second."""
+    def __init__(
+        self,
+        workdir: Path,
+        series: Iterable[Series],
+        *,
+        scrape: str | None = None,
+        rules: str | None = None,
+        alertmanager: str | None = None,
+    ):
+        """``scrape``: a loopback ``host:port`` whose ``/metrics`` is scraped every second;
+        ``rules``: the text of a rule file, evaluated every second; ``alertmanager``: the
+        loopback ``host:port`` its alerts are sent to."""
         self.workdir = workdir
         self.series = list(series)
         self.scrape = scrape
+        self.rules = rules
+        self.alertmanager = alertmanager
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -109,12 +121,29 @@ class PrometheusServer:
         raise RuntimeError(f"prometheus not ready after 30s: {self.read_log()[-2000:]}")
 
     def _config(self) -> str:
+        lines = ["global:", "  scrape_interval: 1s", "  scrape_timeout: 1s"]
+        lines.append("  evaluation_interval: 1s")
+        if self.rules:
+            rule_file = self.workdir / "rules.yml"
+            rule_file.write_text(self.rules)
+            lines += ["rule_files:", f"  - {rule_file}"]
+        if self.alertmanager:
+            lines += [
+                "alerting:",
+                "  alertmanagers:",
+                f"    - static_configs: [{{targets: ['{self.alertmanager}']}}]",
+            ]
         if not self.scrape:
-            return "global:\n  scrape_interval: 15s\nscrape_configs: []\n"
-        return (
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-            "scrape_configs:\n  - job_name: hms\n    metrics_path: /metrics\n"
-            f"    static_configs:\n      - targets: ['{self.scrape}']\n"
+            return "\n".join([*lines, "scrape_configs: []", ""])
+        return "\n".join(
+            [
+                *lines,
+                "scrape_configs:",
+                "  - job_name: hms",
+                "    metrics_path: /metrics",
+                f"    static_configs: [{{targets: ['{self.scrape}']}}]",
+                "",
+            ]
         )
 
     def read_log(self) -> str:
