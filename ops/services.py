@@ -151,18 +151,19 @@ def _sync_slo(service: Service, definition: ServiceDefinition) -> None:
     SLO.objects.update_or_create(
         service=service,
         target=slo_def.target,
-        create_defaults={
-            "threshold": slo_def.threshold,
-            "window_seconds": slo_def.window_seconds,
-            "percentile": slo_def.percentile,
-            "since": timezone.now(),
-        },
-        defaults={
-            "threshold": slo_def.threshold,
-            "window_seconds": slo_def.window_seconds,
-            "percentile": slo_def.percentile,
-        },
+        create_defaults={**_slo_fields(slo_def), "since": timezone.now()},
+        defaults=_slo_fields(slo_def),
     )
+
+
+def _slo_fields(slo_def) -> dict:
+    return {
+        "threshold": slo_def.threshold,
+        "window_seconds": slo_def.window_seconds,
+        "percentile": slo_def.percentile,
+        "objective": slo_def.objective,
+        "budget_window": slo_def.budget_window,
+    }
 
 
 def _issue_key(service: Service) -> str:

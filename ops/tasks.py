@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from celery import shared_task
 
 from ops import metrics, scrape, services, slo
+from ops.budget import evaluate as budget
 from ops.outbox.tasks import dispatch_due_notifications, send_notification  # noqa: F401
 from ops.playbook import runner, triggers
 
@@ -22,12 +23,14 @@ def evaluate_slos(at: float | None = None) -> dict:
     # The same beat drives the playbook sweep: due steps (still_breach_after, retries)
     # are found in the database, so a restarted worker loses none.
     conditions = triggers.evaluate_conditions(result.at)
+    burns = budget.evaluate(result.at)
     due = runner.dispatch_due()
     return {
         "at": result.at.isoformat(),
         "evaluated": result.evaluated,
         "changes": len(result.changes),
         "condition_changes": conditions,
+        "burn_changes": burns,
         "due_actions": due,
     }
 
