@@ -56,7 +56,7 @@ def portal():
 
 
 def trickle(end, *, seconds, every, bad_every):
-    """One sample each ``every`` seconds for ``seconds``, each ``bad_every``-th bad (from the end)."""
+    """A sample every ``every`` s for ``seconds``; each ``bad_every``-th from the end is bad."""
     count = int(seconds // every)
     values = [BAD if (count - 1 - i) % bad_every == 0 else GOOD for i in range(count)]
     return readings("Benefits_Portal", values, end=end, step=every, name="request_latency_seconds")
