@@ -236,3 +236,14 @@ def test_one_statement_per_budget_window_whatever_the_number_of_slos(
     with django_assert_num_queries(1):
         counted = budget.counts(slos, timezone.now())
     assert len(counted) == 20
+
+
+def test_the_slo_tick_itself_opens_the_burn_incident(slack):
+    from ops.tasks import evaluate_slos
+
+    service = portal()
+    now = timezone.now()
+    trickle(now, seconds=180, every=2, bad_every=1)
+    result = evaluate_slos(now.timestamp())
+    assert result["burn_changes"] == 1
+    assert Incident.objects.get(service=service, condition="fast_burn").state == "open"
