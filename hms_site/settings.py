@@ -355,6 +355,11 @@ if HMS_NOTIFY_LEASE_SECONDS < 2 * HMS_NOTIFY_TIMEOUT_SECONDS:
 
 # --- integrations -------------------------------------------------------------
 PROMETHEUS_URL = env_url("PROMETHEUS_URL", None, schemes=("http", "https"))
+# A bearer token that /metrics scrapes must send; unset = open (the default for a private network).
+HMS_METRICS_TOKEN = env_str("HMS_METRICS_TOKEN", "")
+# POST /api/v1/alertmanager/: the receiver key, and the alert label naming the service.
+HMS_ALERTMANAGER_TOKEN = env_str("HMS_ALERTMANAGER_TOKEN", "")
+HMS_ALERTMANAGER_SERVICE_LABEL = env_str("HMS_ALERTMANAGER_SERVICE_LABEL", "service")
 SLACK_BOT_TOKEN = env_str("SLACK_BOT_TOKEN", "")
 SLACK_API_URL = env_url("SLACK_API_URL", "https://slack.com/api/", schemes=("http", "https"))
 KUBE_API_URL = env_url("KUBE_API_URL", None, schemes=("http", "https"))

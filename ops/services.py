@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ops import audit, slo
+from ops.budget import evaluate as budget
 from ops.models import SLO, IngestKey, Sensor, Service, ServiceVersion, WorkerHeartbeat
 from ops.models.service import hash_ingest_key
 from ops.playbook import runner, triggers
@@ -44,6 +45,7 @@ def tick(at: datetime | None = None) -> dict:
         "evaluated": result.evaluated,
         "changes": len(result.changes),
         "condition_changes": triggers.evaluate_conditions(result.at),
+        "burn_changes": budget.evaluate(result.at),
         "due_actions": runner.dispatch_due(),
     }
 
@@ -172,18 +174,19 @@ def _sync_slo(service: Service, definition: ServiceDefinition) -> None:
     SLO.objects.update_or_create(
         service=service,
         target=slo_def.target,
-        create_defaults={
-            "threshold": slo_def.threshold,
-            "window_seconds": slo_def.window_seconds,
-            "percentile": slo_def.percentile,
-            "since": timezone.now(),
-        },
-        defaults={
-            "threshold": slo_def.threshold,
-            "window_seconds": slo_def.window_seconds,
-            "percentile": slo_def.percentile,
-        },
+        create_defaults={**_slo_fields(slo_def), "since": timezone.now()},
+        defaults=_slo_fields(slo_def),
     )
+
+
+def _slo_fields(slo_def) -> dict:
+    return {
+        "threshold": slo_def.threshold,
+        "window_seconds": slo_def.window_seconds,
+        "percentile": slo_def.percentile,
+        "objective": slo_def.objective,
+        "budget_window": slo_def.budget_window,
+    }
 
 
 def _issue_key(service: Service) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlparse
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from apm.probes.base import (

@@ -87,6 +87,24 @@ class RegistrationSerializer(ServiceSerializer):
         fields = [*ServiceSerializer.Meta.fields, "ingest_key"]
 
 
+class BurnRateSerializer(serializers.Serializer):
+    window = serializers.CharField(help_text="The alert window scaled to the budget window.")
+    window_seconds = serializers.FloatField()
+    burn_rate = serializers.FloatField(help_text="Error rate ÷ (1 - objective); 1 = on budget.")
+
+
+class ErrorBudgetSerializer(serializers.Serializer):
+    objective = serializers.FloatField(help_text="Percent of samples within the threshold.")
+    window = serializers.CharField(help_text="30d (rolling), month or quarter.")
+    window_start = serializers.DateTimeField()
+    events = serializers.IntegerField(help_text="Samples in the budget window.")
+    bad_events = serializers.IntegerField(help_text="Of those, above the threshold.")
+    remaining_pct = serializers.FloatField(help_text="100 when nothing went wrong; < 0 overspent.")
+    remaining_minutes = serializers.FloatField()
+    burn_rates = BurnRateSerializer(many=True)
+    firing = serializers.ListField(child=serializers.CharField(), help_text="fast_burn, slow_burn")
+
+
 class StatusSerializer(serializers.Serializer):
     service = serializers.CharField()
     slo_state = serializers.ChoiceField(choices=SLO.State.choices)
@@ -101,6 +119,9 @@ class StatusSerializer(serializers.Serializer):
     )
     open_incident = serializers.JSONField(
         allow_null=True, help_text="The open incident, or null (incidents come with playbooks)."
+    )
+    error_budget = ErrorBudgetSerializer(
+        required=False, help_text="Only when the SLO declares an objective."
     )
 
 

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from ops.api.alertmanager import AlertmanagerView
 from ops.api.audit import AuditEntryViewSet
 from ops.api.channels import ChannelViewSet
 from ops.api.incidents import EventView, IncidentViewSet
@@ -18,6 +19,7 @@ router.register("services", ServiceViewSet, basename="service")
 
 urlpatterns = [
     *router.urls,
+    path("alertmanager/", AlertmanagerView.as_view(), name="alertmanager"),
     path("metrics/", MetricsView.as_view(), name="metrics-ingest"),
     path("series/", SeriesView.as_view(), name="series"),
     path("services/<str:service_id>/events/", EventView.as_view(), name="service-events"),

@@ -26,6 +26,7 @@ from ops.api.parsers import (
 )
 from ops.api.permissions import CanIngestMetrics, ServicePermissions
 from ops.api.throttles import IngestRateThrottle
+from ops.budget.evaluate import status_of as error_budget
 from ops.filtersets import SampleFilterSet, ServiceFilterSet
 from ops.models import SLO, Series, Service
 from ops.playbook.incidents import open_incident_summary
@@ -103,6 +104,7 @@ class ServiceViewSet(
         slo = service.slos.order_by("pk").first()
         if slo is None:
             raise exceptions.NotFound("this service has no SLO")
+        budget = error_budget(slo)
         return Response(
             {
                 "service": service.id,
@@ -115,6 +117,7 @@ class ServiceViewSet(
                 "since": slo.since,
                 "evaluated_at": last_pass_at(),
                 "open_incident": open_incident_summary(service.id),
+                **({"error_budget": budget} if budget is not None else {}),
             }
         )
 

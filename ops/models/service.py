@@ -101,6 +101,12 @@ class SLO(models.Model):
     threshold = models.FloatField()
     window_seconds = models.PositiveIntegerField()
     percentile = models.FloatField(default=95.0)
+    objective = models.FloatField(
+        null=True, blank=True, help_text="Percent of samples within the threshold (error budget)."
+    )
+    budget_window = models.CharField(
+        max_length=16, blank=True, help_text="30d (rolling), month or quarter; set with objective."
+    )
     state = models.CharField(max_length=20, choices=State.choices, default=State.NO_DATA)
     value = models.FloatField(null=True, blank=True)
     since = models.DateTimeField(null=True, blank=True)

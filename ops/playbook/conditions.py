@@ -95,6 +95,34 @@ class MetricThreshold(Condition):
 
 
 @dataclass(frozen=True)
+class FastBurn(Condition):
+    """The SLO's error budget burns fast: 14.4x over 1 h and 5 min, or 6x over 6 h and 30 min
+    (windows scaled to the SLO's ``budget_window``; see ``ops.budget.windows``). Page."""
+
+    keyword = "fast_burn"
+
+    @classmethod
+    def parse(cls, args: str) -> FastBurn:
+        if args:
+            raise PlaybookError(f"fast_burn takes no argument, got {args!r}")
+        return cls()
+
+
+@dataclass(frozen=True)
+class SlowBurn(Condition):
+    """The error budget burns slowly but steadily: 3x over 1 d and 2 h, or 1x over 3 d and
+    6 h (scaled like ``fast_burn``). A ticket, not a page."""
+
+    keyword = "slow_burn"
+
+    @classmethod
+    def parse(cls, args: str) -> SlowBurn:
+        if args:
+            raise PlaybookError(f"slow_burn takes no argument, got {args!r}")
+        return cls()
+
+
+@dataclass(frozen=True)
 class Event(Condition):
     """A named event reported for the service, e.g. ``unauthorized_login``."""
 
@@ -103,13 +131,16 @@ class Event(Condition):
 
 
 CONDITIONS: dict[str, type[Condition]] = {
-    cls.keyword: cls for cls in (SloBreach, StillBreachAfter, Recovered, MetricThreshold, Event)
+    cls.keyword: cls
+    for cls in (SloBreach, StillBreachAfter, Recovered, MetricThreshold, FastBurn, SlowBurn, Event)
 }
 # Keyword conditions are written as "keyword [args]"; the others are recognised by shape.
 _KEYWORD_CONDITIONS = {
     "slo_breach": SloBreach,
     "still_breach_after": StillBreachAfter,
     "recovered": Recovered,
+    "fast_burn": FastBurn,
+    "slow_burn": SlowBurn,
 }
 
 
@@ -122,7 +153,8 @@ def parse_condition(text: str) -> Condition:
         return _KEYWORD_CONDITIONS[keyword].parse(rest)
     if rest or not NAME.match(keyword):
         raise PlaybookError(
-            f"cannot read condition {text!r}; use slo_breach, still_breach_after N, "
+            f"cannot read condition {text!r}; use slo_breach, still_breach_after N, fast_burn, "
+            "slow_burn, "
             "'metric > value [for N min]' or an event name"
         )
     return Event(name=keyword)

@@ -30,9 +30,11 @@ from ops.playbook.conditions import (  # noqa: F401
     CONDITIONS,
     Condition,
     Event,
+    FastBurn,
     MetricThreshold,
     Recovered,
     SloBreach,
+    SlowBurn,
     StillBreachAfter,
     parse_condition,
 )

@@ -82,6 +82,11 @@ def evaluate_conditions(at: datetime | None = None) -> int:
     return changed
 
 
+def event_condition(name: str) -> str:
+    """The ``Incident.condition`` of a named event's incident."""
+    return f"event:{name}"
+
+
 def raise_event(service: Service, name: str, detail: dict | None = None) -> Incident:
     """Open (or return the open) incident of a named event reported for ``service``."""
     steps = [
@@ -91,7 +96,7 @@ def raise_event(service: Service, name: str, detail: dict | None = None) -> Inci
     ]
     if not steps:
         raise EventError(f"the playbook of {service.id} has no step for event {name!r}")
-    condition = f"event:{name}"
+    condition = event_condition(name)
     with transaction.atomic():
         incident = open_for(service, condition, steps, timezone.now(), detail=detail or {})
         if incident is None:

@@ -14,8 +14,17 @@ from dataclasses import dataclass, field
 
 from jsonschema import Draft202012Validator
 
+from ops.budget.windows import DEFAULT_WINDOW, BudgetWindowError
+from ops.budget.windows import validate as validate_budget_window
 from ops.outbound import outbound_problem
-from ops.playbook.grammar import MetricThreshold, PlaybookError, Step, parse_step
+from ops.playbook.grammar import (
+    FastBurn,
+    MetricThreshold,
+    PlaybookError,
+    SlowBurn,
+    Step,
+    parse_step,
+)
 from ops.servicedef.schema import DEFAULT_COOLDOWN_SECONDS, SERVICE_SCHEMA, TYPE_NAMES
 from ops.servicedef.yamlload import KEY_LINE, MAX_DEPTH, YamlError, load_yaml
 
@@ -43,6 +52,8 @@ class SloDef:
     threshold: float
     window_seconds: int
     percentile: float = DEFAULT_PERCENTILE
+    objective: float | None = None  # percent of good samples; None: no error budget
+    budget_window: str = ""
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,7 @@ def _cross_checks(data: dict, errors: _Errors, check_targets: bool) -> tuple[Ste
             ("slo", "target"),
             f"{data['slo']['target']!r} is not one of the sensors ({', '.join(names)})",
         )
+    _budget_checks(data["slo"], errors)
     steps = []
     for i, raw in enumerate(data.get("playbook") or []):
         try:
@@ -161,8 +173,25 @@ def _cross_checks(data: dict, errors: _Errors, check_targets: bool) -> tuple[Ste
                 ("playbook", i, "if"),
                 f"metric {step.condition.metric!r} is not one of the sensors",
             )
+        if isinstance(step.condition, FastBurn | SlowBurn) and "objective" not in data["slo"]:
+            errors.add(
+                ("playbook", i, "if"),
+                f"{step.condition.keyword} needs an error budget: set slo.objective "
+                "(e.g. objective: 99.5)",
+            )
         steps.append(step)
     return tuple(steps)
+
+
+def _budget_checks(slo: dict, errors: _Errors) -> None:
+    if "budget_window" not in slo:
+        return
+    if "objective" not in slo:
+        errors.add(("slo", "budget_window"), "needs an objective (e.g. objective: 99.5)")
+    try:
+        validate_budget_window(slo["budget_window"])
+    except BudgetWindowError as exc:
+        errors.add(("slo", "budget_window"), str(exc))
 
 
 def _kubernetes(data: dict) -> KubernetesDef:
@@ -239,6 +268,8 @@ def parse_definition(
             threshold=float(slo["threshold"]),
             window_seconds=int(slo["window_seconds"]),
             percentile=float(slo.get("percentile", DEFAULT_PERCENTILE)),
+            objective=float(slo["objective"]) if "objective" in slo else None,
+            budget_window=slo.get("budget_window", DEFAULT_WINDOW if "objective" in slo else ""),
         ),
         playbook=steps,
         kubernetes=_kubernetes(data),

@@ -55,6 +55,8 @@ SERVICE_SCHEMA = {
                 "threshold": {"type": "number"},
                 "window_seconds": {"type": "integer", "minimum": 10, "maximum": 7 * 86400},
                 "percentile": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+                "objective": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100},
+                "budget_window": {"type": "string", "maxLength": 16},
             },
         },
         "kubernetes": {

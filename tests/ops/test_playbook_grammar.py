@@ -144,7 +144,15 @@ def test_registries_name_every_kind_once():
         "throttle",
         "isolate",
     }
-    assert set(CONDITIONS) == {"slo_breach", "still_breach_after", "recovered", "metric", "event"}
+    assert set(CONDITIONS) == {
+        "slo_breach",
+        "still_breach_after",
+        "recovered",
+        "metric",
+        "fast_burn",
+        "slow_burn",
+        "event",
+    }
 
 
 def test_recovered_step_scales_down_by_the_amount_written_with_or_without_minus():

@@ -62,9 +62,23 @@ def binaries_available() -> str | None:
 
 
 class PrometheusServer:
-    def __init__(self, workdir: Path, series: Iterable[Series]):
+    def __init__(
+        self,
+        workdir: Path,
+        series: Iterable[Series],
+        *,
+        scrape: str | None = None,
+        rules: str | None = None,
+        alertmanager: str | None = None,
+    ):
+        """``scrape``: a loopback ``host:port`` whose ``/metrics`` is scraped every second;
+        ``rules``: the text of a rule file, evaluated every second; ``alertmanager``: the
+        loopback ``host:port`` its alerts are sent to."""
         self.workdir = workdir
         self.series = list(series)
+        self.scrape = scrape
+        self.rules = rules
+        self.alertmanager = alertmanager
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -81,7 +95,7 @@ class PrometheusServer:
             timeout=120,
         )
         config = self.workdir / "prometheus.yml"
-        config.write_text("global:\n  scrape_interval: 15s\nscrape_configs: []\n")
+        config.write_text(self._config())
         self.log = open(self.workdir / "prometheus.log", "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
@@ -105,6 +119,32 @@ class PrometheusServer:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"prometheus not ready after 30s: {self.read_log()[-2000:]}")
+
+    def _config(self) -> str:
+        lines = ["global:", "  scrape_interval: 1s", "  scrape_timeout: 1s"]
+        lines.append("  evaluation_interval: 1s")
+        if self.rules:
+            rule_file = self.workdir / "rules.yml"
+            rule_file.write_text(self.rules)
+            lines += ["rule_files:", f"  - {rule_file}"]
+        if self.alertmanager:
+            lines += [
+                "alerting:",
+                "  alertmanagers:",
+                f"    - static_configs: [{{targets: ['{self.alertmanager}']}}]",
+            ]
+        if not self.scrape:
+            return "\n".join([*lines, "scrape_configs: []", ""])
+        return "\n".join(
+            [
+                *lines,
+                "scrape_configs:",
+                "  - job_name: hms",
+                "    metrics_path: /metrics",
+                f"    static_configs: [{{targets: ['{self.scrape}']}}]",
+                "",
+            ]
+        )
 
     def read_log(self) -> str:
         return (self.workdir / "prometheus.log").read_text(errors="replace")
