@@ -3,6 +3,7 @@
 from apm.models.baseline import Baseline
 from apm.models.deviation import Deviation
 from apm.models.escalation import Escalation, EscalationRoute
+from apm.models.explanation import Explanation, ExplanationVersion
 from apm.models.policy import EscalationPolicy
 from apm.models.program import Program
 from apm.models.ticket import Ticket
@@ -13,6 +14,8 @@ __all__ = [
     "Escalation",
     "EscalationPolicy",
     "EscalationRoute",
+    "Explanation",
+    "ExplanationVersion",
     "Program",
     "Ticket",
 ]
