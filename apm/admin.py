@@ -291,3 +291,4 @@ class DeviationAdmin(ScopedAdmin):
 
 
 import apm.admin_escalations  # noqa: E402, F401  (escalations, routes, policies, tickets)
+from apm import admin_explanations  # noqa: E402, F401 - registers ExplanationAdmin

@@ -198,3 +198,59 @@ def test_the_review_is_four_statements_for_200_baselines(django_assert_max_num_q
     with django_assert_max_num_queries(8):
         answer = client.get(f"/api/v1/programs/{program.pk}/review/?quarter=2026Q3")
     assert len(answer.json()["baselines"]) == 200
+
+
+def test_the_review_page_for_executives(client, housing):
+    _, staff = housing
+    alice = f.staff_user("staff_alice", staff)
+    client.force_login(alice)
+    page = client.get("/dashboard/review/?quarter=2026Q3")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Quarterly review — 2026Q3" in html
+    assert html.index("backlog_days") < html.index("approval_days") < html.index("avg_wait_days")
+    assert "Off track" in html and "At risk" in html and "On track" in html
+    assert html.count("Explanation due") == 2
+    only = client.get("/dashboard/review/?quarter=2026Q3&owner=Nobody").content.decode()
+    assert "No promise to review with these filters" in only
+    bad = client.get("/dashboard/review/?quarter=2026Q9")
+    assert bad.status_code == 200
+    assert "is not a quarter" in bad.content.decode()
+
+
+def test_the_review_page_is_five_statements_for_200_baselines(
+    client, django_assert_max_num_queries
+):
+    program = f.program(code="big")
+    for i in range(200):
+        b = f.baseline(program, name=f"b{i}", target_value=30, clean=False)
+        if i < 20:
+            history(b, [25, 26, 27])
+    client.force_login(f.viewer_user("viewer_bob"))
+    with django_assert_max_num_queries(10):
+        page = client.get("/dashboard/review/?quarter=2026Q3")
+    assert page.content.decode().count('data-label="Status"') == 200
+
+
+def test_staff_write_an_explanation_in_the_admin(client, housing):
+    program, staff = housing
+    alice = f.staff_user("staff_alice", staff)
+    client.force_login(alice)
+    missed = program.baselines.get(name="backlog_days")
+    form = {
+        "baseline": missed.pk,
+        "period": "2026q3",
+        "why": "Two caseworkers left.",
+        "plan": "Hire two.",
+        "due_date": "2026-12-31",
+        "versions-TOTAL_FORMS": "0",
+        "versions-INITIAL_FORMS": "0",
+    }
+    answer = client.post("/admin/apm/explanation/add/", form)
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    explanation = Explanation.objects.get()
+    assert (explanation.period, explanation.author, explanation.version) == ("2026Q3", alice, 1)
+    assert AuditEntry.objects.filter(topic="apm.explanation").count() == 1
+    refused = client.post("/admin/apm/explanation/add/", {**form, "period": "soon"})
+    assert refused.status_code == 200
+    assert "is not a quarter" in refused.content.decode()

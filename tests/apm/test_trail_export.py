@@ -159,3 +159,18 @@ def test_the_export_streams_in_a_fixed_number_of_statements(django_assert_max_nu
         response = client.get(f"/api/v1/programs/{program.pk}/trail/")
         body = b"".join(response.streaming_content)
     assert len(json.loads(body)["rows"]) == 201
+
+
+def test_the_printable_report_says_whether_the_chain_holds(client, story):
+    program, _, _, alice = story
+    client.force_login(alice)
+    page = client.get(f"/dashboard/programs/{program.pk}/trail/").content.decode()
+    assert "Audit chain verified" in page
+    assert "Fast-Track Housing Voucher Act §4(b)" in page
+    target = AuditEntry.objects.order_by("id")[1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {AuditEntry._meta.db_table} SET actor = %s WHERE id = %s", ["x", target.pk]
+        )
+    page = client.get(f"/dashboard/programs/{program.pk}/trail/").content.decode()
+    assert f"broken at entry #{target.pk}" in page
