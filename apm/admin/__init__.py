@@ -2,8 +2,9 @@
 
 ``base`` holds ``ScopedAdmin`` (scoping and audited saves); ``baselines`` the
 programs, baselines ("Run now") and deviations; ``escalations`` the
-escalations, routes, policies and tickets (with ``reminders``' follow-up page
-mixed in). The modules import ``base``, never each other.
+escalations (with ``reminders``' follow-up page mixed in), routes, policies and
+tickets; ``explanations`` the explanations of missed quarters. The modules
+import ``base``, never each other.
 """
 
-from apm.admin import baselines, escalations  # noqa: F401  (registers the model admins)
+from apm.admin import baselines, escalations, explanations  # noqa: F401  (registers the admins)

@@ -3,6 +3,7 @@
 from apm.models.baseline import Baseline
 from apm.models.deviation import Deviation
 from apm.models.escalation import Escalation, EscalationRoute
+from apm.models.explanation import Explanation, ExplanationVersion
 from apm.models.policy import EscalationPolicy
 from apm.models.program import Program
 from apm.models.reminder import EscalationReminder
@@ -15,6 +16,8 @@ __all__ = [
     "EscalationPolicy",
     "EscalationReminder",
     "EscalationRoute",
+    "Explanation",
+    "ExplanationVersion",
     "Program",
     "Ticket",
 ]

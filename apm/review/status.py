@@ -1,0 +1,136 @@
+"""The quarterly review of each baseline: on track, at risk, off track, or not enough data.
+
+The rule (docs/REVIEW.md):
+
+- The quarter's evaluations are the deviations measured in it (up to ``as_of``) that
+  have a value; ``no_data`` and ``error`` runs are counted as missing, not fitted.
+- Fewer than ``MIN_EVALUATIONS`` → ``insufficient_data``.
+- *So far*: the mean of the quarter's values. *Projection*: a least-squares line
+  through (time, value), read at the quarter's end. Each is *kept* when its deviation
+  from the target is within the baseline's ``threshold_pct`` (the watchdog's own rule).
+- Both kept → ``on_track``; neither → ``off_track``; one of the two → ``at_risk``.
+- ``at_risk`` and ``off_track`` need an explanation (why, plan, due date) for the quarter.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count
+
+from apm.models import Baseline, Deviation, Escalation, Explanation
+from apm.review.quarters import Quarter
+
+MIN_EVALUATIONS = 3
+DAY = 86400.0
+MEASURED = (Deviation.Status.OK, Deviation.Status.BREACH)
+
+
+class Status:
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    OFF_TRACK = "off_track"
+    INSUFFICIENT_DATA = "insufficient_data"
+    NEEDS_EXPLANATION = ("at_risk", "off_track")
+
+
+@dataclass
+class BaselineReview:
+    baseline: Baseline
+    status: str
+    evaluations: int
+    missing: int
+    value: float | None = None
+    projection: float | None = None
+    trend_per_day: float | None = None
+    direction: str = ""  # improving / worsening / steady
+    open_escalations: int = 0
+    explanation: Explanation | None = None
+
+    @property
+    def explanation_due(self) -> bool:
+        return self.status in Status.NEEDS_EXPLANATION and self.explanation is None
+
+
+def fit(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """(intercept, slope) of the least-squares line through ``(x, y)`` points."""
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    sxx = sum((x - mean_x) ** 2 for x, _ in points)
+    if sxx == 0:
+        return mean_y, 0.0
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx
+    return mean_y - slope * mean_x, slope
+
+
+def kept(baseline: Baseline, value: float) -> bool:
+    return baseline.deviation_pct(value) <= baseline.threshold_pct
+
+
+def _direction(baseline: Baseline, slope: float, days: float) -> str:
+    change = slope * days
+    if abs(change) < 0.01 * abs(baseline.target_value):
+        return "steady"
+    better = change < 0 if baseline.compare_op == Baseline.CompareOp.LE else change > 0
+    return "improving" if better else "worsening"
+
+
+def judge(baseline: Baseline, rows: list[tuple[datetime, float | None]], quarter: Quarter):
+    """The review of one baseline from its quarter's ``(evaluated_at, actual)`` rows."""
+    points = [((at - quarter.start).total_seconds() / DAY, v) for at, v in rows if v is not None]
+    missing = len(rows) - len(points)
+    if len(points) < MIN_EVALUATIONS:
+        return BaselineReview(baseline, Status.INSUFFICIENT_DATA, len(points), missing)
+    days = (quarter.end - quarter.start).total_seconds() / DAY
+    intercept, slope = fit(points)
+    value = sum(v for _, v in points) / len(points)
+    projection = intercept + slope * days
+    so_far, later = kept(baseline, value), kept(baseline, projection)
+    status = Status.ON_TRACK if so_far and later else Status.OFF_TRACK
+    if so_far != later:
+        status = Status.AT_RISK
+    return BaselineReview(
+        baseline,
+        status,
+        len(points),
+        missing,
+        value=round(value, 6),
+        projection=round(projection, 6),
+        trend_per_day=round(slope, 6),
+        direction=_direction(baseline, slope, days),
+    )
+
+
+def review(baselines, quarter: Quarter, as_of: datetime) -> list[BaselineReview]:
+    """Every baseline's review for ``quarter`` as of ``as_of``: four statements in all."""
+    baselines = list(baselines)
+    ids = [b.pk for b in baselines]
+    until = min(as_of, quarter.end)
+    rows: dict[int, list] = defaultdict(list)
+    measured = Deviation.objects.filter(
+        baseline_id__in=ids, evaluated_at__gte=quarter.start, evaluated_at__lt=until
+    )
+    for baseline_id, at, actual, status in measured.order_by().values_list(
+        "baseline_id", "evaluated_at", "actual", "status"
+    ):
+        rows[baseline_id].append((at, actual if status in MEASURED else None))
+    escalations = dict(
+        Escalation.objects.filter(baseline_id__in=ids, status__in=Escalation.OPEN_STATUSES)
+        .values_list("baseline_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    explanations = {
+        e.baseline_id: e
+        for e in Explanation.objects.filter(baseline_id__in=ids, period=str(quarter))
+    }
+    result = []
+    for baseline in baselines:
+        one = judge(baseline, sorted(rows[baseline.pk], key=lambda r: r[0]), quarter)
+        one.open_escalations = escalations.get(baseline.pk, 0)
+        one.explanation = explanations.get(baseline.pk)
+        result.append(one)
+    return result
