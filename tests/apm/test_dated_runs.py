@@ -9,8 +9,7 @@ from django.utils import timezone
 from apm import services
 from apm.models import Baseline, Deviation, Escalation
 from ops.models import AuditEntry, Notification
-from tests.apm import escalation_factories as ef
-from tests.apm import factories as f
+from tests import factories as f
 
 
 def run(api, user, baseline, at):
@@ -96,7 +95,7 @@ def test_absurd_or_unreadable_times_are_400s_naming_at(api, staff_alice, at):
 
 
 def test_a_past_dated_run_is_a_backfill_and_leaves_the_live_escalation_as_it_was(api, staff_alice):
-    ef.kpi_alerts_and_tickets()
+    f.kpi_alerts_and_tickets()
     baseline = f.baseline()  # SELECT 37.2 against ≤ 30: a breach
     assert run(api, staff_alice, baseline, None).status_code == 201
     escalation = Escalation.objects.get()
@@ -104,9 +103,9 @@ def test_a_past_dated_run_is_a_backfill_and_leaves_the_live_escalation_as_it_was
     audited = AuditEntry.objects.filter(topic="apm.escalation").count()
     notified = Notification.objects.count()
 
-    ef.set_probe(baseline, 25)  # back within the promise: a live run would resolve it
+    f.set_probe(baseline, 25)  # back within the promise: a live run would resolve it
     ok = run(api, staff_alice, baseline, iso(timezone.now() - timedelta(days=2)))
-    ef.set_probe(baseline, 99)  # far worse: a live run would count it again
+    f.set_probe(baseline, 99)  # far worse: a live run would count it again
     red = run(api, staff_alice, baseline, iso(timezone.now() - timedelta(hours=1)))
 
     assert (ok.status_code, red.status_code) == (201, 201)
@@ -134,7 +133,7 @@ def test_a_backfill_newer_than_the_latest_live_run_is_not_the_latest(api, staff_
     services.run_baseline(
         baseline, at=timezone.now() - timedelta(hours=3), trigger=Deviation.Trigger.COMMAND
     )
-    ef.set_probe(baseline, 25)
+    f.set_probe(baseline, 25)
     backfill = run(api, staff_alice, baseline, iso(timezone.now() - timedelta(hours=1)))
     assert backfill.json()["trigger"] == "backfill" and backfill.json()["status"] == "ok"
 
@@ -156,11 +155,11 @@ def test_escalate_send_takes_its_red_streak_from_the_latest_live_run_not_a_backf
     from apm import escalations
 
     baseline = f.baseline()
-    ef.set_probe(baseline, 25)
+    f.set_probe(baseline, 25)
     services.run_baseline(
         baseline, at=timezone.now() - timedelta(hours=3), trigger=Deviation.Trigger.COMMAND
     )  # ok: opens nothing
-    ef.set_probe(baseline, 99)
+    f.set_probe(baseline, 99)
     backfill = run(api, staff_alice, baseline, iso(timezone.now() - timedelta(hours=1)))
     assert backfill.json()["status"] == "breach" and not Escalation.objects.exists()
 

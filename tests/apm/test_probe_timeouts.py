@@ -12,7 +12,7 @@ from apm import services
 from apm.models import Baseline, Deviation
 from apm.probes import PROBES
 from apm.probes.deadline import database_deadline
-from tests.apm import factories as f
+from tests import factories as f
 
 
 def test_every_probe_kind_has_a_run_timeout_at_or_under_the_setting(settings):

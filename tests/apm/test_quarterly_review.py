@@ -9,7 +9,7 @@ from apm.models import Deviation, Explanation
 from apm.review.quarters import Quarter, QuarterError
 from apm.review.status import fit
 from ops.models import AuditEntry
-from tests.apm import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

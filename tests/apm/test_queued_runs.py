@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from apm import services
 from apm.models import Deviation
-from tests.apm import factories as f
+from tests import factories as f
 
 
 def wait_for(condition, timeout=20.0):

@@ -12,8 +12,8 @@ from apm import config_audit, escalations, explanations
 from apm.models import Baseline, EscalationRoute, Explanation, Program, Ticket
 from ops.models import AuditEntry, Channel, Notification
 from ops.outbox.services import deliver
-from tests.apm import factories as f
-from tests.pages import factories as pf
+from tests import factories as f
+from tests import factories as pf
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,7 @@ import pytest
 
 from ops.models import ActionRun, AuditEntry, Incident
 from ops.services import register_service, rotate_ingest_key
-from tests.ops.factories import api_client
+from tests.factories import api_client
 from tests.support.alertmanager import AlertmanagerServer, binary_available
 from tests.support.http_server import LoopbackServer, Reply
 from tests.support.prometheus import PrometheusServer, binaries_available

@@ -13,8 +13,7 @@ from ops.outbox.services import deliver
 from ops.playbook import runner
 from ops.servicedef import DefinitionError, parse_definition
 from ops.services import register_service
-from tests.ops.factories import api_client, readings, viewer_bob
-from tests.ops.vault_factories import make_channel
+from tests.factories import api_client, make_channel, readings, viewer_bob
 from tests.support.slack import TOKEN, FakeSlack
 
 pytestmark = pytest.mark.django_db

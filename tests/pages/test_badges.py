@@ -4,16 +4,16 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.pages import factories as pf
+from tests import factories as pf
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def fast_track():
-    program = pf.program(code="fast-track", public=True)
-    wait = pf.baseline(program, name="avg_wait_days", target_value=30)
-    approvals = pf.baseline(program, name="approval_rate", target_value=30)
+    program = pf.program(owner_group=None, code="fast-track", public=True)
+    wait = pf.ledger_baseline(program, name="avg_wait_days", target_value=30)
+    approvals = pf.ledger_baseline(program, name="approval_rate", target_value=30)
     pf.deviation(wait, 25.0)
     pf.deviation(approvals, 45.0, days_ago=1)
     pf.deviation(approvals, 20.0)  # the latest verdict counts
@@ -46,16 +46,16 @@ def test_the_svg_is_well_formed_and_says_the_same(client, fast_track):
 
 
 def test_red_and_unmeasured(client):
-    program = pf.program(code="ssa", public=True)
+    program = pf.program(owner_group=None, code="ssa", public=True)
     assert client.get("/public/badges/ssa.json").json()["message"] == "not measured yet"
     for i in range(3):
-        pf.deviation(pf.baseline(program, name=f"b{i}", target_value=10), 50.0)
+        pf.deviation(pf.ledger_baseline(program, name=f"b{i}", target_value=10), 50.0)
     assert client.get("/public/badges/ssa.json").json()["color"] == "red"
 
 
 @pytest.mark.parametrize("path", ["/public/badges/secret.json", "/public/badges/secret.svg"])
 def test_a_private_program_has_no_badge(client, path):
-    program = pf.program(code="secret", public=False)
-    pf.deviation(pf.baseline(program, name="x", target_value=10), 5.0)
+    program = pf.program(owner_group=None, code="secret", public=False)
+    pf.deviation(pf.ledger_baseline(program, name="x", target_value=10), 5.0)
     assert client.get(path).status_code == 404
     assert client.get(path.replace("secret", "no-such-program")).status_code == 404

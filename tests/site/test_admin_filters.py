@@ -14,7 +14,7 @@ from apm.models import Escalation, EscalationPolicy, EscalationRoute, Ticket
 from apm.services import run_baseline
 from apm.tickets import open_ticket
 from ops.models import Channel
-from tests.apm import factories as f
+from tests import factories as f
 
 TRANSIT_NAMES = ("metro-ridership", "Metro Ridership Guarantee", "Transit staff", "metro_wait")
 CHANGELISTS = sorted(

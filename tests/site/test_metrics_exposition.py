@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from apm import services
 from apm.models import Baseline, Deviation, Escalation, Program
 from ops.models import SLO, ActionRun, Channel, Incident, Notification, Service
-from tests.apm import factories as f
-from tests.pages import factories as pf
+from tests import factories as f
+from tests import factories as pf
 from tests.support.history import EVAL_TIME, default_history
 from tests.support.prometheus import PrometheusServer, binaries_available
 from tests.support.services import require
@@ -42,8 +42,8 @@ def labels(**pairs) -> tuple:
 
 
 def test_baseline_verdicts_are_the_ledgers_latest_live_evaluation(client):
-    program = pf.program(code="fast-track")
-    wait = pf.baseline(program, name="avg_wait_days", target_value=30)
+    program = pf.program(owner_group=None, code="fast-track")
+    wait = pf.ledger_baseline(program, name="avg_wait_days", target_value=30)
     pf.deviation(wait, 33.0, days_ago=2)
     latest = pf.deviation(wait, 37.2, days_ago=1)
     # A backfill of a later past moment is history, never the current verdict.
@@ -56,7 +56,7 @@ def test_baseline_verdicts_are_the_ledgers_latest_live_evaluation(client):
         evidence={},
         trigger=Deviation.Trigger.BACKFILL,
     )
-    never_run = pf.baseline(program, name="never_run", target_value=5)
+    never_run = pf.ledger_baseline(program, name="never_run", target_value=5)
 
     samples = scrape(client)
 
@@ -85,8 +85,8 @@ def test_baseline_verdicts_are_the_ledgers_latest_live_evaluation(client):
 
 
 def test_no_data_verdict_has_a_deviation_but_no_actual(client):
-    program = pf.program(code="fast-track")
-    pf.deviation(pf.baseline(program, name="silent"), None)
+    program = pf.program(owner_group=None, code="fast-track")
+    pf.deviation(pf.ledger_baseline(program, name="silent"), None)
     samples = scrape(client)
     key = labels(program="fast-track", baseline="silent")
     assert ("hms_baseline_actual", key) not in samples
@@ -103,8 +103,8 @@ def test_no_data_verdict_has_a_deviation_but_no_actual(client):
 
 
 def test_open_escalations_by_program_and_level(client):
-    program = pf.program(code="fast-track")
-    red = pf.baseline(program, name="avg_wait_days", target_value=30)
+    program = pf.program(owner_group=None, code="fast-track")
+    red = pf.ledger_baseline(program, name="avg_wait_days", target_value=30)
     pf.escalated(red, 60.0)
     samples = scrape(client)
     level = Escalation.objects.get().level
@@ -112,7 +112,7 @@ def test_open_escalations_by_program_and_level(client):
 
 
 def test_slo_incidents_notifications_and_playbook_queue(client):
-    service = Service.objects.get(pk=pf.service("DCA_Luggage_Scanner", threshold=30))
+    service = pf.make_service("DCA_Luggage_Scanner", threshold=30).service
     slo = SLO.objects.get(service=service)
     SLO.objects.filter(pk=slo.pk).update(state=SLO.State.BREACHED, value=38.0)
     incident = Incident.objects.create(service=service, slo=slo, opened_at=timezone.now())
