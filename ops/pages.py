@@ -33,6 +33,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from ops.budget import evaluate as budget
 from ops.filtersets import ServiceFilterSet
 from ops.models import SLO, ActionRun, Incident, Sample, Service
 
@@ -146,7 +147,18 @@ def value_text(value: float | None) -> str:
     return f"{round(value, 2):g}"
 
 
-def _slo_json(slo: SLO, points: dict[int, float], at: datetime) -> dict:
+def budget_text(slo: SLO, slo_counts: dict | None, at: datetime) -> str:
+    """ "error budget 62.5 % left (270 min)", or "" when the SLO has no objective."""
+    if slo.objective is None or slo_counts is None:
+        return ""
+    report = budget.report(slo, slo_counts, at)
+    return (
+        f"error budget {report['remaining_pct']:.1f} % left "
+        f"({report['remaining_minutes']:.0f} min of {report['window']})"
+    )
+
+
+def _slo_json(slo: SLO, points: dict[int, float], at: datetime, budget_counts=None) -> dict:
     since = int((at - timedelta(seconds=_graph_range(slo))).timestamp())
     xs = sorted(x for x in points if x >= since - 60)
     return {
@@ -159,6 +171,7 @@ def _slo_json(slo: SLO, points: dict[int, float], at: datetime) -> dict:
         "state_label": SLO.State(slo.state).label,
         "value": slo.value,
         "value_text": value_text(slo.value),
+        "budget_text": budget_text(slo, (budget_counts or {}).get(slo.pk), at),
         "since": slo.since.isoformat() if slo.since else None,
         "evaluated_at": slo.evaluated_at.isoformat() if slo.evaluated_at else None,
         "graph": {
@@ -191,6 +204,7 @@ def war_room(user, params, at: datetime | None = None, with_owners: bool = True)
     rows = list(page.object_list)
     slos = [slo for service in rows for slo in service.slos.all()]
     graphs = _graphs(slos, at)
+    budgets = budget.counts(slos, at)  # one statement per budget window in use, or none
     incidents: dict[str, dict] = {}
     ids = [service.id for service in rows]
     for reader in INCIDENT_READERS:
@@ -209,7 +223,7 @@ def war_room(user, params, at: datetime | None = None, with_owners: bool = True)
                 service=service,
                 state=state,
                 slos=[
-                    _slo_json(slo, graphs.get((slo.service_id, slo.target), {}), at)
+                    _slo_json(slo, graphs.get((slo.service_id, slo.target), {}), at, budgets)
                     for slo in service_slos
                 ],
                 incident=incidents.get(service.id),

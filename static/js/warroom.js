@@ -37,6 +37,8 @@
         if (!box) { return; }
         setState(box.querySelector("[data-role=slo-state]"), slo.state, slo.state_label);
         box.querySelector("[data-role=value]").textContent = slo.value_text;
+        var budget = box.querySelector("[data-role=budget]");
+        if (budget) { budget.textContent = slo.budget_text; budget.hidden = !slo.budget_text; }
         var chart = box.querySelector("[data-chart]");
         if (redraw) { window.HmsCharts.draw(chart, slo.graph); }
         else { window.HmsCharts.update(chart, slo.graph); }

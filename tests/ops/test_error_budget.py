@@ -8,7 +8,7 @@ from django.utils import timezone
 from apm.models import Ticket
 from ops.budget import evaluate as budget
 from ops.budget import windows
-from ops.models import ActionRun, Incident, Notification
+from ops.models import SLO, ActionRun, Incident, Notification
 from ops.outbox.services import deliver
 from ops.playbook import runner
 from ops.servicedef import DefinitionError, parse_definition
@@ -246,3 +246,18 @@ def test_the_slo_tick_itself_opens_the_burn_incident(slack):
     result = evaluate_slos(now.timestamp())
     assert result["burn_changes"] == 1
     assert Incident.objects.get(service=service, condition="fast_burn").state == "open"
+
+
+def test_the_war_room_tile_shows_the_budget_left(client, slack):
+    from ops import pages
+
+    portal()
+    now = timezone.now()
+    trickle(now, seconds=4 * 3600, every=36, bad_every=200)  # 2 bad of 400: 0.5 % of 1 %
+    client.force_login(viewer_bob())
+    html = client.get("/war-room/").content.decode()
+    assert "error budget 50.0 % left (9 min of 30h)" in html
+    state = client.get("/war-room/state.json").json()
+    (slo,) = [s for tile in state["tiles"] for s in tile["slos"]]
+    assert slo["budget_text"] == "error budget 50.0 % left (9 min of 30h)"
+    assert pages.budget_text(SLO.objects.get(), None, now) == ""
