@@ -32,7 +32,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from apm.escalations import TOPIC as ESCALATION_TOPIC
-from apm.models import Baseline, Deviation, Escalation, Program, Ticket
+from apm.models import Baseline, Deviation, Escalation, Explanation, Program, Ticket
 from ops.models import Notification
 
 TREND_DAYS = 90
@@ -188,10 +188,24 @@ def _latest_live(baseline: Baseline, history: list[Deviation]) -> Deviation | No
     return baseline.deviations.live().order_by("-evaluated_at", "-id").first()
 
 
+def _latest_explanations(program_ids: list[int]) -> dict:
+    """{baseline id: its newest explanation's public fields}: one statement."""
+    found = {}
+    rows = (
+        Explanation.objects.filter(baseline__program_id__in=program_ids)
+        .order_by("baseline_id", "-period")
+        .values("baseline_id", "period", "why", "plan", "due_date")
+    )
+    for row in rows:
+        found.setdefault(row.pop("baseline_id"), row)
+    return found
+
+
 def scorecard(params, at: datetime | None = None) -> dict:
     """The public programs, reduced to what is public (see the module docstring)."""
     at = at or timezone.now()
     result = _programs_page(Program.objects.filter(public=True), params, at)
+    explained = _latest_explanations([p.pk for p in result.programs])
     programs = []
     for program in result.programs:
         programs.append(
@@ -214,6 +228,7 @@ def scorecard(params, at: datetime | None = None) -> dict:
                         "evaluated_at": b.latest_evaluated_at,
                         "trend": b.trend,
                         "chart_id": b.chart_id,
+                        "explanation": explained.get(b.pk),
                     }
                     for b in program.baselines.all()
                     if b.active

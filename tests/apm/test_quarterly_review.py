@@ -254,3 +254,25 @@ def test_staff_write_an_explanation_in_the_admin(client, housing):
     refused = client.post("/admin/apm/explanation/add/", {**form, "period": "soon"})
     assert refused.status_code == 200
     assert "is not a quarter" in refused.content.decode()
+
+
+def test_a_missed_quarter_is_due_until_explained_then_the_public_page_shows_it(client, housing):
+    program, staff = housing
+    program.public = True
+    program.save()
+    alice = f.staff_user("staff_alice", staff)
+    assert review(alice, program)["backlog_days"]["explanation_due"] is True
+    assert "Why the target was missed" not in client.get("/public/").content.decode()
+    body = {
+        "baseline": program.baselines.get(name="backlog_days").pk,
+        "period": "2026Q3",
+        "why": "Two caseworkers left in July.",
+        "plan": "Hire two; weekend clinics.",
+        "due_date": "2026-12-31",
+    }
+    assert client_for(alice).post("/api/v1/explanations/", body, format="json").status_code == 201
+    assert review(alice, program)["backlog_days"]["explanation_due"] is False
+    page = client.get("/public/").content.decode()  # logged out
+    assert "Why the target was missed (2026Q3):" in page
+    assert "Two caseworkers left in July." in page
+    assert "31 December 2026" in page
