@@ -35,8 +35,9 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from apm import cron, policies, services
-from apm.models import Baseline, Deviation
+from apm import cron, explanations, policies, services
+from apm.models import Baseline, Deviation, Explanation
+from apm.review.quarters import Quarter
 from ops import demo_history as ops_history
 from ops.metrics import purge_expired
 
@@ -104,6 +105,32 @@ def slots(baseline: Baseline, since: datetime, until: datetime) -> list[datetime
     return found[::-1]
 
 
+# What the program's staff would write for the review once the promise broke (docs/REVIEW.md).
+EXPLANATION = {
+    "baseline": "scanner_queue_p95_seconds",
+    "why": "Two of the four checkpoint lanes have been closed for belt repairs since the "
+    "new scanner firmware was installed; the queue waits on the two that are left.",
+    "plan": "Reopen one lane with a loaned scanner this week, the second after the "
+    "vendor's repair, and staff both at the morning peak.",
+    "due_days": 45,
+}
+
+
+def _explain_the_broken_promise(baselines: list[Baseline], now: datetime) -> list[str]:
+    broken = [b for b in baselines if b.name == EXPLANATION["baseline"]]
+    if not broken:
+        return []
+    explanation = Explanation(
+        baseline=broken[0],
+        period=str(Quarter.containing(now)),
+        why=EXPLANATION["why"],
+        plan=EXPLANATION["plan"],
+        due_date=(now + timedelta(days=EXPLANATION["due_days"])).date(),
+    )
+    explanations.save(explanation, actor="hms_demo")
+    return [f"explanation: {broken[0].name} {explanation.period}"]
+
+
 @contextmanager
 def _quiet(name: str):
     """Hundreds of replayed runs would each log a line at INFO; keep warnings."""
@@ -144,6 +171,7 @@ def build(baselines: list[Baseline], now: datetime | None = None) -> list[str]:
         lines.append(f"policy {policy}: loaded")
     for ticket in policies.apply_policies(now):
         lines.append(f"ticket: {ticket.title}")
+    lines += _explain_the_broken_promise(baselines, now)
     purged = purge_expired(now)
     if purged:
         lines.append(f"retention: {purged} readings older than the retention purged")

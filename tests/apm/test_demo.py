@@ -147,3 +147,16 @@ def test_the_demo_ledger_is_its_own_file_and_probes_open_it_read_only(tmp_path, 
         with pytest.raises(ProbeError, match="SQLite refused it"):
             engine().fetch(attack)
     assert path.read_bytes() == before
+
+
+def test_the_demo_shows_a_review_an_explanation_and_an_error_budget(demo_loaded, client):
+    from apm.models import Explanation
+    from ops.budget.evaluate import status_of
+
+    explanation = Explanation.objects.get()
+    assert explanation.baseline.name == "scanner_queue_p95_seconds"
+    page = client.get("/public/").content.decode()
+    assert "Why the target was missed" in page and explanation.why in page
+    portal = SLO.objects.get(service_id="Benefits_Portal_API")
+    budget = status_of(portal)
+    assert budget["objective"] == 99 and budget["events"] > 0
