@@ -274,7 +274,10 @@ SPECTACULAR_SETTINGS = {
         "hms_site.openapi.add_error_responses",
     ],
     # an escalation's level and a route's min_level are one choice set
-    "ENUM_NAME_OVERRIDES": {"LevelEnum": "apm.models.escalation.Level"},
+    "ENUM_NAME_OVERRIDES": {
+        "LevelEnum": "apm.models.escalation.Level",
+        "AlertStatusEnum": "ops.alertmanager.ALERT_STATUSES",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------

@@ -27,6 +27,7 @@ from ops.models import Incident, Service
 from ops.playbook import triggers
 from ops.playbook.incidents import resolve_incident
 
+ALERT_STATUSES = ("firing", "resolved")  # Alertmanager's, for an alert and a notification
 FINGERPRINTS = "alertmanager_fingerprints"
 RESOLVED_BY = "alertmanager"
 

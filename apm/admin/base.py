@@ -4,9 +4,9 @@ Reads follow ``visible_to``; changes need the program's owner group (or
 superuser) and are saved through ``apm.config_audit`` (audited).
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from apm import config_audit
+from apm import config_audit, escalations
 from apm.models import Baseline
 from apm.models.access import may_write, reads_everything
 
@@ -47,3 +47,38 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self.has_change_permission(request, obj)
+
+
+class ReadOnlyScopedAdmin(ScopedAdmin):
+    """Rows changed only through services (actions); acting needs the program's owner group."""
+
+    @staticmethod
+    def program_of(obj):
+        return obj.baseline.program
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_act_permission(self, request):
+        return may_write(request.user)
+
+    def _act(self, request, queryset, act, verb):
+        done = 0
+        for obj in queryset.editable_by(request.user):
+            try:
+                act(obj)
+                done += 1
+            except escalations.NotOpen:
+                continue
+        self.message_user(request, f"{done} {verb}.", messages.SUCCESS)
+        skipped = queryset.count() - done
+        if skipped:
+            self.message_user(
+                request, f"{skipped} skipped (not your program, or not open).", messages.WARNING
+            )

@@ -57,7 +57,7 @@ class IsReceiver(permissions.BasePermission):
 
 
 class AlertSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["firing", "resolved"])
+    status = serializers.ChoiceField(choices=alertmanager.ALERT_STATUSES)
     labels = serializers.DictField(child=serializers.CharField(max_length=1000, allow_blank=True))
     annotations = serializers.DictField(
         child=serializers.CharField(max_length=10000, allow_blank=True), required=False
@@ -71,7 +71,7 @@ class NotificationSerializer(serializers.Serializer):
     """The webhook body; fields HMS does not use (groupKey, externalURL, …) are accepted."""
 
     version = serializers.ChoiceField(choices=["4"])
-    status = serializers.ChoiceField(choices=["firing", "resolved"])
+    status = serializers.ChoiceField(choices=alertmanager.ALERT_STATUSES)
     alerts = AlertSerializer(many=True, max_length=1000)
 
 

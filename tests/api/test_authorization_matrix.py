@@ -43,6 +43,7 @@ def everyone(status, **overrides):
 # An outsider naming a program they cannot see gets the 400 of an unknown program
 # ("object does not exist"), not a 403 that would confirm it exists.
 MATRIX = [
+    ("api-root", "get", "/api/v1/", None, everyone(200)),
     ("program-list", "get", "/api/v1/programs/", None, everyone(200)),
     (
         "program-list",
@@ -342,6 +343,52 @@ MATRIX = [
     ),
     ("schedule-detail", "delete", "/api/v1/schedules/{schedule}/", None, everyone(403, admin=204)),
     ("schedule-on-call", "get", "/api/v1/schedules/{schedule}/on-call/", None, everyone(200)),
+    # issue 18: explanations (program staff), the quarterly review and the trail (readers)
+    ("explanation-list", "get", "/api/v1/explanations/", None, everyone(200)),
+    (
+        "explanation-list",
+        "post",
+        "/api/v1/explanations/",
+        "new-explanation",
+        everyone(201, outsider=400, viewer=403),
+    ),
+    (
+        "explanation-detail",
+        "get",
+        "/api/v1/explanations/{explanation}/",
+        None,
+        everyone(200, outsider=404),
+    ),
+    (
+        "explanation-detail",
+        "patch",
+        "/api/v1/explanations/{explanation}/",
+        {"plan": "Hire two more."},
+        everyone(200, outsider=404, viewer=403),
+    ),
+    (
+        "explanation-detail",
+        "delete",
+        "/api/v1/explanations/{explanation}/",
+        None,
+        everyone(204, outsider=404, viewer=403),
+    ),
+    (
+        "program-review",
+        "get",
+        "/api/v1/programs/{program}/review/",
+        None,
+        everyone(200, outsider=404),
+    ),
+    (
+        "program-trail",
+        "get",
+        "/api/v1/programs/{program}/trail/",
+        None,
+        everyone(200, outsider=404),
+    ),
+    # issue 17: Alertmanager's webhook takes a receiver or ingest key, never a user token
+    ("alertmanager", "post", "/api/v1/alertmanager/", "alert", everyone(401, ingest=200)),
 ]
 
 PAGES = [
@@ -417,6 +464,11 @@ def world(db, django_user_model):
     Channel.objects.create(name="matrix-spare", kind="slack", target="#spare")
     route = EscalationRoute.objects.create(program=program, channel=channel)
     schedule = Schedule.objects.create(name="matrix-rota")
+    from apm.models import Explanation
+
+    explanation = Explanation.objects.create(
+        baseline=baseline, period="2026Q3", why="Staff left.", plan="Hire.", due_date="2026-12-31"
+    )
 
     users = {
         "admin": django_user_model.objects.create_superuser("admin_ada", "a@example.org", "pw"),
@@ -438,6 +490,7 @@ def world(db, django_user_model):
             "channel": channel.pk,
             "route": route.pk,
             "schedule": schedule.pk,
+            "explanation": explanation.pk,
             "audit": AuditEntry.objects.order_by("pk").values_list("pk", flat=True).first(),
         },
         "program": program,
@@ -480,6 +533,18 @@ def body_for(spec, world):
         return {"program": world["ids"]["program"], "channel": "matrix-spare", "remind_every": "1d"}
     if spec == "snooze":
         return {"until": (timezone.now() + timedelta(days=1)).isoformat(), "note": "after Q2"}
+    if spec == "new-explanation":
+        return {
+            "baseline": world["ids"]["baseline"],
+            "period": "2026Q2",
+            "why": "A late data feed.",
+            "plan": "A second feed.",
+            "due_date": "2026-09-30",
+        }
+    if spec == "alert":
+        labels = {"alertname": "HighErrorRate", "service": "DCA_Luggage_Scanner"}
+        alert = {"status": "firing", "labels": labels, "fingerprint": "0123abcd"}
+        return {"version": "4", "status": "firing", "alerts": [alert]}
     if spec == "new-service":
         return service_yaml("New_Service")
     if spec == "scanner-update":

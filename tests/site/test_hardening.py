@@ -172,7 +172,7 @@ def test_gunicorn_reads_a_chunked_body_under_the_limit(gunicorn, django_user_mod
     from rest_framework.authtoken.models import Token
 
     from apm.models import Program
-    from tests.apm import factories as f
+    from tests import factories as f
 
     admin = django_user_model.objects.create_superuser("admin_ada", "ada@example.org", "pw")
     token = Token.objects.create(user=admin).key
