@@ -11,7 +11,21 @@ from apm.models import Baseline
 from apm.models.access import may_write, reads_everything
 
 
-class ScopedAdmin(admin.ModelAdmin):
+class AuditedSaveMixin:
+    """Saves and deletes go through ``apm.config_audit`` (one audit entry each)."""
+
+    def save_model(self, request, obj, form, change):
+        config_audit.save(obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        config_audit.delete(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            config_audit.delete(obj, actor=request.user)
+
+
+class ScopedAdmin(AuditedSaveMixin, admin.ModelAdmin):
     """Reads follow ``visible_to``; changes need the program's owner group (or superuser)."""
 
     def get_queryset(self, request):
@@ -23,16 +37,6 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return reads_everything(request.user) or may_write(request.user)
-
-    def save_model(self, request, obj, form, change):
-        config_audit.save(obj, actor=request.user)
-
-    def delete_model(self, request, obj):
-        config_audit.delete(obj, actor=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            config_audit.delete(obj, actor=request.user)
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)

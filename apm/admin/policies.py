@@ -10,8 +10,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from apm import config_audit, policies, tickets
-from apm.admin.base import ReadOnlyScopedAdmin, ScopedAdmin
+from apm import policies, tickets
+from apm.admin.base import AuditedSaveMixin, ReadOnlyScopedAdmin, ScopedAdmin
 from apm.models import Baseline, EscalationPolicy, EscalationRoute, Ticket
 from ops.admin.filters import ScopedRelatedFilter
 
@@ -39,22 +39,12 @@ class TicketAdmin(ReadOnlyScopedAdmin):
 
 
 @admin.register(EscalationRoute)
-class EscalationRouteAdmin(admin.ModelAdmin):
+class EscalationRouteAdmin(AuditedSaveMixin, admin.ModelAdmin):
     """Routing is data: which channel hears which program's escalations from which level."""
 
     list_display = ("__str__", "program", "min_level", "channel", "active", "remind_every")
     list_filter = ("min_level", "active", ("channel", ScopedRelatedFilter))
     list_select_related = ("program", "channel")
-
-    def save_model(self, request, obj, form, change):
-        config_audit.save(obj, actor=request.user)
-
-    def delete_model(self, request, obj):
-        config_audit.delete(obj, actor=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            config_audit.delete(obj, actor=request.user)
 
 
 class LoadYamlForm(forms.Form):

@@ -11,6 +11,7 @@ honoured, any other 4xx permanent.
 
 import json
 import os
+import re
 
 import requests
 from django.core.exceptions import ValidationError
@@ -20,16 +21,17 @@ from ops.channels.base import ChannelError, Message, parse_retry_after
 from ops.outbound import OutboundError, OutboundRefused, guarded_session, outbound_problem
 
 USER_AGENT = "hms-monitor"
+ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")  # secret_env names a variable, never holds one
 
 
-def post_json(url: str, body: dict, *, timeout: float, headers: dict | None = None):
+def post_json(url: str, body: dict | bytes, *, timeout: float, headers: dict | None = None):
     """One JSON POST through the outbound guard, no redirects followed; the response.
 
     Raises ``OutboundRefused`` before any packet leaves for a refused address."""
     with guarded_session("webhook") as session:
         return session.post(
             url,
-            data=json.dumps(body).encode(),
+            data=body if isinstance(body, bytes) else json.dumps(body).encode(),
             headers={
                 "Content-Type": "application/json",
                 "User-Agent": USER_AGENT,
@@ -40,9 +42,15 @@ def post_json(url: str, body: dict, *, timeout: float, headers: dict | None = No
 
 
 def send_json(what: str, url: str, body: dict, message: Message) -> dict:
-    """POST ``body`` to ``url``; the delivery detail, or ``ChannelError``."""
+    """POST ``body`` as JSON to ``url``; the delivery detail, or ``ChannelError``."""
+    return send(what, url, json.dumps(body).encode(), message)
+
+
+def send(what: str, url: str, data: bytes, message: Message, headers: dict | None = None) -> dict:
+    """One guarded POST of ``data`` (JSON) with the kinds' error mapping: a refused target
+    or a redirect is permanent; a timeout after sending may have been delivered."""
     try:
-        response = post_json(url, body, timeout=message.timeout())
+        response = post_json(url, data, timeout=message.timeout(), headers=headers)
     except OutboundRefused as exc:
         raise ChannelError(f"{what} target refused: {exc}", permanent=True) from exc
     except OutboundError as exc:
@@ -100,8 +108,6 @@ def webhook_url(channel) -> str:
 
 def validate_webhook(channel, *, target_help: str) -> dict[str, str]:
     """Field errors shared by the webhook-URL kinds."""
-    from ops.channels.webhook import ENV_NAME_RE
-
     if channel.secret_env:
         if not ENV_NAME_RE.match(channel.secret_env):
             return {"secret_env": "An environment variable NAME (A-Z, 0-9, _), not the URL."}

@@ -14,16 +14,15 @@ import hashlib
 import hmac
 import json
 import os
-import re
 
-import requests
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from ops.channels.base import ChannelError, ChannelKind, Message, parse_retry_after
-from ops.outbound import OutboundError, OutboundRefused, guarded_session, outbound_problem
+from ops.channels import http
+from ops.channels.base import ChannelError, ChannelKind, Message
+from ops.channels.http import ENV_NAME_RE
+from ops.outbound import outbound_problem
 
-ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 SIGNATURE_HEADER = "X-HMS-Signature"
 DELIVERY_HEADER = "X-HMS-Delivery"
 SECRET_ENV_FIELD = "secret_env"  # noqa: S105 - the field holding a variable NAME
@@ -76,32 +75,5 @@ class WebhookChannel(ChannelKind):
             sort_keys=True,
             separators=(",", ":"),
         ).encode()
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: signature(secret, body),
-            DELIVERY_HEADER: message.marker,
-            "User-Agent": "hms-monitor",
-        }
-        try:
-            with guarded_session("webhook") as session:
-                response = session.post(
-                    channel.target.strip(), data=body, headers=headers, timeout=message.timeout()
-                )
-        except OutboundRefused as exc:
-            raise ChannelError(f"webhook target refused: {exc}", permanent=True) from exc
-        except OutboundError as exc:
-            raise ChannelError(f"webhook {exc}", permanent=True) from exc
-        except requests.ReadTimeout as exc:
-            raise ChannelError(
-                f"webhook timed out: {exc}", permanent=False, maybe_delivered=True
-            ) from exc
-        except requests.RequestException as exc:
-            raise ChannelError(f"webhook unreachable: {exc}", permanent=False) from exc
-        status = response.status_code
-        if 200 <= status < 300:
-            return {"status": status}
-        what = f"webhook answered HTTP {status}: {response.text[:200]}"
-        if status == 429:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise ChannelError(what, permanent=False, retry_after=retry_after)
-        raise ChannelError(what, permanent=not (status >= 500 or status == 408))
+        headers = {SIGNATURE_HEADER: signature(secret, body), DELIVERY_HEADER: message.marker}
+        return http.send("webhook", channel.target.strip(), body, message, headers=headers)

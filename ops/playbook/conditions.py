@@ -16,17 +16,21 @@ class Condition:
         return {"condition": self.keyword, **asdict(self)}
 
 
+class NoArgument(Condition):
+    """A condition written as its keyword alone (``slo_breach``, ``recovered``, …)."""
+
+    @classmethod
+    def parse(cls, args: str):
+        if args:
+            raise PlaybookError(f"{cls.keyword} takes no argument, got {args!r}")
+        return cls()
+
+
 @dataclass(frozen=True)
-class SloBreach(Condition):
+class SloBreach(NoArgument):
     """The service's SLO has just become ``breached``."""
 
     keyword = "slo_breach"
-
-    @classmethod
-    def parse(cls, args: str) -> SloBreach:
-        if args:
-            raise PlaybookError(f"slo_breach takes no argument, got {args!r}")
-        return cls()
 
 
 @dataclass(frozen=True)
@@ -45,16 +49,10 @@ class StillBreachAfter(Condition):
 
 
 @dataclass(frozen=True)
-class Recovered(Condition):
+class Recovered(NoArgument):
     """The incident's SLO is back to ``healthy`` (the incident is resolved)."""
 
     keyword = "recovered"
-
-    @classmethod
-    def parse(cls, args: str) -> Recovered:
-        if args:
-            raise PlaybookError(f"recovered takes no argument, got {args!r}")
-        return cls()
 
 
 @dataclass(frozen=True)
@@ -95,31 +93,19 @@ class MetricThreshold(Condition):
 
 
 @dataclass(frozen=True)
-class FastBurn(Condition):
+class FastBurn(NoArgument):
     """The SLO's error budget burns fast: 14.4x over 1 h and 5 min, or 6x over 6 h and 30 min
     (windows scaled to the SLO's ``budget_window``; see ``ops.budget.windows``). Page."""
 
     keyword = "fast_burn"
 
-    @classmethod
-    def parse(cls, args: str) -> FastBurn:
-        if args:
-            raise PlaybookError(f"fast_burn takes no argument, got {args!r}")
-        return cls()
-
 
 @dataclass(frozen=True)
-class SlowBurn(Condition):
+class SlowBurn(NoArgument):
     """The error budget burns slowly but steadily: 3x over 1 d and 2 h, or 1x over 3 d and
     6 h (scaled like ``fast_burn``). A ticket, not a page."""
 
     keyword = "slow_burn"
-
-    @classmethod
-    def parse(cls, args: str) -> SlowBurn:
-        if args:
-            raise PlaybookError(f"slow_burn takes no argument, got {args!r}")
-        return cls()
 
 
 @dataclass(frozen=True)

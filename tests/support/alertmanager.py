@@ -3,12 +3,9 @@ with gossip off, sending every notification to one webhook at once."""
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
-import requests
-
-from tests.support.services import free_port
+from tests.support.services import free_port, wait_ready
 
 BINARY = "prometheus-alertmanager"
 
@@ -56,17 +53,8 @@ class AlertmanagerServer:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"alertmanager exited: {self.read_log()[-2000:]}")
-            try:
-                if requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"alertmanager not ready after 30s: {self.read_log()[-2000:]}")
+        wait_ready(self.process, f"{self.url}/-/ready", self.read_log, "alertmanager")
+        return self
 
     def read_log(self) -> str:
         return (self.workdir / "alertmanager.log").read_text(errors="replace")

@@ -7,14 +7,13 @@ so queries at a fixed ``time`` give deterministic answers.
 
 import shutil
 import subprocess
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
-from tests.support.services import free_port
+from tests.support.services import free_port, wait_ready
 
 
 @dataclass(frozen=True)
@@ -108,17 +107,8 @@ class PrometheusServer:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"prometheus exited: {self.read_log()[-2000:]}")
-            try:
-                if requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"prometheus not ready after 30s: {self.read_log()[-2000:]}")
+        wait_ready(self.process, f"{self.url}/-/ready", self.read_log, "prometheus")
+        return self
 
     def _config(self) -> str:
         lines = ["global:", "  scrape_interval: 1s", "  scrape_timeout: 1s"]

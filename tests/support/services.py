@@ -32,3 +32,23 @@ def wait_until(predicate, *, timeout: float, interval: float = 0.1, what: str = 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+def wait_ready(process, url: str, read_log, what: str, timeout: float = 30.0) -> None:
+    """Wait until ``url`` answers 200 (a Prometheus-style ``/-/ready``), or raise with the
+    end of the process's log when it exits or never gets ready."""
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited: {read_log()[-2000:]}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} not ready after {timeout:g}s: {read_log()[-2000:]}")
