@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
@@ -46,6 +48,7 @@ def review_page(user, params, at=None) -> dict:
         "previous": quarter.previous(),
         "next": quarter.next(),
         "as_of": min(at, quarter.end),
+        "last_day": quarter.end - timedelta(days=1),
         "closed": at >= quarter.end,
         "rows": rows,
         "counts": counts,
