@@ -36,6 +36,18 @@ PROGRAMS = [
 
 BASELINES = [
     {
+        # The seed's section 3.1 promise, measured in the program's own case system
+        # (the demo ledger's reporting copy); the seed's escalation_policy.yaml names it.
+        "program": "fast-track-housing",
+        "name": "avg_wait_days",
+        "target_value": 30,
+        "compare_op": Baseline.CompareOp.LE,
+        "threshold_pct": 20,
+        "schedule": "0 2 * * *",
+        "probe_kind": Baseline.ProbeKind.SQL,
+        "probe_query": "SELECT avg(wait_days) FROM housing_decisions",
+    },
+    {
         "program": "hms-monitor",
         "name": "watchdog_failure_rate_pct",
         "target_value": 5,

@@ -9,7 +9,9 @@ schema (the tests do) with ``write(cursor, "%s")``.
 
 Deterministic: 100 recent watchdog evaluations of which 3 failed (3 % against
 the demo's "at most 5 %": kept, so a first run raises no false alarm), and 20
-active probes of which 19 are verified (95 % against "at least 90 %": ok).
+active probes of which 19 are verified (95 % against "at least 90 %": ok); and
+the Fast-Track Housing program's 42 decided applications of the last 30 days,
+waiting 24.5 days on average (the seed's "average wait at most 30 days": kept).
 
 Usage: ``python -m apm.demo_ledger var/demo-ledger.sqlite3`` (no Django needed)
 prints the file's absolute path.
@@ -29,7 +31,11 @@ TABLES = {
         "id INTEGER PRIMARY KEY, evaluated_at TIMESTAMP NOT NULL, status VARCHAR(16) NOT NULL"
     ),
     "probes": "name VARCHAR(200) PRIMARY KEY, active BOOLEAN NOT NULL, verified BOOLEAN NOT NULL",
+    # The Fast-Track Housing program's case system: the last 30 days' decided applications.
+    "housing_decisions": "id INTEGER PRIMARY KEY, wait_days NUMERIC NOT NULL",
 }
+# 42 decisions waiting 18..31 days: an average of 24.5 days against "at most 30".
+HOUSING_WAITS = [18 + i % 14 for i in range(42)]
 EVALUATIONS = 100
 FAILED = {19, 48, 77}  # ids of the evaluations that had no data or failed
 PROBES = 20
@@ -49,7 +55,8 @@ def rows() -> dict[str, list[tuple]]:
     probes = [
         (f"probe_{n:02d}", True, f"probe_{n:02d}" not in UNVERIFIED) for n in range(1, PROBES + 1)
     ]
-    return {"watchdog_evaluations": evaluations, "probes": probes}
+    housing = [(i + 1, wait) for i, wait in enumerate(HOUSING_WAITS)]
+    return {"watchdog_evaluations": evaluations, "probes": probes, "housing_decisions": housing}
 
 
 def write(cursor, placeholder: str = "?", schema: str = "") -> None:

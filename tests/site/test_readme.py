@@ -78,18 +78,6 @@ def test_the_commands_table_is_found():
 @pytest.mark.parametrize("command", readme_commands())
 def test_each_readme_command_works_in_a_plain_shell_after_make_run(command, made_run):
     env = plain_shell(made_run)
-    if "apm_load_policies" in command:
-        # The seed's policy file is for the seed's section 3.1 baseline: create it first.
-        create = (
-            "from apm.models import Baseline, Program\n"
-            "Baseline.objects.get_or_create(program=Program.objects.get(code='fast-track-housing'),"
-            " name='avg_wait_days', defaults={'target_value': 30, 'probe_kind': 'sql',"
-            " 'probe_query': 'SELECT 31'})\n"
-        )
-        pre = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", create], cwd=ROOT, env=env, text=True
-        )
-        assert pre.returncode == 0
     python = shutil.which("python", path=env["PATH"]) or sys.executable
     argv = shlex.split(command)
     result = subprocess.run(
