@@ -12,6 +12,8 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
+from ops.budget import evaluate as budget
+
 
 class OpsCollector:
     """``hms_slo_*``, ``hms_incidents_open``, ``hms_notifications_*``, ``hms_playbook_*``."""
@@ -21,12 +23,12 @@ class OpsCollector:
 
     def collect(self):
         now = timezone.now()
-        yield from self._slos()
+        yield from self._slos(now)
         yield self._incidents()
         yield from self._notifications(now)
         yield from self._playbook(now)
 
-    def _slos(self):
+    def _slos(self, now):
         from ops.models import SLO
 
         value = GaugeMetricFamily(
@@ -42,17 +44,30 @@ class OpsCollector:
             "1 for the SLO's current state, 0 for the others.",
             labels=["service", "target", "state"],
         )
+        remaining = GaugeMetricFamily(
+            "hms_error_budget_remaining_ratio",
+            "The error budget left (1 = untouched, below 0 = overspent), for SLOs with an "
+            "objective.",
+            labels=["service", "target"],
+        )
         states = [choice.value for choice in SLO.State]
-        rows = SLO.objects.values_list("service_id", "target", "value", "threshold", "state")
-        for service, target, measured, promised, current in rows.order_by("service_id", "target"):
-            if measured is not None:
-                value.add_metric([service, target], measured)
-            threshold.add_metric([service, target], promised)
+        fields = ("service_id", "target", "value", "threshold", "state", "objective")
+        slos = list(SLO.objects.only(*fields, "budget_window").order_by("service_id", "target"))
+        budgets = budget.counts(slos, now)  # one statement per budget window in use
+        for slo in slos:
+            key = [slo.service_id, slo.target]
+            if slo.value is not None:
+                value.add_metric(key, slo.value)
+            threshold.add_metric(key, slo.threshold)
             for candidate in states:
-                state.add_metric([service, target, candidate], 1.0 if candidate == current else 0.0)
+                state.add_metric([*key, candidate], 1.0 if candidate == slo.state else 0.0)
+            if slo.pk in budgets:
+                report = budget.report(slo, budgets[slo.pk], now)
+                remaining.add_metric(key, report["remaining_pct"] / 100)
         yield value
         yield threshold
         yield state
+        yield remaining
 
     def _incidents(self):
         from ops.models import Incident

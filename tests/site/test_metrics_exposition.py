@@ -269,3 +269,24 @@ def test_a_real_prometheus_scraping_metrics_answers_the_ledgers_deviation(
         assert result[0]["metric"]["program"] == baseline.program.code
     finally:
         scraper.stop()
+
+
+def test_the_error_budget_left_is_exported_for_slos_with_an_objective(client):
+    from ops.budget.evaluate import status_of
+    from ops.services import register_service
+
+    register_service(
+        "id: Portal\nowner: SSA\nsensors:\n  - name: latency\nslo:\n  target: latency\n"
+        "  threshold: 1\n  window_seconds: 300\n  objective: 99\n"
+    )
+    pf.make_service("Scanner")  # no objective: no budget series
+    pf.readings("Portal", [0.2] * 99 + [3.0], name="latency")  # 1 bad of 100: 1 % of 1 %
+    samples = scrape(client)
+    expected = status_of(SLO.objects.get(service_id="Portal"))["remaining_pct"] / 100
+    key = labels(service="Portal", target="latency")
+    assert samples[("hms_error_budget_remaining_ratio", key)] == pytest.approx(expected)
+    assert expected == pytest.approx(0.0)
+    assert not any(
+        name == "hms_error_budget_remaining_ratio" and dict(k)["service"] == "Scanner"
+        for name, k in samples
+    )
