@@ -358,6 +358,20 @@ if HMS_NOTIFY_LEASE_SECONDS < 2 * HMS_NOTIFY_TIMEOUT_SECONDS:
 
 # --- integrations -------------------------------------------------------------
 PROMETHEUS_URL = env_url("PROMETHEUS_URL", None, schemes=("http", "https"))
+# The prometheus metrics store (docs/METRICS.md): remote write target and PromQL base URL
+# (default: PROMETHEUS_URL); both required when HMS_METRICS_STORE=prometheus.
+HMS_REMOTE_WRITE_URL = env_url("HMS_REMOTE_WRITE_URL", None, schemes=("http", "https"))
+HMS_METRICS_QUERY_URL = env_url("HMS_METRICS_QUERY_URL", PROMETHEUS_URL, schemes=("http", "https"))
+HMS_PROMETHEUS_TIMEOUT_SECONDS = env_float("HMS_PROMETHEUS_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+if globals().get("HMS_METRICS_STORE") == "prometheus":
+    for _name in ("HMS_REMOTE_WRITE_URL", "HMS_METRICS_QUERY_URL"):
+        if not globals()[_name]:
+            raise ImproperlyConfigured(f"{_name} must be set when HMS_METRICS_STORE=prometheus")
+if HMS_REMOTE_WRITE_URL and urlsplit(HMS_REMOTE_WRITE_URL).path.strip("/") == "":
+    raise ImproperlyConfigured(
+        f"HMS_REMOTE_WRITE_URL={HMS_REMOTE_WRITE_URL!r}: give the write endpoint itself, "
+        "e.g. http://prometheus:9090/api/v1/write"
+    )
 # A bearer token that /metrics scrapes must send; unset = open (the default for a private network).
 HMS_METRICS_TOKEN = env_str("HMS_METRICS_TOKEN", "")
 # POST /api/v1/alertmanager/: the receiver key, and the alert label naming the service.

@@ -8,6 +8,7 @@ from django.conf import settings
 
 from tests.support.history import default_history
 from tests.support.prometheus import PrometheusServer, binaries_available
+from tests.support.remote_write import RemoteWritePrometheus
 from tests.support.services import require
 from tests.support.sql_probe import create_probe_database
 
@@ -50,6 +51,29 @@ def prometheus(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def remote_write_prometheus(tmp_path_factory):
+    """One Prometheus taking remote write for the session (tests/support/remote_write.py);
+    use ``prometheus_store``, which empties it for each test."""
+    missing = binaries_available()
+    if missing:
+        require("Prometheus", f"not installed: {missing} (apt-get install prometheus)")
+    server = RemoteWritePrometheus(tmp_path_factory.mktemp("remote-write"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def prometheus_store(remote_write_prometheus, settings):
+    """``HMS_METRICS_STORE=prometheus`` against the session's Prometheus, emptied first."""
+    remote_write_prometheus.reset()
+    settings.HMS_METRICS_STORE = "prometheus"
+    settings.HMS_REMOTE_WRITE_URL = remote_write_prometheus.write_url
+    settings.HMS_METRICS_QUERY_URL = remote_write_prometheus.url
+    return remote_write_prometheus
 
 
 @pytest.fixture(scope="session", autouse=True)
