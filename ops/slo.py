@@ -3,9 +3,9 @@
 For each SLO, the ``percentile`` of its ``target`` metric over the window
 ``(at - window_seconds, at]`` (all series of that name) is compared with
 ``threshold``: above it is ``breached``, at or below is ``healthy``, no sample
-is ``no_data``. PostgreSQL computes every percentile in one grouped
-``percentile_cont`` query; SQLite fetches the window's values in one query and
-uses ``ops.metrics.percentile`` — the same linear interpolation.
+is ``no_data``. Every window is read from the metrics store in one call
+(``window_stats``): on the database store one ``percentile_cont`` statement on
+PostgreSQL, the same linear interpolation in Python on SQLite.
 
 Idempotent under double delivery: each pass first claims a fencing token (the
 ``slo-evaluator`` heartbeat row, moved forward only by a newer pass), so an
@@ -17,17 +17,16 @@ that UPDATE changed a row.
 from __future__ import annotations
 
 import socket
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import Case, F, FloatField, Value, When
+from django.db.models import Case, FloatField, Value, When
 from django.utils import timezone
 
 from ops import audit
-from ops.metrics import percentile
-from ops.models import SLO, Sample, Series, SLOStateChange, WorkerHeartbeat
+from ops.metrics.store import WindowQuery, get_store, percentile_statistic
+from ops.models import SLO, SLOStateChange, WorkerHeartbeat
 from ops.playbook import incidents
 
 _UPDATE_CHUNK = 500
@@ -50,53 +49,28 @@ def decide(value: float | None, threshold: float) -> str:
     return SLO.State.BREACHED if value > threshold else SLO.State.HEALTHY
 
 
-def _rows_postgresql(at: datetime) -> list[tuple]:
-    """(id, service, threshold, state, stored value, percentile now) for every SLO, one query.
+def _rows(at: datetime) -> list[tuple]:
+    """(id, service, threshold, state, stored value, percentile now) for every SLO.
 
-    A correlated subquery per SLO walks the (series, ts) index and sorts only
-    that SLO's window, instead of sorting every sample of the pass together.
+    Two statements whatever the number of SLOs: the SLOs, then every window at once
+    from the metrics store (``window_stats``, one statement on the database store).
     """
-    slo, series, sample = (m._meta.db_table for m in (SLO, Series, Sample))
-    sql = f"""
-        SELECT slo.id, slo.service_id, slo.threshold, slo.state, slo.value,
-               (SELECT percentile_cont(slo.percentile / 100.0) WITHIN GROUP (ORDER BY smp.value)
-                FROM {series} AS se JOIN {sample} AS smp ON smp.series_id = se.id
-                WHERE se.service_id = slo.service_id AND se.name = slo.target
-                  AND smp.ts > %s - slo.window_seconds * interval '1 second' AND smp.ts <= %s)
-        FROM {slo} AS slo
-    """  # noqa: S608 - table names come from model metadata
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (at, at))
-        return cursor.fetchall()
-
-
-def _rows_python(at: datetime) -> list[tuple]:
-    """The same rows on SQLite: one query for the SLOs, one for the longest window's values."""
     slos = list(
         SLO.objects.values_list(
-            "id", "service_id", "threshold", "state", "value", "window_seconds", "percentile"
+            "id", "service_id", "threshold", "state", "value", "target", "window_seconds",
+            "percentile",
         )
-    )
+    )  # fmt: skip
     if not slos:
         return []
-    longest = max(s[5] for s in slos)
-    windows = {s[0]: (at - timedelta(seconds=s[5]), s[6]) for s in slos}
-    samples = (
-        Sample.objects.filter(
-            ts__gt=at - timedelta(seconds=longest),
-            ts__lte=at,
-            series__service__slos__target=F("series__name"),
-        )
-        .values_list("series__service__slos__id", "ts", "value")
-        .order_by("value")
-    )
-    values: dict[int, list[float]] = defaultdict(list)
-    for slo_id, ts, value in samples.iterator(chunk_size=5000):
-        if slo_id in windows and ts > windows[slo_id][0]:
-            values[slo_id].append(value)
+    queries = [
+        WindowQuery(service, target, window, at, percentile_statistic(pct), key=pk)
+        for pk, service, _, _, _, target, window, pct in slos
+    ]
+    stats = get_store().window_stats(queries)
     return [
-        (pk, service, threshold, state, stored, percentile(values.get(pk, []), windows[pk][1]))
-        for pk, service, threshold, state, stored, _, _ in slos
+        (pk, service, threshold, state, stored, stat.value)
+        for (pk, service, threshold, state, stored, *_), stat in zip(slos, stats, strict=True)
     ]
 
 
@@ -151,7 +125,7 @@ def evaluate_all(at: datetime | None = None) -> PassResult:
     """
     at = at or timezone.now()
     result = PassResult(at=at)
-    rows = _rows_postgresql(at) if connection.vendor == "postgresql" else _rows_python(at)
+    rows = _rows(at)
     with transaction.atomic():
         if not _claim_pass(at):
             result.stale = True

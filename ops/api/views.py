@@ -165,6 +165,13 @@ class MetricsView(APIView):
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
         except metrics.IngestForbidden as exc:
             raise exceptions.PermissionDenied(str(exc)) from None
+        except metrics.StoreUnavailable as exc:
+            # Nothing was stored: the sender keeps the batch and tries again later.
+            return Response(
+                {"detail": f"the metrics store is unavailable: {exc}"},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
         return Response({"accepted": accepted}, status=status.HTTP_201_CREATED)
 
 
