@@ -372,7 +372,7 @@ PROMETHEUS_URL = env_url("PROMETHEUS_URL", None, schemes=("http", "https"))
 HMS_REMOTE_WRITE_URL = env_url("HMS_REMOTE_WRITE_URL", None, schemes=("http", "https"))
 HMS_METRICS_QUERY_URL = env_url("HMS_METRICS_QUERY_URL", PROMETHEUS_URL, schemes=("http", "https"))
 HMS_PROMETHEUS_TIMEOUT_SECONDS = env_float("HMS_PROMETHEUS_TIMEOUT_SECONDS", 10.0, minimum=0.1)
-if globals().get("HMS_METRICS_STORE") == "prometheus":
+if HMS_METRICS_STORE == "prometheus":
     for _name in ("HMS_REMOTE_WRITE_URL", "HMS_METRICS_QUERY_URL"):
         if not globals()[_name]:
             raise ImproperlyConfigured(f"{_name} must be set when HMS_METRICS_STORE=prometheus")

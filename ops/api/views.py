@@ -165,6 +165,10 @@ class MetricsView(APIView):
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
         except metrics.IngestForbidden as exc:
             raise exceptions.PermissionDenied(str(exc)) from None
+        except metrics.StoreRefused as exc:
+            # The engine refused the batch itself (late or duplicate samples): nothing was
+            # stored, and sending it again would be refused again.
+            return Response({"samples": [str(exc)]}, status=status.HTTP_409_CONFLICT)
         except metrics.StoreUnavailable as exc:
             # Nothing was stored: the sender keeps the batch and tries again later.
             return Response(

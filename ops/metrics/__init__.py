@@ -14,7 +14,7 @@ from ops.metrics.reads import (
     percentile,
     window_percentile,
 )
-from ops.metrics.store import StoreUnavailable, get_store
+from ops.metrics.store import StoreRefused, StoreUnavailable, get_store
 from ops.metrics.validation import MAX_SAMPLES, IngestError, IngestForbidden, labels_key
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "PERCENTILES",
     "IngestError",
     "IngestForbidden",
+    "StoreRefused",
     "StoreUnavailable",
     "aggregate",
     "get_store",

@@ -54,6 +54,21 @@ def check_sensors(names: list[tuple], batch: bool, restrict_service: str | None)
     raise IngestError({"samples": errors} if batch else errors["0"])
 
 
+def check_series(store, rows: list, batch: bool) -> None:
+    """Label sets the store cannot keep (``series_problem``), named by sample index."""
+    problems: dict = {}
+    errors = {}
+    for index, (key, _, _, labels) in enumerate(rows):
+        if key not in problems:
+            problems[key] = store.series_problem(labels)
+        if problems[key]:
+            errors[str(index)] = {"labels": [problems[key]]}
+            if len(errors) >= MAX_REPORTED_ERRORS:
+                break
+    if errors:
+        raise IngestError({"samples": errors} if batch else errors["0"])
+
+
 def _chunks(samples: list, size: int = _CHUNK):
     return (samples[start : start + size] for start in range(0, len(samples), size))
 
@@ -105,6 +120,8 @@ def ingest(
     if keys is not None:
         try:
             check_sensors([(service, name) for service, name, _ in keys], batch, restrict_service)
+            if any(store.series_problem(labels) for labels in keys.values()):
+                raise IngestError({})  # the careful pass names the samples
             checked = (
                 [check_sample(raw, default_service, window) for raw in chunk]
                 for chunk in _chunks(samples)
@@ -115,6 +132,7 @@ def ingest(
             pass  # nothing stored; the careful pass below explains what was wrong
     rows = validate(samples, batch, default_service, window)
     check_sensors([key[:2] for key, _, _, _ in rows], batch, restrict_service)
+    check_series(store, rows, batch)
     store.write({key: labels for key, _, _, labels in rows}, _chunks(rows))
     return len(rows)
 

@@ -6,13 +6,11 @@ that an engine which is down or refuses a batch never loses or half-writes one,
 and that an APM ``promql`` probe reads OPS samples directly.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from ops.metrics.store import CountQuery, StoreUnavailable, WindowQuery, get_store
-from ops.metrics.store.promhttp import RemoteWriteRefused
 from ops.metrics.store.promwire import decode, encode, label_problem, metric_name, series_labels
 from tests.factories import api_client, make_service, staff_alice
 from tests.support.http_server import LoopbackServer, Reply, Script
@@ -29,8 +27,21 @@ def sample(value, ts, service=SCANNER, **extra):
     return {"service": service, "name": METRIC, "value": value, "ts": ts, **extra}
 
 
-def post(body, client=None):
-    return (client or api_client(staff_alice())).post(URL, body, format="json")
+_clients = {}
+
+
+@pytest.fixture(autouse=True)
+def _one_user():
+    _clients.clear()
+    yield
+    _clients.clear()
+
+
+def post(body):
+    """POST as staff Alice (one user per test)."""
+    if "alice" not in _clients:
+        _clients["alice"] = api_client(staff_alice())
+    return _clients["alice"].post(URL, body, format="json")
 
 
 # --- the wire -------------------------------------------------------------------------
@@ -181,12 +192,27 @@ def test_a_sample_older_than_the_head_block_is_refused_as_out_of_bounds(strict_p
     assert "out of bounds" in response.json()["samples"][0]
 
 
-def test_resending_a_batch_unchanged_is_accepted_and_counted_once(strict_prometheus):
+def test_a_resent_batch_is_counted_once_with_an_out_of_order_window(prometheus_store):
+    """A client that lost the first answer sends again: stored once (the session's server
+    has out_of_order_time_window, as docs/METRICS.md advises)."""
     make_service(SCANNER)
     now = timezone.now().timestamp()
     batch = {"samples": [sample(1.0, now - 1), sample(2.0, now)]}
     assert post(batch).status_code == 201
-    assert post(batch).status_code == 201  # a client that lost the first answer
+    assert post(batch).status_code == 201
+    assert _count(prometheus_store) == 2
+
+
+def test_without_that_window_a_resent_batch_is_refused_and_the_first_copy_stays(
+    strict_prometheus,
+):
+    make_service(SCANNER)
+    now = timezone.now().timestamp()
+    batch = {"samples": [sample(1.0, now - 1), sample(2.0, now)]}
+    assert post(batch).status_code == 201
+    response = post(batch)
+    assert response.status_code == 409
+    assert "out of order sample" in response.json()["samples"][0]
     assert _count(strict_prometheus) == 2
 
 

@@ -9,10 +9,13 @@ Windows are half-open on the left: ``(at - window_seconds, at]`` (a sample exact
 
 Contract of every store (``tests/ops/test_metrics_store.py`` runs it on each):
 
+- ``series_problem(labels)`` says why the engine cannot keep a label set (None: it
+  can); ingest refuses such a sample with a 400 before anything is written.
 - ``write`` is all-or-nothing. If iterating ``chunks`` raises, nothing is stored and
   the exception propagates; if the engine cannot take the batch now, nothing is
   stored and ``StoreUnavailable(retry_after)`` is raised (the API answers 503 with
-  ``Retry-After``). Never a partial write, never a silent drop. A second sample for
+  ``Retry-After``); if the engine refuses the batch for good, nothing is stored and
+  ``StoreRefused`` is raised (409). Never a partial write, never a silent drop. A second sample for
   the same (series, ts) replaces the first (last write wins, also inside one batch).
 - ``window_stats`` answers MANY queries in a bounded number of statements/requests
   (not one per query), in the order given; percentiles interpolate linearly between
@@ -74,6 +77,11 @@ class StoreUnavailable(Exception):
     def __init__(self, message: str, retry_after: int = 5):
         super().__init__(message)
         self.retry_after = max(1, int(retry_after))
+
+
+class StoreRefused(Exception):
+    """The engine refused the batch for good (e.g. Prometheus: a sample out of order or
+    older than its head block); nothing was stored. The API answers 409."""
 
 
 @dataclass(frozen=True)
@@ -145,15 +153,22 @@ class MaintenanceResult:
     created: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     deleted_rows: int = 0
+    note: str = ""  # what an engine that keeps its own retention did instead (prometheus)
 
     def as_dict(self) -> dict:
-        return {"created": self.created, "dropped": self.dropped, "deleted_rows": self.deleted_rows}
+        done = {"created": self.created, "dropped": self.dropped, "deleted_rows": self.deleted_rows}
+        return {**done, "note": self.note} if self.note else done
 
 
 class MetricsStore(abc.ABC):
     """One engine behind the interface; stateless, cheap to construct (``get_store()``)."""
 
     name: str = ""
+
+    def series_problem(self, labels: dict) -> str | None:
+        """Why this engine cannot keep a series with ``labels`` (ingest answers 400 naming
+        the sample), or None. Every label set is fine in the database."""
+        return None
 
     @abc.abstractmethod
     def write(self, series: dict[SeriesKey, dict], chunks: Iterable[list[Row]]) -> int:

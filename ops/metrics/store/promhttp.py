@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 import urllib3
 from django.conf import settings
 
-from ops.metrics.store.base import StoreUnavailable
+from ops.metrics.store.base import StoreRefused, StoreUnavailable
 from ops.metrics.store.promwire import CONTENT_HEADERS
 
 logger = logging.getLogger(__name__)
@@ -40,11 +40,15 @@ REFUSED_DATA = frozenset({400, 409, 422})
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-class RemoteWriteRefused(Exception):
+class RemoteWriteRefused(StoreRefused):
     """The engine refused the batch for good (HTTP ``status``); nothing was stored."""
 
     def __init__(self, status: int, message: str):
-        super().__init__(message)
+        super().__init__(
+            f"the metrics engine refused the batch ({message}); nothing was stored. "
+            "Prometheus takes a series' samples in time order and, unless configured with "
+            "out_of_order_time_window, none older than its head block (about an hour)"
+        )
         self.status = status
         self.message = message
 

@@ -25,7 +25,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from ops.metrics.percentile import percentile
-from ops.metrics.store.base import PERCENTILES, WindowStat
+from ops.metrics.store.base import WindowStat, percentile_of
 from ops.metrics.store.promhttp import query, selector, to_ms
 from ops.metrics.store.promwire import SERVICE_LABEL, metric_name
 from ops.metrics.validation import UNIX_EPOCH
@@ -60,8 +60,9 @@ def moment(ms: int | None):
 
 
 def _statistic_expr(statistic: str, sel: str, rng: str) -> str | None:
-    if statistic in PERCENTILES:
-        return f"quantile_over_time({PERCENTILES[statistic] / 100:g}, {sel}{rng})"
+    pct = percentile_of(statistic)
+    if pct is not None:
+        return f"quantile_over_time({pct / 100:g}, {sel}{rng})"
     func = OVER_TIME[statistic]
     return None if func is None else f"{func}({sel}{rng})"
 
@@ -126,9 +127,10 @@ def _group(metric: str, window: int, statistic: str, at_ms: int, services: set) 
         by_service[dict(sid)[SERVICE_LABEL]].append(fields)
     answers = {}
     pooled = [s for s, series in by_service.items() if len(series) > 1]
-    if statistic in PERCENTILES and pooled:
+    pct = percentile_of(statistic)
+    if pct is not None and pooled:
         for service, values in _raw_values(name, pooled, window * 1000, at_ms).items():
-            value = percentile(sorted(values), PERCENTILES[statistic])
+            value = percentile(sorted(values), pct)
             newest = max(f["newest"] for f in by_service[service])
             by_service[service] = [{"count": len(values), "value": value, "newest": newest}]
     for service in services:
