@@ -6,11 +6,12 @@ that an engine which is down or refuses a batch never loses or half-writes one,
 and that an APM ``promql`` probe reads OPS samples directly.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
+from ops.metrics.store import CountQuery, WindowQuery, get_store
 from ops.metrics.store.promwire import decode, encode, label_problem, metric_name, series_labels
 from tests.factories import api_client, make_service, staff_alice
 from tests.support.http_server import LoopbackServer, Reply, Script
@@ -228,3 +229,151 @@ def test_labels_prometheus_cannot_keep_are_a_400_naming_the_sample(prometheus_st
     assert response.status_code == 400
     assert named in response.json()["samples"]["1"]["labels"][0]
     assert _count(prometheus_store) == 0
+
+
+# --- reads: the same answers as the database store, one request per group --------------
+
+T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def _history(store_names=("database", "prometheus")):
+    """Three services, one with two label sets, samples every 10 s for 20 minutes, some
+    exactly on window edges; written through each store's ``write``."""
+    from ops.metrics.validation import labels_key
+
+    rows, series = [], {}
+    for service, labels, base in [("A_Svc", {}, 0.0), ("B.Svc", {}, 100.0),
+                                  ("B.Svc", {"lane": "2"}, 50.0), ("C-Svc", {}, 7.0)]:  # fmt: skip
+        key = (service, METRIC, labels_key(labels))
+        series[key] = labels
+        for i in range(120):
+            ts = T0 - timedelta(seconds=10 * i)
+            value = base + (i * 37) % 23
+            rows.append((key, int(ts.timestamp()) * 1_000_000, float(value), labels))
+    for name in store_names:
+        get_store(name).write(series, [rows])
+    return rows
+
+
+@pytest.fixture
+def both(prometheus_store):
+    for sid in ("A_Svc", "B.Svc", "C-Svc"):
+        make_service(sid)
+    _history()
+    return get_store("database"), get_store("prometheus"), prometheus_store
+
+
+def _served_by(server, read, handler="/api/v1/query") -> int:
+    """How many requests the real Prometheus answered on ``handler`` during ``read()``."""
+    before = server.requests_served(handler)
+    read()
+    return server.requests_served(handler) - before
+
+
+STATISTICS = ["p95", "p50", "p99.9", "avg", "min", "max", "sum", "count", "last"]
+
+
+@pytest.mark.parametrize("statistic", STATISTICS)
+def test_window_stats_answer_as_the_database_store_does(both, statistic):
+    """Windows on and off sample times (the edge sample at at - window is out), a service
+    with two label sets (pooled percentile), a service without data."""
+    database, prometheus, _ = both
+    queries = [
+        WindowQuery(service, METRIC, window, T0 - timedelta(seconds=shift), statistic, key=n)
+        for n, (service, window, shift) in enumerate(
+            [(s, w, d) for s in ("A_Svc", "B.Svc", "C-Svc", "Nobody")
+             for w in (60, 300, 301) for d in (0, 5, 1190)]  # fmt: skip
+        )
+    ]
+    expected = database.window_stats(queries)
+    found = prometheus.window_stats(queries)
+    assert [(f.query.key, f.samples, f.newest) for f in found] == [
+        (e.query.key, e.samples, e.newest) for e in expected
+    ]
+    for f, e in zip(found, expected, strict=True):
+        assert (f.value is None) == (e.value is None), f.query
+        if e.value is not None:
+            assert f.value == pytest.approx(e.value, rel=1e-9), f.query
+    assert any(e.value is not None for e in expected) and any(e.value is None for e in expected)
+
+
+def test_one_query_per_group_of_slos_sharing_metric_window_and_percentile(both):
+    _, prometheus, server = both
+    queries = [
+        WindowQuery(s, METRIC, 300, T0, "p95", key=(s, 1)) for s in ("A_Svc", "C-Svc", "Nobody")
+    ] + [WindowQuery(s, METRIC, 300, T0, "p99", key=(s, 2)) for s in ("A_Svc", "C-Svc")]
+    assert _served_by(server, lambda: prometheus.window_stats(queries)) == 2  # not 5
+    pooled = [WindowQuery(s, METRIC, 300, T0, "p90") for s in ("A_Svc", "B.Svc", "C-Svc")]
+    # B.Svc has two label sets: its percentile needs its raw samples, one more request
+    assert _served_by(server, lambda: prometheus.window_stats(pooled)) == 2
+    many = [WindowQuery(s, METRIC, 60, T0, "max") for s in ("A_Svc", "B.Svc", "C-Svc")] * 50
+    assert _served_by(server, lambda: prometheus.window_stats(many)) == 1
+
+
+def test_a_newest_sample_older_than_the_lookback_is_still_found(both):
+    """``timestamp()`` looks back 5 minutes; a window whose newest sample is older takes
+    the companion subquery, for those services only."""
+    database, prometheus, server = both
+    late = T0 + timedelta(minutes=30)  # the newest sample is 30 min old, inside the window
+    queries = [WindowQuery(s, METRIC, 3600, late, "p95") for s in ("A_Svc", "C-Svc")]
+    found = prometheus.window_stats(queries)
+    assert [f.newest for f in found] == [T0, T0]
+    assert [(f.value, f.samples) for f in found] == [
+        (e.value, e.samples) for e in database.window_stats(queries)
+    ]
+    assert _served_by(server, lambda: prometheus.window_stats(queries)) == 2
+
+
+def test_count_above_counts_as_the_database_store_does(both):
+    database, prometheus, server = both
+    starts = (T0 - timedelta(seconds=600), T0 - timedelta(seconds=60), T0 - timedelta(hours=5))
+    queries = [
+        CountQuery(s, METRIC, threshold, starts, T0, key=(s, threshold))
+        for s in ("A_Svc", "B.Svc", "C-Svc", "Nobody")
+        for threshold in (10.0, 60.0, 1000.0)
+    ]
+    expected = database.count_above(queries)
+    assert prometheus.count_above(queries) == expected
+    # both label sets of B.Svc count: 120 + 120 samples; above 60 all of the first
+    # (100 + ...) and the 62 of the second (50 + (37 i mod 23)) whose remainder is over 10
+    assert expected[("B.Svc", 60.0)][2] == (240, 120 + 62)
+    assert expected[("Nobody", 10.0)] == [(0, 0)] * 3
+    assert _served_by(server, lambda: prometheus.count_above(queries)) == 1
+
+
+@pytest.mark.parametrize(
+    "since,until,step",
+    [(T0 - timedelta(seconds=600), T0, 60),  # aligned to buckets
+     (T0 - timedelta(seconds=605), T0 - timedelta(seconds=5), 60),  # both edges cut
+     (T0 - timedelta(seconds=600), T0 - timedelta(seconds=575), 60),  # inside one bucket
+     (T0 - timedelta(seconds=1300), T0 + timedelta(seconds=30), 300),
+     (T0 - timedelta(seconds=10), T0, 7)],
+)  # fmt: skip
+@pytest.mark.parametrize("statistic", ["max", "min", "avg"])
+def test_buckets_for_graphs_as_the_database_store_does(both, since, until, step, statistic):
+    database, prometheus, _ = both
+    metrics = [("A_Svc", METRIC), ("B.Svc", METRIC), ("Nobody", METRIC)]
+    expected = database.buckets(metrics, since, until, step, statistic)
+    found = prometheus.buckets(metrics, since, until, step, statistic)
+    assert found.keys() == expected.keys()
+    for key, graph in expected.items():
+        assert found[key] == pytest.approx(graph, rel=1e-9), key
+
+
+def test_points_as_the_database_store_does(both):
+    database, prometheus, server = both
+    for limit in (5, 1000):
+        since, until = T0 - timedelta(seconds=100), T0
+        expected = database.points("B.Svc", METRIC, since, until, limit)
+        found = prometheus.points("B.Svc", METRIC, since, until, limit)
+        assert found.truncated == expected.truncated
+        assert sorted((tuple(s.labels.items()), s.points) for s in found.series) == sorted(
+            (tuple(s.labels.items()), s.points) for s in expected.series
+        )
+    assert prometheus.points("Nobody", METRIC, since, until, 10).series == []
+
+
+def test_maintain_is_the_engines_retention_and_says_so(prometheus_store):
+    result = get_store("prometheus").maintain(timezone.now())
+    assert result.created == [] and result.dropped == [] and result.deleted_rows == 0
+    assert "retention" in result.as_dict()["note"]

@@ -37,6 +37,9 @@ OVER_TIME = {"avg": "sum_over_time", "sum": "sum_over_time", "min": "min_over_ti
              "max": "max_over_time", "last": "last_over_time", "count": None}  # fmt: skip
 
 
+_NOT_IDENTITY = frozenset({"hms_stat", "__name__"})
+
+
 def tagged(expr: str, tag: str) -> str:
     return f'label_replace({expr}, "hms_stat", "{tag}", "", "")'
 
@@ -47,8 +50,9 @@ def window_range(window_ms: int) -> str:
 
 
 def series_id(metric: dict) -> tuple:
-    """A series' identity in an answer: its labels without the tag."""
-    return tuple(sorted((k, v) for k, v in metric.items() if k != "hms_stat"))
+    """A series' identity in an answer: its labels without the tag and the name (which
+    ``last_over_time`` keeps and the other functions drop)."""
+    return tuple(sorted((k, v) for k, v in metric.items() if k not in _NOT_IDENTITY))
 
 
 def ms_of(seconds_text: str) -> int:
