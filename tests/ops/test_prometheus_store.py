@@ -362,7 +362,7 @@ def test_buckets_for_graphs_as_the_database_store_does(both, since, until, step,
 
 def test_points_as_the_database_store_does(both):
     database, prometheus, server = both
-    for limit in (5, 1000):
+    for limit in (4, 1000):  # (which label set a tie at the cut keeps is not specified)
         since, until = T0 - timedelta(seconds=100), T0
         expected = database.points("B.Svc", METRIC, since, until, limit)
         found = prometheus.points("B.Svc", METRIC, since, until, limit)
