@@ -76,6 +76,14 @@ def prometheus_store(remote_write_prometheus, settings):
     return remote_write_prometheus
 
 
+@pytest.fixture(params=["database", "prometheus"])
+def each_metrics_store(request):
+    """Run the test once per metrics store (the seed checklist passes on both)."""
+    if request.param == "prometheus":
+        request.getfixturevalue("prometheus_store")
+    return request.param
+
+
 @pytest.fixture(scope="session", autouse=True)
 def sql_probe_database(django_db_setup, django_db_blocker, tmp_path_factory):
     """SQL probes' own role (or read-only file) with reporting data: tests/support/sql_probe.py."""

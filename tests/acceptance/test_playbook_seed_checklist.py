@@ -5,10 +5,12 @@ readings of 38 s emitted through the SDK, the SLO evaluated by the beat's task
 on a real Celery worker, the deployment scaled by +2 through the real
 ``kubernetes`` client (seen by the loopback apps/v1 server), Slack paged once
 after the still_breach_after delay (60 s times HMS_PLAYBOOK_DELAY_SCALE), and every
-step in ``GET /api/v1/audit/?topic=ops.incident``.
+step in ``GET /api/v1/audit/?topic=ops.incident``. Run on each metrics store: the
+``database`` store and the ``prometheus`` store against a real Prometheus on loopback.
 """
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from rest_framework.authtoken.models import Token
 
 import ops_sdk
 from hms_site.celery import app
+from ops.metrics.store import WindowQuery, get_store
 from ops.models import ActionRun, Incident
 from tests.factories import (
     DEPLOYMENT,
@@ -35,6 +38,13 @@ SCANNER_FILE = Path(django_settings.BASE_DIR) / "fixtures" / "scanner.ops.yaml"
 BEAT_TASK = django_settings.CELERY_BEAT_SCHEDULE["ops-evaluate-slos"]["task"]
 
 
+def _stored_samples(service: str, now: float) -> int:
+    """Samples of the scanner's metric in the last minute, read from the configured store."""
+    at = datetime.fromtimestamp(now + 1, tz=UTC)
+    query = WindowQuery(service, "queue_time_seconds", 60, at, "count")
+    return get_store().window_stats([query])[0].samples
+
+
 def beat_until(condition, what, timeout=30):
     """Send the beat's evaluation task by name through the worker until ``condition`` holds."""
     deadline = time.monotonic() + timeout
@@ -46,7 +56,9 @@ def beat_until(condition, what, timeout=30):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_seed_checklist_scales_pages_once_and_logs_every_step(settings, live_server, celery_worker):
+def test_seed_checklist_scales_pages_once_and_logs_every_step(
+    settings, each_metrics_store, live_server, celery_worker
+):
     settings.HMS_PLAYBOOK_DELAY_SCALE = 0.05  # still_breach_after 60 -> 3 s
     alice = staff_alice()
     alice_api = api_client(alice)
@@ -62,6 +74,7 @@ def test_seed_checklist_scales_pages_once_and_logs_every_step(settings, live_ser
         for i in range(10):
             ops_sdk.emit("queue_time_seconds", 38.0, ts=now - 5 * i)
         assert ops_sdk.flush(10)
+        assert _stored_samples(svc.id, now) == 10  # in the store under test
 
         # ☐ SLO breach triggers the first playbook action (watch the cluster)
         beat_until(lambda: kube.replicas(DEPLOYMENT) == 5, "the scale to 3 + 2")
@@ -108,7 +121,9 @@ def test_seed_checklist_scales_pages_once_and_logs_every_step(settings, live_ser
     assert scaled["payload"]["detail"]["kubernetes"]["body"] == {"spec": {"replicas": 5}}
 
 
-def test_breach_emitted_twice_and_evaluation_delivered_twice_scales_once(settings, celery_worker):
+def test_breach_emitted_twice_and_evaluation_delivered_twice_scales_once(
+    settings, each_metrics_store, celery_worker
+):
     settings.HMS_PLAYBOOK_DELAY_SCALE = 100  # the page stays in the future
     with cluster_and_slack(settings, replicas=3) as (kube, _slack):
         tsa_ops()
@@ -128,6 +143,7 @@ def test_breach_emitted_twice_and_evaluation_delivered_twice_scales_once(setting
                 HTTP_AUTHORIZATION=f"Bearer {key}",
             )
             assert response.status_code == 201
+        assert _stored_samples("DCA_Luggage_Scanner", now) == 5  # the resend is not counted twice
         first = app.send_task(BEAT_TASK, args=(now,))
         second = app.send_task(BEAT_TASK, args=(now,))  # the same pass delivered twice
         assert sorted(r.get(timeout=30)["changes"] for r in (first, second)) == [0, 1]

@@ -278,12 +278,15 @@ def test_window_stats_answer_as_the_database_store_does(both, statistic):
     """Windows on and off sample times (the edge sample at at - window is out), a service
     with two label sets (pooled percentile), a service without data."""
     database, prometheus, _ = both
+    cases = [
+        (s, w, d)
+        for s in ("A_Svc", "B.Svc", "C-Svc", "Nobody")
+        for w in (60, 300, 301)
+        for d in (0, 5, 1190)
+    ]
     queries = [
         WindowQuery(service, METRIC, window, T0 - timedelta(seconds=shift), statistic, key=n)
-        for n, (service, window, shift) in enumerate(
-            [(s, w, d) for s in ("A_Svc", "B.Svc", "C-Svc", "Nobody")
-             for w in (60, 300, 301) for d in (0, 5, 1190)]  # fmt: skip
-        )
+        for n, (service, window, shift) in enumerate(cases)
     ]
     expected = database.window_stats(queries)
     found = prometheus.window_stats(queries)
@@ -361,7 +364,7 @@ def test_buckets_for_graphs_as_the_database_store_does(both, since, until, step,
 
 
 def test_points_as_the_database_store_does(both):
-    database, prometheus, server = both
+    database, prometheus, _ = both
     for limit in (4, 1000):  # (which label set a tie at the cut keeps is not specified)
         since, until = T0 - timedelta(seconds=100), T0
         expected = database.points("B.Svc", METRIC, since, until, limit)
