@@ -25,7 +25,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
-from ops.metrics import IngestError, ingest
+from ops.metrics import IngestError, StoreRefused, StoreUnavailable, ingest
 from ops.models import Sensor
 from ops.outbound import OutboundError, OutboundRefused, guarded_session
 
@@ -112,8 +112,12 @@ def scrape_sensor(sensor: Sensor, now: datetime | None = None) -> int:
         for sample in samples:
             sample["labels"] = {**sensor.labels, **sample["labels"]}
         stored = ingest({"samples": samples}, default_service=sensor.service_id, now=now)
-    except (ScrapeError, IngestError) as exc:
+    except (ScrapeError, IngestError, StoreRefused, StoreUnavailable) as exc:
+        # A metrics store that is down or refuses the samples is this scrape's error too
+        # (recorded on the sensor; the next scrape reads fresh values).
         message = str(exc) if isinstance(exc, ScrapeError) else f"refused samples: {exc}"
+        if isinstance(exc, StoreUnavailable | StoreRefused):
+            message = f"metrics store: {exc}"
         Sensor.objects.filter(pk=sensor.pk).update(
             last_scrape_at=now, last_error=message[:2000], last_error_at=now
         )

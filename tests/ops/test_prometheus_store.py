@@ -380,3 +380,24 @@ def test_maintain_is_the_engines_retention_and_says_so(prometheus_store):
     result = get_store("prometheus").maintain(timezone.now())
     assert result.created == [] and result.dropped == [] and result.deleted_rows == 0
     assert "retention" in result.as_dict()["note"]
+
+
+def test_scraped_sensors_go_to_prometheus_and_a_store_that_is_down_is_the_sensors_error(
+    prometheus_store, settings
+):
+    from ops.models import Sensor
+    from ops.scrape import scrape_all
+    from ops.services import register_service
+    from tests.factories import service_yaml
+
+    exposition = 'queue_time_seconds{lane="1"} 12.5\nqueue_time_seconds{lane="2"} 31\n'
+    with LoopbackServer(lambda request: Reply(200, exposition)) as target:
+        register_service(service_yaml(scrape_url=f"{target.url}/metrics"))
+        assert scrape_all() == {"scraped": 1, "failed": 0, "samples": 2}
+        assert _count(prometheus_store) == 2
+        settings.HMS_REMOTE_WRITE_URL = f"http://127.0.0.1:{free_port()}/api/v1/write"
+        Sensor.objects.update(last_scrape_at=None)
+        assert scrape_all() == {"scraped": 0, "failed": 1, "samples": 0}
+    sensor = Sensor.objects.get()
+    assert sensor.last_error.startswith("metrics store: remote write: the metrics engine is")
+    assert sensor.last_error_at is not None
