@@ -16,6 +16,7 @@ from django.utils import timezone
 from ops.metrics import labels_key
 from ops.metrics.store import (
     CountQuery,
+    StoreRefused,
     StoreUnavailable,
     WindowQuery,
     get_store,
@@ -25,13 +26,15 @@ from tests.factories import make_service
 
 pytestmark = pytest.mark.django_db
 
-STORE_NAMES = ["database"]
+STORE_NAMES = ["database", "prometheus"]
 SERVICE, METRIC = "DCA_Luggage_Scanner", "queue_time_seconds"
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(params=STORE_NAMES)
 def store(request, settings):
+    if request.param == "prometheus":  # the real Prometheus on loopback, emptied
+        request.getfixturevalue("prometheus_store")
     settings.HMS_METRICS_STORE = request.param
     make_service()
     return get_store()
@@ -218,20 +221,27 @@ def test_a_second_sample_for_the_same_instant_replaces_the_first(store):
     now = at_second()
     write(store, [(now - timedelta(seconds=2), 1.0), (now - timedelta(seconds=1), 2.0)])
     # a batch resent (its answer lost), with one value changed, and a duplicate inside it
-    write(
-        store,
-        [
-            (now - timedelta(seconds=2), 1.0),
-            (now - timedelta(seconds=1), 5.0),
-            (now, 7.0),
-            (now, 8.0),
-        ],
-    )
-    answers = stats(
-        store,
+    resent = [
+        (now - timedelta(seconds=2), 1.0),
+        (now - timedelta(seconds=1), 5.0),
+        (now, 7.0),
+        (now, 8.0),
+    ]
+    queries = (
         WindowQuery(SERVICE, METRIC, 60, now, "count"),
         WindowQuery(SERVICE, METRIC, 60, now, "sum"),
     )
+    if store.name == "prometheus":
+        # Prometheus keeps the first value of a stored timestamp and refuses another one:
+        # the whole batch is refused (the API's 409), nothing of it stored.
+        with pytest.raises(StoreRefused, match="duplicate sample for timestamp"):
+            write(store, resent)
+        assert [a.value for a in stats(store, *queries)] == [2.0, 1.0 + 2.0]
+        write(store, [(now, 7.0), (now, 8.0)])  # inside one batch the later one wins
+        assert [a.value for a in stats(store, *queries)] == [3.0, 1.0 + 2.0 + 8.0]
+        return
+    write(store, resent)
+    answers = stats(store, *queries)
     assert [a.value for a in answers] == [3.0, 1.0 + 5.0 + 8.0]
 
 
@@ -240,9 +250,16 @@ def test_maintain_applies_the_retention(store, settings):
     now = at_second()
     write(store, [(now - timedelta(days=9), 1.0), (now - timedelta(days=8), 2.0)])
     write(store, [(now - timedelta(days=6), 3.0), (now - timedelta(minutes=1), 4.0)])
-    store.maintain(now)
+    first = store.maintain(now)
     store.maintain(now)  # idempotent
     (kept,) = stats(store, WindowQuery(SERVICE, METRIC, 30 * 86400, now, "sum"))
+    if store.name == "prometheus":
+        # The engine's own retention (--storage.tsdb.retention.time) expires samples;
+        # maintain drops nothing and says so instead of pretending.
+        assert (first.dropped, first.deleted_rows) == ([], 0)
+        assert "--storage.tsdb.retention.time" in first.note
+        assert (kept.value, kept.samples) == (10.0, 4)
+        return
     assert (kept.value, kept.samples) == (7.0, 2)
 
 

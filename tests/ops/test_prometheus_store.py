@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from ops.metrics.store import CountQuery, WindowQuery, get_store
+from ops.metrics.store import CountQuery, StoreUnavailable, WindowQuery, get_store
 from ops.metrics.store.promwire import decode, encode, label_problem, metric_name, series_labels
 from tests.factories import api_client, make_service, staff_alice
 from tests.support.http_server import LoopbackServer, Reply, Script
@@ -401,3 +401,24 @@ def test_scraped_sensors_go_to_prometheus_and_a_store_that_is_down_is_the_sensor
     sensor = Sensor.objects.get()
     assert sensor.last_error.startswith("metrics store: remote write: the metrics engine is")
     assert sensor.last_error_at is not None
+
+
+def test_reads_with_prometheus_down_are_a_503_and_the_tick_changes_nothing(
+    prometheus_store, settings
+):
+    from ops import slo
+    from ops.models import SLO, WorkerHeartbeat
+
+    make_service(SCANNER)
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings.HMS_METRICS_QUERY_URL = dead
+    response = api_client(staff_alice()).get(
+        "/api/v1/series/", {"service": SCANNER, "name": METRIC}
+    )
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "127.0.0.1" not in response.content.decode()  # the engine's address stays inside
+    with pytest.raises(StoreUnavailable):
+        slo.evaluate_all()
+    assert list(SLO.objects.values_list("state", "evaluated_at")) == [(SLO.State.NO_DATA, None)]
+    assert not WorkerHeartbeat.objects.filter(name=slo.EVALUATOR).exists()

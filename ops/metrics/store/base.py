@@ -16,7 +16,10 @@ Contract of every store (``tests/ops/test_metrics_store.py`` runs it on each):
   stored and ``StoreUnavailable(retry_after)`` is raised (the API answers 503 with
   ``Retry-After``); if the engine refuses the batch for good, nothing is stored and
   ``StoreRefused`` is raised (409). Never a partial write, never a silent drop. A second sample for
-  the same (series, ts) replaces the first (last write wins, also inside one batch).
+  the same (series, ts) replaces the first (last write wins, also inside one batch);
+  an engine that keeps the first value of a stored timestamp (Prometheus) refuses a
+  later batch changing it with ``StoreRefused`` instead (inside one batch it still
+  takes the later sample).
 - ``window_stats`` answers MANY queries in a bounded number of statements/requests
   (not one per query), in the order given; percentiles interpolate linearly between
   closest ranks (PostgreSQL ``percentile_cont``, Prometheus ``quantile_over_time``).

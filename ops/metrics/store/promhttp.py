@@ -73,12 +73,17 @@ def _request(method: str, url: str, body: bytes, headers: dict, what: str):
             method, url, body=body, headers=headers, timeout=_timeout(), retries=False
         )
     except urllib3.exceptions.HTTPError as exc:
-        # Connection refused/reset, DNS, timeouts: the engine is not answering.
-        raise StoreUnavailable(f"{what}: the metrics engine is unreachable ({exc})") from None
+        # Connection refused/reset, DNS, timeouts: the engine is not answering. The
+        # client is told the kind, never the engine's address (that goes to the log).
+        logger.warning("%s to the metrics engine failed: %s", what, exc)
+        raise StoreUnavailable(
+            f"{what}: the metrics engine is unreachable ({type(exc).__name__})"
+        ) from None
     if response.status >= 500 or response.status == 429:
         text = response.data.decode("utf-8", errors="replace").strip()[:300]
+        logger.warning("%s: the metrics engine answered %s: %s", what, response.status, text)
         raise StoreUnavailable(
-            f"{what}: the metrics engine answered {response.status} ({text})",
+            f"{what}: the metrics engine answered {response.status}",
             retry_after=_retry_after(response),
         )
     return response
@@ -97,7 +102,7 @@ def remote_write(body: bytes) -> None:
     # 401, 403, 404, 413...: the engine or its address is misconfigured, not the batch.
     # Nothing is stored and the client keeps its samples to send again later.
     logger.error("remote write to HMS_REMOTE_WRITE_URL answered %s: %s", response.status, text)
-    raise StoreUnavailable(f"remote write: the metrics engine answered {response.status} ({text})")
+    raise StoreUnavailable(f"remote write: the metrics engine answered {response.status}")
 
 
 def rfc3339(moment: datetime | int) -> str:
