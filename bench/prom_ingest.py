@@ -14,6 +14,7 @@ times the encode-and-send reference.
 """
 
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -119,6 +120,7 @@ def run(prometheus) -> int:
     print(f"stored in Prometheus              {expected:>9,} per writer  (checked by PromQL)")
     print(f"ratio API / encode + POST         {ratio:>9.2f}  (goal >= {GOAL})")
     print(f"ratio API / POST pre-encoded      {api_rate / pre_rate:>9.2f}")
+    print(f"load average (1, 5, 15 min)       {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0 if ratio >= GOAL else 1
 
 
