@@ -11,6 +11,7 @@ BENCHMARKS: list[str] = [
     "slo_eval",
     "playbook_latency",
     "pages",
+    "store_bytes",
 ]
 
 

@@ -60,11 +60,16 @@ def wanted_days(now: datetime, retention_days: int | None = None, ahead: int | N
     return [today + timedelta(days=n) for n in range(-retention_days, ahead + 1)]
 
 
-def create(cursor, day: date) -> None:
-    """Create one day's partition; rows of that day already in the default move into it."""
+def create(cursor, day: date) -> bool:
+    """Create one day's partition (False: it exists); rows of that day already in the
+    default partition move into it."""
     name = connection.ops.quote_name(name_of(day))
     start, end = bounds(day)
+    # Serializes with writes into the default partition and with a concurrent maintain.
     cursor.execute(f"LOCK TABLE {DEFAULT} IN SHARE ROW EXCLUSIVE MODE")
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (name_of(day),))
+    if cursor.fetchone()[0]:
+        return False  # another maintain made it meanwhile
     cursor.execute(
         f"SELECT EXISTS (SELECT 1 FROM {DEFAULT} WHERE ts >= %s AND ts < %s)",  # noqa: S608
         (start, end),
@@ -74,7 +79,7 @@ def create(cursor, day: date) -> None:
             f"CREATE TABLE {name} PARTITION OF {TABLE} FOR VALUES FROM (%s) TO (%s)",
             (start, end),
         )
-        return
+        return True
     # Stray samples of this day: move them, then attach (the attach checks the range).
     cursor.execute(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS)")
     cursor.execute(
@@ -86,6 +91,7 @@ def create(cursor, day: date) -> None:
         f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)",
         (start, end),
     )
+    return True
 
 
 def ensure(now: datetime, retention_days: int | None = None, ahead: int | None = None) -> list:
@@ -97,8 +103,8 @@ def ensure(now: datetime, retention_days: int | None = None, ahead: int | None =
             if name_of(day) in existing:
                 continue
             with transaction.atomic():
-                create(cursor, day)
-            created.append(name_of(day))
+                if create(cursor, day):
+                    created.append(name_of(day))
     return created
 
 

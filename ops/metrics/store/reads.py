@@ -6,7 +6,7 @@ gets a ``VALUES`` list (one statement per ``SQLITE_CHUNK`` queries). On PostgreS
 each query is a ``LATERAL`` subquery that walks the ``(series_id, ts)`` key of its own
 series (index-only, the value is in the index) in the partitions its window touches;
 ``percentile_cont`` does the interpolation. SQLite fetches the sorted values and
-``ops.metrics.reads.percentile`` interpolates the same way.
+``ops.metrics.percentile`` interpolates the same way.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _relation(columns: list[str], rows: list[tuple]) -> tuple[str, str, list]:
 
 
 def _chunks(rows: list) -> list[list]:
-    size = len(rows) or 1 if _pg() else SQLITE_CHUNK
+    size = max(len(rows), 1) if _pg() else SQLITE_CHUNK  # PostgreSQL: one statement
     return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
@@ -77,22 +77,23 @@ _WINDOW_JOIN = f"""
       AND smp.ts > q.start AND smp.ts <= q.at"""
 
 
+_PG_SELECTS = {
+    "pct": ("percentile_cont(q.frac) WITHIN GROUP (ORDER BY smp.value) AS v", "w.v"),
+    "agg": (
+        "avg(smp.value) AS avg, min(smp.value) AS min, max(smp.value) AS max, "
+        "sum(smp.value) AS sum, "
+        "(array_agg(smp.value ORDER BY smp.ts DESC, smp.value DESC))[1] AS last",
+        "w.avg, w.min, w.max, w.sum, w.last",
+    ),
+}
+
+
 def _pg_window(kind: str, rows: list[tuple]) -> dict[int, tuple]:
-    """{i: (value, samples, newest)} for percentile (``frac`` column) or aggregate rows."""
+    """{i: (samples, newest, value…)}: ``pct`` rows carry a ``frac`` column and give the
+    percentile; ``agg`` rows give avg, min, max, sum and last."""
     columns = ["i", "service", "metric", "start", "at"] + (["frac"] if kind == "pct" else [])
     _, source, params = _relation(columns, rows)
-    if kind == "pct":
-        select = "percentile_cont(q.frac) WITHIN GROUP (ORDER BY smp.value)"
-        values = "w.v"
-    else:
-        select = (
-            "avg(smp.value) AS avg, min(smp.value) AS min, max(smp.value) AS max, "
-            "sum(smp.value) AS sum, (array_agg(smp.value ORDER BY smp.ts DESC, smp.value DESC))[1]"
-        )
-        values = "w.avg, w.min, w.max, w.sum, w.last"
-        select = select + " AS last"
-    if kind == "pct":
-        select += " AS v"
+    select, values = _PG_SELECTS[kind]
     sql = (
         f"SELECT q.i, w.n, w.newest, {values} FROM {source} CROSS JOIN LATERAL ("  # noqa: S608
         f"SELECT count(*) AS n, max(smp.ts) AS newest, {select} {_WINDOW_JOIN}) AS w"
