@@ -73,6 +73,26 @@ def test_a_write_request_round_trips_with_sorted_labels_and_samples_in_time_orde
     assert decode(body) == {labels: [(1000, 1.0), (2000, 2.0), (3000, 3.0)]}
 
 
+@pytest.mark.parametrize(
+    "services,other",
+    [(["B.Svc"], "BxSvc"), (["a|b"], "a"), (["x.*"], "xyz"), (['q"}or vector(1)#'], "q"),
+     (["a\\b"], "ab"), (["c-d", "e"], "cd")],
+)  # fmt: skip
+def test_a_selector_matches_exactly_its_services_whatever_they_contain(services, other):
+    """Service ids go into a regex inside a PromQL string: escaped for both, so a dot, a
+    bar or a quote is itself and cannot widen the selector or end the string."""
+    import json
+    import re
+
+    from ops.metrics.store.promhttp import alternatives, selector
+
+    pattern = json.loads(f'"{alternatives(services)}"')  # the PromQL string's value
+    assert all(re.fullmatch(pattern, s) for s in services)
+    assert re.fullmatch(pattern, other) is None
+    # four unescaped quotes: the two strings of the selector, none ended early
+    assert len(re.findall(r'(?<!\\)"', selector("m", services))) == 4
+
+
 # --- writes through the ingest API ----------------------------------------------------
 
 
