@@ -21,7 +21,8 @@ delays the next pass.
   after its pass (the task lost, the worker killed, Redis down) is sent again by
   ``sweep``, a step of the beat's ``ops.services.tick``.
 - **Finite retries.** A failed attempt is stored on the row (``handoff_attempts``,
-  ``handoff_error``) and retried after ``ops.retry.backoff``; after
+  ``handoff_error``) and the service's queue stops there; the sweep sends it again
+  after ``ops.retry.backoff`` (``HMS_PLAYBOOK_RETRY_*``). After
   ``HMS_SLO_HANDOFF_MAX_ATTEMPTS`` the change is closed with its error and an
   ``ops.slo`` ``handoff_failed`` audit entry, and the service's next changes go on.
 """
@@ -34,7 +35,6 @@ from datetime import datetime, timedelta
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from ops import audit
@@ -64,30 +64,28 @@ def _unhandled(service_id: str):
     return SLOStateChange.objects.filter(slo__service_id=service_id, handled_at__isnull=True)
 
 
-def _ready(service_id: str, now: datetime):
-    """Unhandled changes that may be tried now (a failed one waits for its back-off)."""
-    return _unhandled(service_id).filter(Q(handoff_attempts=0) | Q(handoff_due_at__lte=now))
-
-
 def hand_off(service_id: str) -> int:
     """Handle every unhandled change of one service, in order; returns how many were handled.
 
     Safe to run twice or at the same time as another worker: see the module's docstring.
+    Stops at a failed change, which the sweep sends again after its back-off.
     """
     handled = 0
     while True:
-        done = _drain(service_id)
-        if done is None:  # another worker holds the service; it looks again after its commit
+        drained = _drain(service_id)
+        if drained is None:  # another worker holds the service; it looks again after its commit
             return handled
+        done, stopped = drained
         handled += done
-        if not _ready(service_id, timezone.now()).exists():
+        if stopped or not _unhandled(service_id).exists():
             return handled
 
 
 @transaction.atomic
-def _drain(service_id: str) -> int | None:
-    """One transaction: the service's unhandled changes, oldest first, until one must wait.
+def _drain(service_id: str) -> tuple[int, bool] | None:
+    """One transaction: the service's unhandled changes, oldest first; (handled, stopped).
 
+    ``stopped``: a change failed and waits for its retry (the later ones wait behind it).
     None when another transaction holds the service (it is handling these changes).
     """
     locked = Service.objects.select_for_update(skip_locked=True).filter(pk=service_id)
@@ -96,8 +94,6 @@ def _drain(service_id: str) -> int | None:
     now = timezone.now()
     done = 0
     for change in _unhandled(service_id).select_related("slo").order_by("id"):
-        if change.handoff_attempts and change.handoff_due_at and change.handoff_due_at > now:
-            break  # a failed change waits for its back-off; the later ones wait behind it
         try:
             with transaction.atomic():
                 claimed = SLOStateChange.objects.filter(
@@ -109,8 +105,8 @@ def _drain(service_id: str) -> int | None:
         except Exception as exc:  # recorded on the row and retried; the queue stops here
             logger.exception("hand-off of SLO change %s failed", change.pk)
             if not _failed(change, exc, now):
-                break
-    return done
+                return done, True
+    return done, False
 
 
 def _apply(change: SLOStateChange) -> None:
