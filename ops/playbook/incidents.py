@@ -120,6 +120,7 @@ def open_incident(slo: SLO, at: datetime) -> Incident | None:
         slo=slo,
         value=slo.value,
         audit_extra={"slo": slo.pk, "threshold": slo.threshold},
+        definition=definition,
     )
 
 
@@ -134,15 +135,17 @@ def open_for(
     value: float | None = None,
     detail: dict | None = None,
     audit_extra: dict | None = None,
+    definition: ServiceDefinition | None = None,
 ) -> Incident | None:
     """Open an incident for ``condition`` and plan ``steps`` (plus every ``always`` step).
 
     None when an incident for the same service and condition is already open.
+    ``definition``: the service's parsed document, when the caller has it already.
     """
     open_ = Incident.objects.filter(service=service, condition=condition, state=Incident.State.OPEN)
     if open_.exists():
         return None
-    definition = definition_of(service)
+    definition = definition or definition_of(service)
     last = (
         Incident.objects.filter(service=service, condition=condition, state=Incident.State.RESOLVED)
         .order_by("-resolved_at")
