@@ -12,6 +12,7 @@ BENCHMARKS: list[str] = [
     "playbook_latency",
     "pages",
     "store_bytes",
+    "mass_breach",
 ]
 
 

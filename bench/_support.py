@@ -6,8 +6,9 @@ import sys
 import time
 
 
-def django_on_scratch_database():
-    """Set Django up on a fresh ``bench_<name>`` database; returns a function that drops it.
+def django_on_scratch_database(name: str | None = None):
+    """Set Django up on a fresh ``bench_<name>`` database (``name``: the benchmark's own,
+    default the configured database's name); returns a function that drops it.
 
     Returns None (after printing why) when ``DATABASE_URL`` is not PostgreSQL.
     """
@@ -25,7 +26,7 @@ def django_on_scratch_database():
     setup_test_environment()
     old_name = connection.settings_dict["NAME"]
     # Not the test suite's test_<name>: a test run at the same time would drop it.
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"bench_{old_name}"
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = f"bench_{name or old_name}"
     with contextlib.redirect_stdout(sys.stderr):
         connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
 

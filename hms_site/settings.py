@@ -309,6 +309,10 @@ CELERY_BEAT_SCHEDULER = "hms_site.beat:DatabaseScheduler"  # django-celery-beat'
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 HEARTBEAT_SECONDS = env_float("HMS_HEARTBEAT_SECONDS", 15.0, minimum=1.0)
 HMS_SLO_EVAL_SECONDS = env_float("HMS_SLO_EVAL_SECONDS", 5.0, minimum=1.0)
+# An SLO change not handed off (audit, incident, playbook plan) this long after its pass
+# is sent again by the beat (ops.slo_handoff.sweep); a failed hand-off is tried this often.
+HMS_SLO_HANDOFF_GRACE_SECONDS = env_float("HMS_SLO_HANDOFF_GRACE_SECONDS", 15.0, minimum=1.0)
+HMS_SLO_HANDOFF_MAX_ATTEMPTS = env_int("HMS_SLO_HANDOFF_MAX_ATTEMPTS", 5, minimum=1)
 HMS_SCRAPE_SECONDS = env_float("HMS_SCRAPE_SECONDS", 15.0, minimum=1.0)
 HMS_METRIC_RETENTION_DAYS = env_int("HMS_METRIC_RETENTION_DAYS", 30, minimum=1)
 # Where samples live (ops.metrics.store.STORES): the application's database, or an

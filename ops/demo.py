@@ -22,7 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from ops import demo_history
+from ops import demo_history, slo_handoff
 from ops.channels.services import save_channel
 from ops.metrics import ingest
 from ops.metrics.store import WindowQuery, get_store
@@ -106,6 +106,7 @@ def load() -> list[str]:
             read = True
     if read:
         changes = evaluate_all(now).changes
+        slo_handoff.run_pending()  # the demo's incidents are open when the command returns
         loaded += [f"SLO {c.slo.service_id}/{c.slo.target}: {c.to_state}" for c in changes]
     return loaded + _feed_task()
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ops import audit, slo
+from ops import audit, slo, slo_handoff
 from ops.budget import evaluate as budget
 from ops.models import SLO, IngestKey, Sensor, Service, ServiceVersion, WorkerHeartbeat
 from ops.models.service import hash_ingest_key
@@ -34,16 +34,19 @@ def record_heartbeat(name: str = "worker") -> WorkerHeartbeat:
 def tick(at: datetime | None = None) -> dict:
     """One evaluation pass at ``at`` (default now), in order; returns what each step did.
 
-    The SLO pass commits its state changes (opening incidents and planning their runs);
-    the metric conditions are decided at the same instant; the same beat then sweeps the
-    playbook: due steps (``still_breach_after``, retries) are found in the database, so a
-    restarted worker loses none. A step added here gets its own key in the result.
+    The SLO pass commits its state changes only; their audit entries, incidents and
+    playbook plans follow per service (``ops.slo_handoff``), and the same beat sends again
+    any hand-off still unhandled after its grace period. The metric conditions are decided
+    at the same instant; the beat then sweeps the playbook: due steps
+    (``still_breach_after``, retries) are found in the database, so a restarted worker
+    loses none. A step added here gets its own key in the result.
     """
     result = slo.evaluate_all(at)
     return {
         "at": result.at.isoformat(),
         "evaluated": result.evaluated,
         "changes": len(result.changes),
+        "handoffs_resent": slo_handoff.sweep(),
         "condition_changes": triggers.evaluate_conditions(result.at),
         "burn_changes": budget.evaluate(result.at),
         "due_actions": runner.dispatch_due(),

@@ -124,17 +124,33 @@ class SLO(models.Model):
 
 
 class SLOStateChange(models.Model):
-    """One transition of an SLO (the playbook runner reacts to these)."""
+    """One transition of an SLO, and the durable hand-off of what follows from it.
+
+    The evaluator commits the row; ``ops.slo_handoff`` then audits it and opens or
+    resolves the incident in the service's own transaction, setting ``handled_at``.
+    A row still unhandled at ``handoff_due_at`` is sent again by the beat's sweep.
+    """
 
     slo = models.ForeignKey(SLO, on_delete=models.CASCADE, related_name="state_changes")
     from_state = models.CharField(max_length=20, choices=SLO.State.choices)
     to_state = models.CharField(max_length=20, choices=SLO.State.choices)
     value = models.FloatField(null=True, blank=True)
     at = models.DateTimeField()
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handoff_due_at = models.DateTimeField(null=True, blank=True)
+    handoff_attempts = models.PositiveIntegerField(default=0)
+    handoff_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["slo", "-at"], name="ops_slochange_slo_at")]
+        indexes = [
+            models.Index(fields=["slo", "-at"], name="ops_slochange_slo_at"),
+            models.Index(
+                fields=["handoff_due_at"],
+                name="ops_slochange_unhandled",
+                condition=models.Q(handled_at__isnull=True),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.slo.service_id}: {self.from_state} → {self.to_state} @ {self.at:%H:%M:%S}"

@@ -2,7 +2,8 @@
 
 Flow (docs/PLAYBOOK.md):
 
-1. The evaluator calls ``on_slo_change`` inside its transaction. A change to
+1. The hand-off of an SLO state change (``ops.slo_handoff``, after the evaluator's
+   commit, in the service's own transaction) calls ``on_slo_change``. A change to
    ``breached`` opens an ``Incident`` (one open per service and SLO, a DB
    constraint) and plans one ``ActionRun`` per action of every ``slo_breach``,
    ``still_breach_after N`` and ``always`` step, each with a ``due_at``
@@ -91,10 +92,15 @@ def _plan(incident: Incident, steps, at: datetime) -> list[ActionRun]:
     return created
 
 
-def on_slo_change(slo_id: int, from_state: str, to_state: str, at: datetime) -> None:
-    """Hook for the evaluator, inside its transaction."""
+def on_slo_change(
+    slo_id: int, from_state: str, to_state: str, at: datetime, value: float | None = None
+) -> None:
+    """Hook for the hand-off of one state change at ``at`` (``value``: the pass's reading)."""
     if to_state == SLO.State.BREACHED:
-        open_incident(SLO.objects.select_related("service").get(pk=slo_id), at)
+        slo = SLO.objects.select_related("service").get(pk=slo_id)
+        if value is not None:  # the value that breached, not a later pass's
+            slo.value = value
+        open_incident(slo, at)
     elif to_state == SLO.State.HEALTHY:
         for incident in Incident.objects.filter(slo_id=slo_id, state=Incident.State.OPEN):
             resolve_incident(incident, at=at, by="slo-evaluator")
@@ -114,6 +120,7 @@ def open_incident(slo: SLO, at: datetime) -> Incident | None:
         slo=slo,
         value=slo.value,
         audit_extra={"slo": slo.pk, "threshold": slo.threshold},
+        definition=definition,
     )
 
 
@@ -128,15 +135,17 @@ def open_for(
     value: float | None = None,
     detail: dict | None = None,
     audit_extra: dict | None = None,
+    definition: ServiceDefinition | None = None,
 ) -> Incident | None:
     """Open an incident for ``condition`` and plan ``steps`` (plus every ``always`` step).
 
     None when an incident for the same service and condition is already open.
+    ``definition``: the service's parsed document, when the caller has it already.
     """
     open_ = Incident.objects.filter(service=service, condition=condition, state=Incident.State.OPEN)
     if open_.exists():
         return None
-    definition = definition_of(service)
+    definition = definition or definition_of(service)
     last = (
         Incident.objects.filter(service=service, condition=condition, state=Incident.State.RESOLVED)
         .order_by("-resolved_at")

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from ops.models import ActionRun, Incident
 from ops.services import register_service
-from ops.slo import evaluate_all
 from tests.factories import SCANNER_YAML, api_client, make_user, readings, service_yaml, tsa_ops
+from tests.support.handoff import evaluate
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def open_incidents(*service_ids, at=None):
         text = SCANNER_YAML.replace("DCA_Luggage_Scanner", service_id)
         register_service(text)
         readings(service_id, [38.0] * 10, end=at)
-    evaluate_all(at)
+    evaluate(at)
     return {i.service_id: i for i in Incident.objects.all()}
 
 

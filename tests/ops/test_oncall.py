@@ -18,9 +18,9 @@ from ops import outbox
 from ops.models import ActionRun, AuditEntry, Incident, Notification, ScheduleOverride
 from ops.oncall import services
 from ops.services import register_service
-from ops.slo import evaluate_all
 from tests.factories import SCANNER_YAML, make_channel, readings
 from tests.ops.oncall_factories import person, three_shifts
+from tests.support.handoff import evaluate
 from tests.support.services import wait_until
 from tests.support.slack import TOKEN, FakeSlack
 from tests.support.smtp_server import SmtpServer
@@ -165,7 +165,7 @@ def test_the_seeds_page_to_tsa_ops_reaches_the_person_on_call(celery_worker, set
     at = timezone.now()
     register_service(SCANNER_YAML)
     readings("DCA_Luggage_Scanner", [38.0] * 10, end=at)
-    evaluate_all(at)
+    evaluate(at)
     incident = Incident.objects.get(state=Incident.State.OPEN)
     page = ActionRun.objects.get(incident=incident, action="page")
     ActionRun.objects.filter(pk=page.pk).update(due_at=timezone.now() - timedelta(seconds=1))

@@ -9,8 +9,8 @@ from ops.models import ActionRun, AuditEntry, Incident, Notification
 from ops.playbook import incidents, repeats, runner
 from ops.servicedef import DefinitionError, parse_definition
 from ops.services import register_service
-from ops.slo import evaluate_all
 from tests.factories import SCANNER_YAML, readings, tsa_ops
+from tests.support.handoff import evaluate
 
 pytestmark = pytest.mark.django_db
 SEED_PAGE = "    then: page channel=tsa_ops, severity=critical\n"
@@ -27,7 +27,7 @@ def paged(settings):
     at = timezone.now()
     register_service(REPEATING_YAML)
     readings("DCA_Luggage_Scanner", [38.0] * 10, end=at)
-    evaluate_all(at)
+    evaluate(at)
     incident = Incident.objects.get(state=Incident.State.OPEN)
     page = ActionRun.objects.get(incident=incident, action="page")
     ActionRun.objects.filter(pk=page.pk).update(due_at=timezone.now())
@@ -94,7 +94,7 @@ def test_recovery_stops_the_repeats_and_tells_the_channel_once(paged):
     repeats.sweep(now=page.finished_at + HALF_HOUR)
     later = timezone.now()
     readings("DCA_Luggage_Scanner", [12.0] * 300, end=later)
-    evaluate_all(later)
+    evaluate(later)
     incident.refresh_from_db()
     assert incident.state == Incident.State.RESOLVED
     assert repeats.sweep(now=page.finished_at + 4 * HALF_HOUR)["repeated"] == 0
@@ -118,7 +118,7 @@ def test_an_incident_that_paged_nobody_announces_nothing(settings):
     at = timezone.now()
     register_service(REPEATING_YAML)
     readings("DCA_Luggage_Scanner", [38.0] * 10, end=at)
-    evaluate_all(at)
+    evaluate(at)
     incident = Incident.objects.get(state=Incident.State.OPEN)
     incidents.resolve_incident(incident, by="staff_alice")  # before the 60-second page
     assert _pages() == []

@@ -10,7 +10,6 @@ from ops import kube
 from ops.models import ActionRun, AuditEntry, Incident, Notification
 from ops.playbook import incidents, runner
 from ops.services import register_service
-from ops.slo import evaluate_all
 from tests.factories import (
     DEPLOYMENT,
     SCANNER_YAML,
@@ -20,6 +19,7 @@ from tests.factories import (
     runs,
     tsa_ops,
 )
+from tests.support.handoff import evaluate
 
 RECOVERING_YAML = SCANNER_YAML + (
     "  - if: recovered\n    then: scale_down compute=-2\ncooldown_seconds: 600\n"
@@ -39,13 +39,13 @@ def breach(yaml=SCANNER_YAML, at=None) -> Incident:
     at = at or timezone.now()
     register_service(yaml)
     readings("DCA_Luggage_Scanner", [38.0] * 10, end=at)
-    evaluate_all(at)
+    evaluate(at)
     return Incident.objects.get(state=Incident.State.OPEN)
 
 
 def recover(at):
     readings("DCA_Luggage_Scanner", [12.0] * 300, end=at)
-    evaluate_all(at)
+    evaluate(at)
 
 
 def scale_run(incident) -> ActionRun:
@@ -66,8 +66,8 @@ def test_breach_reported_twice_opens_one_incident(cluster):
     at = timezone.now()
     incident = breach(at=at)
     readings("DCA_Luggage_Scanner", [40.0] * 5, end=at + timedelta(seconds=5))
-    evaluate_all(at + timedelta(seconds=5))
-    evaluate_all(at)  # a late duplicate pass
+    evaluate(at + timedelta(seconds=5))
+    evaluate(at)  # a late duplicate pass
     assert incidents.open_incident(incident.slo, at) is None
     assert Incident.objects.count() == 1
     assert ActionRun.objects.count() == 3
@@ -163,7 +163,7 @@ def test_a_new_breach_within_the_cooldown_skips_corrective_actions(cluster):
     recover(at + timedelta(minutes=6))
     later = at + timedelta(minutes=7)
     readings("DCA_Luggage_Scanner", [50.0] * 300, end=later)
-    evaluate_all(later)
+    evaluate(later)
     second = Incident.objects.exclude(pk=first.pk).get()
     assert second.in_cooldown
     statuses = {r.action: r.status for r in runs(second)}

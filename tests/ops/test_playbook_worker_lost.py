@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from ops.models import ActionRun, AuditEntry, Incident, Notification
 from ops.services import register_service
-from ops.slo import evaluate_all
 from tests.factories import DEPLOYMENT, SCANNER_YAML, cluster_and_slack, patches, readings, tsa_ops
 from tests.ops.worker_process import WorkerProcess
+from tests.support.handoff import evaluate
 from tests.support.services import require, wait_until
 from tests.support.slack import TOKEN
 
@@ -75,7 +75,7 @@ def breach() -> ActionRun:
     """The seed's scanner breaches: the incident opens, its runs go to the queue after commit."""
     register_service(SCANNER_YAML)
     readings("DCA_Luggage_Scanner", [38.0] * 10)
-    evaluate_all()
+    evaluate()
     return ActionRun.objects.get(incident=Incident.objects.get(), action="scale_up")
 
 

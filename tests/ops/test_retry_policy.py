@@ -9,8 +9,8 @@ from ops.models import ActionRun, Incident
 from ops.playbook import runner
 from ops.retry import backoff
 from ops.services import register_service
-from ops.slo import evaluate_all
 from tests.factories import SCANNER_YAML, cluster_and_slack, readings, tsa_ops
+from tests.support.handoff import evaluate
 
 
 def test_backoff_doubles_from_the_base_up_to_the_cap():
@@ -37,7 +37,7 @@ def test_a_playbook_retry_waits_the_capped_backoff(cluster, settings):
     at = timezone.now()
     register_service(SCANNER_YAML)
     readings("DCA_Luggage_Scanner", [38.0] * 10, end=at)
-    evaluate_all(at)
+    evaluate(at)
     incident = Incident.objects.get(state=Incident.State.OPEN)
     run = ActionRun.objects.get(incident=incident, action="scale_up")
     cluster.fail_next(503)

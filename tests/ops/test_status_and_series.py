@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from ops.slo import evaluate_all
 from tests.factories import api_client, make_service, readings, viewer_bob
+from tests.support.handoff import evaluate
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,7 @@ def test_status_has_the_api_md_fields():
     make_service()
     now = timezone.now()
     readings("DCA_Luggage_Scanner", [40.0] * 10, end=now)
-    evaluate_all(now)
+    evaluate(now)
     response = api_client(viewer_bob()).get("/api/v1/services/DCA_Luggage_Scanner/status/")
     assert response.status_code == 200
     body = response.json()

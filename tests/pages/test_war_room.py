@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from ops import pages, slo
+from ops import pages
 from tests import factories as f
+from tests.support.handoff import evaluate
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ def test_each_tile_shows_the_state_word_and_the_value_against_the_threshold(bob_
     f.make_service("Quiet_Scanner", threshold=30)
     f.readings("Hot_Scanner", [50, 60, 70])
     f.readings("Calm_Scanner", [5, 6, 7])
-    slo.evaluate_all()
+    evaluate()
 
     html = bob_client.get(WAR_ROOM).content.decode()
 
@@ -53,12 +54,12 @@ def test_each_tile_shows_the_state_word_and_the_value_against_the_threshold(bob_
 def test_polling_shows_a_new_breaching_reading_after_evaluation(bob_client):
     f.make_service("DCA_Luggage_Scanner", threshold=30)
     f.readings("DCA_Luggage_Scanner", [10, 11, 12])
-    slo.evaluate_all()
+    evaluate()
     before = bob_client.get(STATE).json()["tiles"][0]
     assert before["state"] == "healthy"
 
     f.readings("DCA_Luggage_Scanner", [90] * 20)
-    slo.evaluate_all()
+    evaluate()
 
     after = bob_client.get(STATE).json()["tiles"][0]
     assert after["state"] == "breached"
@@ -74,7 +75,7 @@ def test_filters_by_owner_and_state_apply_to_the_page_and_to_polling(bob_client)
     for hot in ("TSA_Hot", "FAA_Hot"):
         f.readings(hot, [99, 99])
     f.readings("TSA_Calm", [1, 1])
-    slo.evaluate_all()
+    evaluate()
 
     query = {"owner": "TSA", "slo_state": "breached"}
     html = bob_client.get(WAR_ROOM, query).content.decode()
@@ -92,7 +93,7 @@ def test_query_count_does_not_grow_with_services(bob_client, url, django_assert_
     for n in range(3):
         f.make_service(f"Few_{n}")
         f.readings(f"Few_{n}", [1, 2, 3])
-    slo.evaluate_all()
+    evaluate()
     # session, user, count, services, SLOs, graph, open incidents (+owners); healthy
     # services have no incident, so the incidents' action runs need no query here
     expected = 8 if url == WAR_ROOM else 7
@@ -102,7 +103,7 @@ def test_query_count_does_not_grow_with_services(bob_client, url, django_assert_
     for n in range(27):
         f.make_service(f"Many_{n}")
         f.readings(f"Many_{n}", [1, 2, 3])
-    slo.evaluate_all()
+    evaluate()
     with django_assert_num_queries(expected):
         answer = bob_client.get(url)
     assert answer.status_code == 200
@@ -149,7 +150,7 @@ def test_a_breach_puts_its_real_incident_and_action_timeline_on_the_tile(bob_cli
 
     f.make_service("Hot_Scanner", threshold=30)
     f.readings("Hot_Scanner", [50, 60, 70])
-    slo.evaluate_all()
+    evaluate()
     incident = Incident.objects.get(service_id="Hot_Scanner")
     incident.actions.create(
         step=0, trigger="slo_breach", action="scale_up", due_at=incident.opened_at
@@ -191,7 +192,7 @@ def test_polling_returns_the_incident_block_the_page_renders_with_dry_runs_label
 
     register_service(register)
     f.readings("Hot_Scanner", [50, 60, 70])
-    slo.evaluate_all()
+    evaluate()
     incident = Incident.objects.get(service_id="Hot_Scanner")
     for run in incident.actions.all():
         runner.execute(run.pk)

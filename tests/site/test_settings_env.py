@@ -83,6 +83,12 @@ def _manage_check(**env):
         ({"DEBUG": "1", "HMS_KUBE_TIMEOUT_SECONDS": "0"}, "HMS_KUBE_TIMEOUT_SECONDS=0.0"),
         ({"DEBUG": "1", "HMS_METRICS_STORE": "influx"}, "HMS_METRICS_STORE='influx'"),
         ({"DEBUG": "1", "HMS_METRIC_PARTITIONS_AHEAD": "0"}, "HMS_METRIC_PARTITIONS_AHEAD=0"),
+        (
+            {"DEBUG": "1", "HMS_SLO_HANDOFF_GRACE_SECONDS": "0.5"},
+            "HMS_SLO_HANDOFF_GRACE_SECONDS=0.5",
+        ),
+        ({"DEBUG": "1", "HMS_SLO_HANDOFF_MAX_ATTEMPTS": "0"}, "HMS_SLO_HANDOFF_MAX_ATTEMPTS=0"),
+        ({"DEBUG": "1", "HMS_SLO_HANDOFF_MAX_ATTEMPTS": "many"}, "HMS_SLO_HANDOFF_MAX_ATTEMPTS="),
     ],
 )
 def test_bad_settings_stop_start_up_naming_the_variable(env, named):
