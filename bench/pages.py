@@ -3,7 +3,10 @@
 Each page is requested in-process through Django's test client (middleware,
 view, queries, template rendering: everything the server does) as a superuser,
 who sees every row. Every service has one SLO and an hour of readings (one a
-minute); every program has two baselines with a deviation a day for 90 days.
+minute); a third of them are breached, each with its open incident and a
+timeline of four playbook runs (succeeded, dry run, failed, pending). Every
+program has two baselines with a deviation a day for 90 days; a third of the
+baselines hold an open escalation (every other one with a leadership-review ticket).
 Goal: at the large size, each page runs at most 10 SQL queries and renders in
 at most 100 ms median. Both pages are paginated (the war room 30 tiles, the
 dashboard 20 programs a page), so the figures are for the first page; the
@@ -48,6 +51,7 @@ def _services(first: int, last: int, now) -> None:
         ]
     )
     Series.objects.bulk_create([Series(service_id=s, name="m") for s in ids])
+    _incidents([s for i, s in enumerate(ids) if i % 3 == 1], now)
     series = Series.objects.filter(service_id__in=ids).values_list("id", flat=True)
     Sample.objects.bulk_create(
         [
@@ -57,6 +61,44 @@ def _services(first: int, last: int, now) -> None:
         ],
         batch_size=5_000,
     )
+
+
+def _incidents(service_ids: list[str], now) -> None:
+    """An open incident per service with four runs of its playbook (the tile's timeline)."""
+    from ops.models import SLO, ActionRun, Incident
+
+    slos = dict(SLO.objects.filter(service_id__in=service_ids).values_list("service_id", "id"))
+    incidents = Incident.objects.bulk_create(
+        [
+            Incident(
+                service_id=s,
+                slo_id=slos[s],
+                opened_at=now - timedelta(minutes=10),
+                value=70.0,
+            )
+            for s in service_ids
+        ]
+    )
+    dry = {"attempts": [{"kubernetes": {"dry_run": True, "path": "/apis/apps/v1/x"}}]}
+    runs = []
+    for incident in incidents:
+        for step, (status, detail) in enumerate(
+            (("succeeded", {}), ("succeeded", dry), ("failed", {}), ("pending", {}))
+        ):
+            runs.append(
+                ActionRun(
+                    incident=incident,
+                    step=step,
+                    trigger="slo_breach" if step < 2 else "still_breach_after",
+                    action="scale_up" if step % 2 == 0 else "notify",
+                    status=status,
+                    due_at=now - timedelta(minutes=10 - step),
+                    started_at=None if status == "pending" else now - timedelta(minutes=9 - step),
+                    finished_at=None if status == "pending" else now - timedelta(minutes=9 - step),
+                    detail=detail,
+                )
+            )
+    ActionRun.objects.bulk_create(runs, batch_size=5_000)
 
 
 def _programs(first: int, last: int, now) -> None:
@@ -90,6 +132,40 @@ def _programs(first: int, last: int, now) -> None:
             for day in range(90)
         ],
         batch_size=5_000,
+    )
+    _escalations([b for b in baselines if b.pk % 3 == 0], now)
+
+
+def _escalations(baselines, now) -> None:
+    from apm.models import Escalation, Ticket
+
+    escalations = Escalation.objects.bulk_create(
+        [
+            Escalation(
+                baseline=b,
+                level="critical",
+                message=f"{b.name} broke its promise",
+                source="watchdog",
+                opened_at=now - timedelta(days=3),
+                red_since=now - timedelta(days=3 + b.pk % 5),
+                breach_count=3,
+                last_red_at=now,
+            )
+            for b in baselines
+        ]
+    )
+    Ticket.objects.bulk_create(
+        [
+            Ticket(
+                kind=Ticket.Kind.LEADERSHIP_REVIEW,
+                title=f"review {e.baseline.name}",
+                baseline=e.baseline,
+                escalation=e,
+                dedupe_key=f"bench-{e.pk}",
+                created_at=now - timedelta(days=2),
+            )
+            for e in escalations[::2]
+        ]
     )
 
 

@@ -28,11 +28,11 @@ from datetime import datetime, timedelta
 
 from django.core.paginator import Paginator
 from django.db.models import Max, Prefetch, Q
-from django.db.models.functions import TruncHour, TruncMinute
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from hms_site.sqlfunctions import EpochBucket
 from ops.budget import evaluate as budget
 from ops.filtersets import ServiceFilterSet
 from ops.models import SLO, ActionRun, Incident, Sample, Service
@@ -122,13 +122,13 @@ def _graphs(slos: list[SLO], at: datetime) -> dict[tuple[str, str], dict[int, fl
     if not slos:
         return {}
     longest = max(_graph_range(slo) for slo in slos)
-    trunc = TruncMinute if longest <= MINUTE_BUCKETS_UP_TO else TruncHour
+    bucket = 60 if longest <= MINUTE_BUCKETS_UP_TO else 3600
     pairs = Q()
     for slo in slos:
         pairs |= Q(series__service_id=slo.service_id, series__name=slo.target)
     rows = (
         Sample.objects.filter(pairs, ts__gt=at - timedelta(seconds=longest), ts__lte=at)
-        .annotate(bucket=trunc("ts"))
+        .annotate(bucket=EpochBucket("ts", bucket))
         .values("series__service_id", "series__name", "bucket")
         .annotate(peak=Max("value"))
         .order_by()
@@ -136,7 +136,7 @@ def _graphs(slos: list[SLO], at: datetime) -> dict[tuple[str, str], dict[int, fl
     graphs: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
     for row in rows:
         key = (row["series__service_id"], row["series__name"])
-        graphs[key][int(row["bucket"].timestamp())] = row["peak"]
+        graphs[key][row["bucket"]] = row["peak"]
     return graphs
 
 
