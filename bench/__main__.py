@@ -27,10 +27,11 @@ BENCHMARKS: list[str] = [
 
 def _summary(rows: list[tuple[str, _support.Result]]) -> list[str]:
     width = max((len(r.figure) for _, r in rows), default=6)
-    lines = [f"{'figure':{width}}  {'met':6}  {'goal':10}  measured (reference, same run)"]
+    goal = max((len(r.goal) for _, r in rows), default=4)
+    lines = [f"{'figure':{width}}  {'met':6}  {'goal':{goal}}  measured (reference, same run)"]
     for _, r in rows:
         met = "met" if r.met else "MISSED"
-        lines.append(f"{r.figure:{width}}  {met:6}  {r.goal:10}  {r.value}")
+        lines.append(f"{r.figure:{width}}  {met:6}  {r.goal:{goal}}  {r.value}")
     return lines
 
 
