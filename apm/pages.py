@@ -27,12 +27,12 @@ from datetime import datetime, timedelta
 
 from django.core.paginator import Paginator
 from django.db.models import Avg, Prefetch
-from django.db.models.functions import TruncDay
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from apm.escalations import TOPIC as ESCALATION_TOPIC
 from apm.models import Baseline, Deviation, Escalation, Explanation, Program, Ticket
+from hms_site.sqlfunctions import EpochBucket
 from ops.models import Notification
 
 TREND_DAYS = 90
@@ -53,14 +53,14 @@ def trends(baselines: list[Baseline], at: datetime) -> dict[int, dict]:
         Deviation.objects.filter(
             baseline__in=[b.pk for b in baselines], evaluated_at__gt=_trend_since(at)
         )
-        .annotate(day=TruncDay("evaluated_at"))
+        .annotate(day=EpochBucket("evaluated_at", 86400))
         .values("baseline_id", "day")
         .annotate(mean=Avg("actual"))
         .order_by("baseline_id", "day")
     )
     points: dict[int, list[tuple[int, float | None]]] = defaultdict(list)
     for row in rows:
-        points[row["baseline_id"]].append((int(row["day"].timestamp()), row["mean"]))
+        points[row["baseline_id"]].append((row["day"], row["mean"]))
     since, until = int(_trend_since(at).timestamp()), int(at.timestamp())
     return {
         b.pk: {

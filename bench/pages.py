@@ -3,7 +3,10 @@
 Each page is requested in-process through Django's test client (middleware,
 view, queries, template rendering: everything the server does) as a superuser,
 who sees every row. Every service has one SLO and an hour of readings (one a
-minute); every program has two baselines with a deviation a day for 90 days.
+minute); a third of them are breached, each with its open incident and a
+timeline of four playbook runs (succeeded, dry run, failed, pending). Every
+program has two baselines with a deviation a day for 90 days; a third of the
+baselines hold an open escalation (every other one with a leadership-review ticket).
 Goal: at the large size, each page runs at most 10 SQL queries and renders in
 at most 100 ms median. Both pages are paginated (the war room 30 tiles, the
 dashboard 20 programs a page), so the figures are for the first page; the
@@ -15,7 +18,7 @@ import statistics
 import time
 from datetime import timedelta
 
-from bench._support import django_on_scratch_database
+from bench._support import django_on_scratch_database, record
 
 SMALL_SERVICES, SMALL_PROGRAMS = 10, 10
 LARGE_SERVICES, LARGE_PROGRAMS = 1_000, 200
@@ -48,6 +51,7 @@ def _services(first: int, last: int, now) -> None:
         ]
     )
     Series.objects.bulk_create([Series(service_id=s, name="m") for s in ids])
+    _incidents([s for i, s in enumerate(ids) if i % 3 == 1], now)
     series = Series.objects.filter(service_id__in=ids).values_list("id", flat=True)
     Sample.objects.bulk_create(
         [
@@ -57,6 +61,44 @@ def _services(first: int, last: int, now) -> None:
         ],
         batch_size=5_000,
     )
+
+
+def _incidents(service_ids: list[str], now) -> None:
+    """An open incident per service with four runs of its playbook (the tile's timeline)."""
+    from ops.models import SLO, ActionRun, Incident
+
+    slos = dict(SLO.objects.filter(service_id__in=service_ids).values_list("service_id", "id"))
+    incidents = Incident.objects.bulk_create(
+        [
+            Incident(
+                service_id=s,
+                slo_id=slos[s],
+                opened_at=now - timedelta(minutes=10),
+                value=70.0,
+            )
+            for s in service_ids
+        ]
+    )
+    dry = {"attempts": [{"kubernetes": {"dry_run": True, "path": "/apis/apps/v1/x"}}]}
+    runs = []
+    for incident in incidents:
+        for step, (status, detail) in enumerate(
+            (("succeeded", {}), ("succeeded", dry), ("failed", {}), ("pending", {}))
+        ):
+            runs.append(
+                ActionRun(
+                    incident=incident,
+                    step=step,
+                    trigger="slo_breach" if step < 2 else "still_breach_after",
+                    action="scale_up" if step % 2 == 0 else "notify",
+                    status=status,
+                    due_at=now - timedelta(minutes=10 - step),
+                    started_at=None if status == "pending" else now - timedelta(minutes=9 - step),
+                    finished_at=None if status == "pending" else now - timedelta(minutes=9 - step),
+                    detail=detail,
+                )
+            )
+    ActionRun.objects.bulk_create(runs, batch_size=5_000)
 
 
 def _programs(first: int, last: int, now) -> None:
@@ -91,6 +133,40 @@ def _programs(first: int, last: int, now) -> None:
         ],
         batch_size=5_000,
     )
+    _escalations([b for b in baselines if b.pk % 3 == 0], now)
+
+
+def _escalations(baselines, now) -> None:
+    from apm.models import Escalation, Ticket
+
+    escalations = Escalation.objects.bulk_create(
+        [
+            Escalation(
+                baseline=b,
+                level="critical",
+                message=f"{b.name} broke its promise",
+                source="watchdog",
+                opened_at=now - timedelta(days=3),
+                red_since=now - timedelta(days=3 + b.pk % 5),
+                breach_count=3,
+                last_red_at=now,
+            )
+            for b in baselines
+        ]
+    )
+    Ticket.objects.bulk_create(
+        [
+            Ticket(
+                kind=Ticket.Kind.LEADERSHIP_REVIEW,
+                title=f"review {e.baseline.name}",
+                baseline=e.baseline,
+                escalation=e,
+                dedupe_key=f"bench-{e.pk}",
+                created_at=now - timedelta(days=2),
+            )
+            for e in escalations[::2]
+        ]
+    )
 
 
 class _QueryLog:
@@ -107,7 +183,9 @@ class _QueryLog:
             self.queries.append(((time.perf_counter() - started) * 1000, sql))
 
 
-def _measure(client) -> dict[str, tuple[int, float]]:
+def _measure(client) -> dict[str, tuple[int, float, float]]:
+    """{url: (queries, median wall ms, median CPU ms of this process)}; CPU leaves out
+    PostgreSQL's share and other jobs' time slices, so it shows what load did to the wall."""
     from django.db import connection
 
     figures = {}
@@ -119,13 +197,14 @@ def _measure(client) -> dict[str, tuple[int, float]]:
             for ms, sql in captured.queries:
                 print(f"  {ms:7.2f} ms  {sql[:150]}")
         captured = captured.queries
-        times = []
+        times, cpu = [], []
         for _ in range(RUNS):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             answer = client.get(url)
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
             assert answer.status_code == 200
-        figures[url] = (len(captured), statistics.median(times))
+        figures[url] = (len(captured), statistics.median(times), statistics.median(cpu))
     return figures
 
 
@@ -147,23 +226,26 @@ def run() -> int:
         cursor.execute("ANALYZE")
     large = _measure(client)
 
-    print(f"{'page':24} {'10 svc/10 prog':>22} {'1,000 svc/200 prog':>22}   goal")
+    print(f"{'page':24} {'10 svc/10 prog':>22} {'1,000 svc/200 prog':>22}")
     ok = True
     for url in PAGES:
-        (q_small, ms_small), (q_large, ms_large) = small[url], large[url]
-        met = q_large <= MAX_QUERIES and q_small == q_large and ms_large <= MAX_MEDIAN_MS
-        ok &= met
+        (q_small, ms_small, _), (q_large, ms_large, cpu_large) = small[url], large[url]
         print(
             f"{url:24} {q_small:4d} queries {ms_small:6.1f} ms"
             f" {q_large:4d} queries {ms_large:6.1f} ms"
-            f"   {'met' if met else 'MISSED'} (≤ {MAX_QUERIES} queries, ≤ {MAX_MEDIAN_MS:g} ms)"
+        )
+        ok &= record(
+            f"{url} at {LARGE_SERVICES:,} svc / {LARGE_PROGRAMS} prog",
+            f"{q_large} queries ({q_small} at 10), p50 {ms_large:.1f} ms (CPU {cpu_large:.1f} ms)",
+            f"<= {MAX_QUERIES} q, {MAX_MEDIAN_MS:g} ms",
+            q_large <= MAX_QUERIES and q_small == q_large and ms_large <= MAX_MEDIAN_MS,
         )
     print("(first page of each: the war room shows 30 tiles a page, the dashboard 20 programs)")
     return 0 if ok else 1
 
 
 def main() -> int:
-    teardown = django_on_scratch_database()
+    teardown = django_on_scratch_database("pages")
     if teardown is None:
         return 0
     try:

@@ -4,10 +4,10 @@ Starts a private Prometheus with the test history, creates 1,000 baselines in a
 throwaway database (PostgreSQL when ``DATABASE_URL`` is set, else a SQLite file
 as on the embedded default), then times, in the same run and against the same server:
 
-- the same 1,000 queries made directly with ``requests`` (a keep-alive session):
-  the reference the goal is measured against,
-- the same queries with bare ``urllib3`` (what the promql probe speaks), shown
-  too so the figure hides nothing,
+- the same 1,000 queries with bare ``urllib3`` (a keep-alive pool, JSON parsed): what
+  the promql probe speaks, so the reference the goal is measured against,
+- the same queries with a keep-alive ``requests.Session`` (gzip, proxy look-ups on
+  top of urllib3), shown for information only,
 - ``apm.services.run_baseline`` for each baseline: the probe, the evidence, the
   ledger INSERT and the escalation hook, committed (half the queries are above
   their target of 30, so half the baselines are red and hold an open escalation).
@@ -20,16 +20,17 @@ nothing open). Every round is printed; each side's figure is the sum, over the
 chunks, of the chunk's fastest steady round (``timeit``'s rule: a slower repeat
 of the same work measures the machine's other jobs, not the code).
 
-Goal: the watchdog takes at most 1.5x the bare ``requests`` queries.
+Goal: the watchdog takes at most 1.5x the bare ``urllib3`` queries.
 """
 
 import json
 import logging
-import os
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bench._support import django_on_scratch_database, record
 
 GOAL_RATIO = 1.5
 COUNT = 1000
@@ -42,18 +43,6 @@ QUERIES = [
     "rate(api_errors_total[24h]) / rate(api_requests_total[24h]) * 100",
     "avg_over_time(scanner_queue_seconds[1h])",
 ]
-
-
-def _setup_django():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hms_site.test_settings")
-    import django
-
-    django.setup()
-    logging.getLogger("apm").setLevel(logging.WARNING)
-    from django.db import connection
-
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    return connection
 
 
 def _rounds(items, *steps) -> list[list[list[float]]]:
@@ -87,8 +76,9 @@ def _best(per_round: list[list[float]]) -> float:
 
 
 def main() -> int:
-    connection = _setup_django()
-    old_name = connection.settings_dict["NAME"]
+    # PostgreSQL when DATABASE_URL says so, else a SQLite file (the embedded default).
+    teardown = django_on_scratch_database("watchdog", sqlite=True)
+    logging.getLogger("apm").setLevel(logging.WARNING)
     from tests.support.history import EVAL_TIME, default_history
     from tests.support.prometheus import PrometheusServer
 
@@ -98,7 +88,7 @@ def main() -> int:
             return _bench(prometheus, datetime.fromtimestamp(EVAL_TIME, tz=UTC))
         finally:
             prometheus.stop()
-            connection.creation.destroy_test_db(old_name, verbosity=0)
+            teardown()
 
 
 def _bench(prometheus, at) -> int:
@@ -164,10 +154,15 @@ def _bench(prometheus, at) -> int:
         ("watchdog run_baseline:", watchdog_s),
     ):
         print(f"{label:26} {best:7.3f} s  ({best / COUNT * 1000:.2f} ms each)")
-    ratio = watchdog_s / bare_s
-    print(f"ratio: {ratio:.2f}x the requests queries (goal <= {GOAL_RATIO}x); "
-          f"{watchdog_s / urllib3_s:.2f}x the urllib3 ones")  # fmt: skip
-    return 0 if ratio <= GOAL_RATIO else 1
+    print(f"for information: {watchdog_s / bare_s:.2f}x the requests queries")
+    ratio = watchdog_s / urllib3_s
+    met = record(
+        f"watchdog / bare urllib3 ({connection_vendor()})",
+        f"{ratio:.2f}x ({watchdog_s / COUNT * 1000:.2f} ms vs {urllib3_s / COUNT * 1000:.2f} ms)",
+        f"<= {GOAL_RATIO:g}",
+        ratio <= GOAL_RATIO,
+    )
+    return 0 if met else 1
 
 
 def connection_vendor() -> str:
