@@ -11,6 +11,7 @@ series (index-only, the value is in the index) in the partitions its window touc
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -40,14 +41,21 @@ def _aware(value) -> datetime | None:
 
 
 def _relation(columns: list[str], rows: list[tuple]) -> tuple[str, str, list]:
-    """(WITH prefix, FROM item named ``q``, params) carrying ``rows`` as relation ``q``."""
+    """(WITH prefix, FROM item named ``q``, params) carrying ``rows`` as relation ``q``.
+
+    PostgreSQL: one JSON parameter read by ``json_to_recordset`` (psycopg quotes arrays
+    of datetimes element by element, slower than the query itself at 1,000 rows).
+    """
     if _pg():
-        arrays = ", ".join(f"%s::{PG_TYPES[c]}[]" for c in columns)
-        return (
-            "",
-            f"unnest({arrays}) AS q({', '.join(columns)})",
-            [list(c) for c in zip(*rows, strict=False)],
-        )
+        typed = ", ".join(f"{c} {PG_TYPES[c]}" for c in columns)
+        records = [
+            {
+                c: v.isoformat() if isinstance(v, datetime) else v
+                for c, v in zip(columns, row, strict=True)
+            }
+            for row in rows
+        ]
+        return "", f"json_to_recordset(%s::json) AS q({typed})", [json.dumps(records)]
     to_db = connection.ops.adapt_datetimefield_value
     values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
     params = [to_db(v) if isinstance(v, datetime) else v for row in rows for v in row]
