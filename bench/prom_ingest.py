@@ -11,6 +11,13 @@ same Prometheus as a remote-write client would: ``WriteRequest`` encoded from th
 samples, then POSTed, one request per batch; a second reference POSTs bodies
 encoded beforehand (Prometheus' own work only). Goal: API samples/s at least 0.5
 times the encode-and-send reference.
+
+Measured on the 2-core machine (load average 12-16, 2026-12-02): 0.03-0.05 (API
+15-23k samples/s, encode + POST 330-830k/s). Prometheus takes a 1,000-sample request
+in about a millisecond; the API spends its time in the per-sample Python work
+(JSON, ``check_sample``, series keys) and the per-request ingest-key and sensor
+queries, which the ``database`` store pays too; the store's encoding and send are
+about a tenth of a request.
 """
 
 import json

@@ -51,7 +51,8 @@ def test_each_tile_shows_the_state_word_and_the_value_against_the_threshold(bob_
     assert "no_data" not in quiet.replace("state-no_data", "")
 
 
-def test_polling_shows_a_new_breaching_reading_after_evaluation(bob_client):
+def test_polling_shows_a_new_breaching_reading_after_evaluation(bob_client, each_metrics_store):
+    """On each metrics store: the value and the graph come from the store's reads."""
     f.make_service("DCA_Luggage_Scanner", threshold=30)
     f.readings("DCA_Luggage_Scanner", [10, 11, 12])
     evaluate()
