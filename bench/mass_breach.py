@@ -6,7 +6,8 @@ queue. 1,000 services, each with an SLO and a playbook (``scale_up`` in dry-run,
 ``log_to``), get a breaching reading; ``ops.services.tick`` (the beat's entry
 point) then moves all 1,000 SLOs to ``breached`` and sends their hand-offs.
 
-Printed: that tick's duration (goal <= 2 s); the ticks run every second while the
+A quiet tick runs first, as the beat's worker has before any breach. Printed: that
+breaching tick's duration (goal <= 2 s); the ticks run every second while the
 workers are still handing off (audit, incident, playbook plan), with the number of
 hand-offs pending at each one's start, their longest duration (goal: on time, i.e.
 within ``HMS_SLO_EVAL_SECONDS``, and no slower than 2 s); the hand-off throughput;
@@ -110,6 +111,8 @@ def run(workdir: Path) -> int:
     ids = _services(COUNT)
     workers = [WorkerProcess(workdir, f"handoff-{i}", KUBE_DRY_RUN="1") for i in range(WORKERS)]
     try:
+        # The beat's worker has run earlier, quiet ticks (and parsed every playbook once).
+        cold_time, _ = _timed_tick()
         _breach(ids)
         breach_time, result = _timed_tick()
         handed_from = time.perf_counter()
@@ -140,6 +143,9 @@ def run(workdir: Path) -> int:
     load = os.getloadavg()
     print(f"SLOs changing state in one tick   {COUNT:>8,}  ({WORKERS} worker processes)")
     print(f"quiet tick, same data (reference) {quiet * 1000:>8.0f} ms")
+    print(
+        f"  first tick of the process         {cold_time * 1000:>8.0f} ms  (parses every playbook)"
+    )
     print(
         f"tick with {COUNT:,} changes         {breach_time * 1000:>8.0f} ms  "
         f"({breach_time / quiet:.1f}x the quiet tick; goal <= {GOAL_SECONDS:g} s)"

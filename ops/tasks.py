@@ -21,9 +21,9 @@ def evaluate_slos(at: float | None = None) -> dict:
 
 
 @shared_task(name=slo_handoff.HANDOFF_TASK)
-def hand_off_slo_changes(service_id: str) -> int:
-    """Audit one service's SLO changes and open/resolve its incident; safe to run twice."""
-    return slo_handoff.hand_off(service_id)
+def hand_off_slo_changes(service_ids: list[str]) -> int:
+    """Audit these services' SLO changes and open/resolve their incidents; safe to run twice."""
+    return slo_handoff.hand_off_all(service_ids)
 
 
 @shared_task(name=dispatch.RUN_TASK)

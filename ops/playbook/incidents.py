@@ -34,12 +34,25 @@ OPENING_TRIGGERS = (None, "slo_breach", "still_breach_after")
 CORRECTIVE = ("slo_breach", "still_breach_after", "recovered")
 
 
+_PARSED: dict[tuple, ServiceDefinition] = {}
+_PARSED_MAX = 20_000
+
+
 def definition_of(service: Service) -> ServiceDefinition:
     """The service's parsed ``.ops.yaml`` (its playbook, cooldown and Kubernetes block).
 
     Stored, so its scrape targets were checked at registration; the scraper checks
-    them again on connect, so no DNS lookup happens here."""
-    return parse_definition(service.source or service.document, check_targets=False)
+    them again on connect, so no DNS lookup happens here. Parsed once per version of
+    the row in this process (the key has its version and ``updated_at``, which every
+    registration moves), so a pass over 1,000 services does not parse 1,000 YAML files."""
+    key = (service.pk, service.version, service.updated_at)
+    definition = _PARSED.get(key)
+    if definition is None:
+        definition = parse_definition(service.source or service.document, check_targets=False)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = definition
+    return definition
 
 
 def _delay(seconds: float) -> timedelta:
