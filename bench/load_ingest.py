@@ -118,7 +118,7 @@ def _emitter(index, url, key, stop, results, lock):
 
 
 def main() -> int:
-    teardown = django_on_scratch_database()
+    teardown = django_on_scratch_database("load_ingest")
     if teardown is None:
         return 0
     from django.db import connection

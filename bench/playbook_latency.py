@@ -128,7 +128,8 @@ def _celery(role: str, env: dict):
 
 
 def _first_request_at(kube, deployment: str) -> bool:
-    return any(f"/deployments/{deployment}" in r.path for r in list(kube.requests))
+    path = f"/deployments/{deployment}"
+    return any(r.path.endswith(path) or f"{path}/" in r.path for r in list(kube.requests))
 
 
 def run() -> int:
