@@ -19,7 +19,8 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 
-from apm.models import Baseline, MaintenanceWindow
+from apm.models import Baseline, MaintenanceWindow, Program
+from apm.models.access import may_write
 from ops import audit
 
 TOPIC = "apm.maintenance"
@@ -74,6 +75,18 @@ def update_window(window: MaintenanceWindow, *, actor, **fields) -> MaintenanceW
 def delete_window(window: MaintenanceWindow, *, actor) -> None:
     _record(window, "deleted", actor)
     window.delete()
+
+
+def may_edit(user, window: MaintenanceWindow) -> bool:
+    if not may_write(user):
+        return False
+    if user.is_superuser:
+        return True
+    if window.service_id is not None:
+        return window.program_id is None and user.has_perm("apm.silence_service")
+    if window.baseline_id is not None:
+        return Baseline.objects.editable_by(user).filter(pk=window.baseline_id).exists()
+    return Program.objects.editable_by(user).filter(pk=window.program_id).exists()
 
 
 def baseline_in_maintenance(baseline: Baseline, at: datetime) -> bool:

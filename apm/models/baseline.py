@@ -134,7 +134,27 @@ class Baseline(models.Model):
             raise ValidationError(
                 {"target_value": "A target of 0 is refused: percent deviation from 0 is undefined."}
             )
+        self.check_min_samples()
         self.check_probe()
+
+    def check_min_samples(self):
+        """``min_samples`` above 1 needs a probe that counts (docs/VERDICTS.md)."""
+        if (self.min_samples or 1) <= 1:
+            return
+        if self.probe_kind == ProbeKind.SQL:
+            raise ValidationError(
+                {"min_samples": "A SQL probe reads one row, one sample: min_samples must be 1."}
+            )
+        if self.probe_kind == ProbeKind.PROMQL:
+            from apm.probes.promql import count_companion
+
+            if count_companion(self.probe_query) is None:
+                raise ValidationError(
+                    {
+                        "min_samples": "Above 1 needs a PromQL query with one "
+                        "FUNC_over_time(selector[range]) to count its samples."
+                    }
+                )
 
     def check_probe(self):
         """Ask the probe's source about ``probe_query``: refuse it, or record if it was verified.

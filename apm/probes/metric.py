@@ -25,7 +25,7 @@ from django.db import DatabaseError
 
 from apm.probes.base import Probe, ProbeError, ProbeKind, Reading, Verification, register
 from apm.probes.deadline import database_deadline
-from ops.metrics import aggregate
+from ops.metrics import aggregate, window_stats
 from ops.metrics.reads import AGGREGATE_FUNCS
 from ops.models import Sensor, Service
 
@@ -91,6 +91,9 @@ class MetricProbe(Probe):
                 value = aggregate(
                     parsed.service, parsed.metric, parsed.func, parsed.window_seconds, at
                 )
+                count, newest = window_stats(
+                    parsed.service, parsed.metric, parsed.window_seconds, at
+                )
         except DatabaseError as exc:
             raise ProbeError(
                 f"reading the samples failed or took over {timeout:g} s: {exc}"
@@ -101,6 +104,7 @@ class MetricProbe(Probe):
             "func": parsed.func,
             "window_seconds": parsed.window_seconds,
             "value": value,
+            "samples": count,
         }
         if value is None:
             return Reading(
@@ -108,5 +112,7 @@ class MetricProbe(Probe):
                 raw,
                 f"no samples of {parsed.metric} from {parsed.service} "
                 f"in the {parsed.window_seconds}s before {at.isoformat()}",
+                sample_count=count,
+                newest_at=newest,
             )
-        return Reading(float(value), raw)
+        return Reading(float(value), raw, sample_count=count, newest_at=newest)

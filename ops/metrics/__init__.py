@@ -15,6 +15,7 @@ from ops.metrics.reads import (
     percentile,
     window_percentile,
     window_samples,
+    window_stats,
 )
 from ops.metrics.validation import MAX_SAMPLES, IngestError, IngestForbidden, labels_key
 
@@ -31,4 +32,5 @@ __all__ = [
     "purge_expired",
     "window_percentile",
     "window_samples",
+    "window_stats",
 ]

@@ -69,3 +69,14 @@ def aggregate(
         return None if value is None else float(value)
     result = samples.aggregate(n=Count("id"), v=ORM_AGGREGATES[func]("value"))
     return None if not result["n"] else float(result["v"])
+
+
+def window_stats(
+    service_id: str, name: str, window_seconds: int, at: datetime
+) -> tuple[int, datetime | None]:
+    """(how many samples, the newest one's time) in the window ``(at - window, at]``: one
+    aggregate query; the count a verdict's ``min_samples`` is checked against."""
+    stats = window_samples(service_id, name, window_seconds, at).aggregate(
+        n=Count("id"), newest=Max("ts")
+    )
+    return stats["n"], stats["newest"]
