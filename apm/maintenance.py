@@ -24,6 +24,7 @@ from apm.models.access import may_write
 from ops import audit
 
 TOPIC = "apm.maintenance"
+ONE_SCOPE = "Choose exactly one of program, baseline or service."
 FIELDS = ("program", "baseline", "service", "starts_at", "ends_at", "reason", "recurrence")
 
 
@@ -125,3 +126,26 @@ def spans_for_baseline(baseline: Baseline, since: datetime, until: datetime):
 def spans_for_service(service_id: str, since: datetime, until: datetime):
     windows = MaintenanceWindow.objects.filter(service_id=service_id, starts_at__lt=until)
     return _spans(windows, since, until)
+
+
+def spans_by_baseline(baselines, since: datetime, until: datetime) -> dict[int, list]:
+    """{baseline id: merged maintenance spans over ``[since, until)``} for many baselines,
+    their own windows and their programs': one query (the pages' trends)."""
+    baselines = list(baselines)
+    if not baselines:
+        return {}
+    windows = list(
+        MaintenanceWindow.objects.filter(
+            Q(baseline_id__in=[b.pk for b in baselines])
+            | Q(program_id__in={b.program_id for b in baselines}),
+            starts_at__lt=until,
+        )
+    )
+    return {
+        b.pk: _spans(
+            [w for w in windows if w.baseline_id == b.pk or w.program_id == b.program_id],
+            since,
+            until,
+        )
+        for b in baselines
+    }

@@ -65,6 +65,9 @@ class MaintenanceWindowSerializer(serializers.ModelSerializer):
         candidate = MaintenanceWindow(
             **{f: attrs.get(f, getattr(window, f)) for f in maintenance.FIELDS}
         )
+        scopes = (candidate.program_id, candidate.baseline_id, candidate.service_id)
+        if sum(scope is not None for scope in scopes) != 1:
+            raise serializers.ValidationError({"program": [maintenance.ONE_SCOPE]})
         if not may_edit(self.context["request"].user, candidate):
             raise PermissionDenied(
                 "Only staff of the program's owner group may silence it; an OPS service "

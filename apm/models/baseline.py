@@ -24,7 +24,8 @@ class BaselineQuerySet(ScopedQuerySet):
     program_path = "program__"
 
     def with_latest_deviation(self):
-        """Annotate ``latest_status``, ``latest_deviation_pct``, ``latest_evaluated_at``.
+        """Annotate ``latest_status``, ``latest_deviation_pct``, ``latest_evaluated_at``,
+        ``latest_in_maintenance``.
 
         Latest = the newest live run by ``evaluated_at`` (backfills never count; a
         live run's ``at`` is never in the future, see ``apm.services.dated_run``).
@@ -40,6 +41,7 @@ class BaselineQuerySet(ScopedQuerySet):
             latest_status=Subquery(latest.values("status")[:1]),
             latest_deviation_pct=Subquery(latest.values("deviation_pct")[:1]),
             latest_evaluated_at=Subquery(latest.values("evaluated_at")[:1]),
+            latest_in_maintenance=Subquery(latest.values("in_maintenance")[:1]),
         )
 
 

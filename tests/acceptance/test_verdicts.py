@@ -215,3 +215,45 @@ def test_a_weekly_window_repeats_every_seven_days():
         (start + timedelta(days=7), start + timedelta(days=7, hours=2)),
         (start + timedelta(days=14), start + timedelta(days=14, hours=2)),
     ]
+
+
+@pytest.mark.parametrize(
+    ("query", "companion"),
+    [
+        ("avg_over_time(wait_days[7d])", "sum(count_over_time(wait_days[7d]))"),
+        (
+            'avg(quantile_over_time(0.95, latency_seconds{job="api"}[5m]))',
+            'sum(count_over_time(latency_seconds{job="api"}[5m]))',
+        ),
+        ("rate(wait_days_sum[7d]) / rate(wait_days_count[7d])", None),
+        ("avg_over_time(a[1h]) / avg_over_time(b[1h])", None),
+        ("avg_over_time(a)", None),
+    ],
+)
+def test_the_promql_count_companion(query, companion):
+    from apm.probes.promql import count_companion
+
+    assert count_companion(query) == companion
+
+
+def test_min_samples_above_one_is_refused_where_the_probe_cannot_count():
+    program = f.program()
+    for kind, query in (("sql", "SELECT 1"), ("promql", "rate(x_total[5m])")):
+        baseline = f.baseline(program, clean=False, probe_kind=kind, probe_query=query)
+        baseline.min_samples = 3
+        with pytest.raises(ValidationError) as refused:
+            baseline.full_clean()
+        assert "min_samples" in refused.value.message_dict
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "five", "2.5"])
+def test_a_bad_slo_min_samples_names_the_line(bad):
+    from ops.servicedef import DefinitionError, parse_definition
+
+    text = SCANNER_YAML.replace(
+        "  window_seconds: 300", f"  window_seconds: 300\n  min_samples: {bad}"
+    )
+    with pytest.raises(DefinitionError) as refused:
+        parse_definition(text, check_targets=False)
+    [message] = refused.value.errors["slo.min_samples"]
+    assert message.startswith("line 10: ")
