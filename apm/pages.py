@@ -23,13 +23,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.paginator import Paginator
 from django.db.models import Avg, Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from apm import maintenance
 from apm.escalations import TOPIC as ESCALATION_TOPIC
 from apm.models import Baseline, Deviation, Escalation, Explanation, Program, Ticket
 from hms_site.sqlfunctions import EpochBucket
@@ -45,14 +46,20 @@ def _trend_since(at: datetime) -> datetime:
     return at - timedelta(days=TREND_DAYS)
 
 
+def _bands(spans) -> list[list[int]]:
+    return [[int(start.timestamp()), int(end.timestamp())] for start, end in spans]
+
+
 def trends(baselines: list[Baseline], at: datetime) -> dict[int, dict]:
-    """Per baseline: the daily mean of ``actual`` over 90 days with the target line, one query."""
+    """Per baseline: the daily mean of ``actual`` over 90 days with the target line, and the
+    maintenance spans as grey bands; two queries. Runs in maintenance or with insufficient
+    data are left out of the means (``Deviation.objects.counted``: docs/VERDICTS.md)."""
     if not baselines:
         return {}
+    spans = maintenance.spans_by_baseline(baselines, _trend_since(at), at)
     rows = (
-        Deviation.objects.filter(
-            baseline__in=[b.pk for b in baselines], evaluated_at__gt=_trend_since(at)
-        )
+        Deviation.objects.counted()
+        .filter(baseline__in=[b.pk for b in baselines], evaluated_at__gt=_trend_since(at))
         .annotate(day=EpochBucket("evaluated_at", 86400))
         .values("baseline_id", "day")
         .annotate(mean=Avg("actual"))
@@ -71,6 +78,7 @@ def trends(baselines: list[Baseline], at: datetime) -> dict[int, dict]:
             "line": b.target_value,
             "label": "actual (daily mean)",
             "lineLabel": f"target {b.get_compare_op_display().split()[0]} {b.target_value:g}",
+            "bands": _bands(spans[b.pk]),
         }
         for b in baselines
     }
@@ -145,7 +153,9 @@ def baseline_page(user, baseline_id: int, at: datetime | None = None) -> dict:
         .order_by("evaluated_at", "id")
         .values_list("evaluated_at", "actual")
     )
+    spans = maintenance.spans_for_baseline(baseline, _trend_since(at), at)
     chart = {
+        "bands": _bands(spans),
         "from": int(_trend_since(at).timestamp()),
         "to": int(at.timestamp()),
         "x": [int(when.timestamp()) for when, _ in chart_rows],
@@ -171,6 +181,7 @@ def baseline_page(user, baseline_id: int, at: datetime | None = None) -> dict:
         else "",
         "history": history,
         "chart": chart,
+        "maintenance_spans": spans,
         "escalations": escalations,
         "notifications": notifications,
         "at": at,
@@ -201,6 +212,20 @@ def _latest_explanations(program_ids: list[int]) -> dict:
     return found
 
 
+def _public_label(baseline: Baseline) -> str:
+    if baseline.latest_in_maintenance:
+        return "Maintenance"
+    if not baseline.latest_status:
+        return "not measured yet"
+    return Deviation.Status(baseline.latest_status).label
+
+
+def _spans_of(trend: dict) -> list[tuple[datetime, datetime]]:
+    return [
+        (datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(b, UTC)) for a, b in trend["bands"]
+    ]
+
+
 def scorecard(params, at: datetime | None = None) -> dict:
     """The public programs, reduced to what is public (see the module docstring)."""
     at = at or timezone.now()
@@ -219,10 +244,9 @@ def scorecard(params, at: datetime | None = None) -> dict:
                         "name": b.name,
                         "target": b.target_value,
                         "operator": b.get_compare_op_display().split()[0],
-                        "status": b.latest_status,
-                        "status_label": Deviation.Status(b.latest_status).label
-                        if b.latest_status
-                        else "not measured yet",
+                        "status": "maintenance" if b.latest_in_maintenance else b.latest_status,
+                        "status_label": _public_label(b),
+                        "maintenance": [(start, end) for start, end in _spans_of(b.trend)],
                         "monitor_fault": b.latest_status == Deviation.Status.ERROR,
                         "source_connected": b.probe_verified,
                         "evaluated_at": b.latest_evaluated_at,

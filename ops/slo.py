@@ -3,9 +3,13 @@
 For each SLO, the ``percentile`` of its ``target`` metric over the window
 ``(at - window_seconds, at]`` (all series of that name) is compared with
 ``threshold``: above it is ``breached``, at or below is ``healthy``, no sample
-is ``no_data``. Every window is read from the metrics store in one call
-(``window_stats``): on the database store one ``percentile_cont`` statement on
-PostgreSQL, the same linear interpolation in Python on SQLite.
+is ``no_data``, fewer than ``min_samples`` is ``insufficient_data`` (no incident,
+no action: docs/VERDICTS.md). A service inside a maintenance window
+(``ops.maintenance``) is still decided and stored, marked ``in_maintenance``;
+the playbook then opens no corrective run. Every window is read from the metrics
+store in one call (``window_stats``: value and sample count): on the database store
+one ``percentile_cont`` statement on PostgreSQL, the same linear interpolation in
+Python on SQLite.
 
 Idempotent under double delivery: each pass first claims a fencing token (the
 ``slo-evaluator`` heartbeat row, moved forward only by a newer pass), so an
@@ -25,15 +29,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import Case, FloatField, Value, When
+from django.db.models import Case, FloatField, IntegerField, Value, When
 from django.utils import timezone
 
-from ops import slo_handoff
+from ops import maintenance, slo_handoff
 from ops.metrics.store import WindowQuery, get_store, percentile_statistic
 from ops.models import SLO, SLOStateChange, WorkerHeartbeat
+from ops.playbook import incidents
 
 _UPDATE_CHUNK = 500
-_MOVE_CHUNK = 200  # 4 parameters a row: under SQLite's 999
+_MOVE_CHUNK = 150  # 6 parameters a row: under SQLite's 999
 EVALUATOR = slo_handoff.ACTOR
 AUDIT_TOPIC = slo_handoff.AUDIT_TOPIC
 _NEVER = datetime(2000, 1, 1, tzinfo=UTC)
@@ -47,34 +52,55 @@ class PassResult:
     changes: list[SLOStateChange] = field(default_factory=list)
 
 
-def decide(value: float | None, threshold: float) -> str:
-    if value is None:
+def decide(value: float | None, threshold: float, count: int | None = None, min_samples=1) -> str:
+    """The verdict on the window: ``count`` samples whose percentile is ``value``.
+
+    No sample is ``no_data``; 1..``min_samples - 1`` is ``insufficient_data`` (never
+    breached, never healthy); otherwise the value against the threshold. ``count``
+    None means the caller did not count (one value is then enough).
+    """
+    if value is None or count == 0:
         return SLO.State.NO_DATA
+    if count is not None and count < min_samples:
+        return SLO.State.INSUFFICIENT_DATA
     return SLO.State.BREACHED if value > threshold else SLO.State.HEALTHY
 
 
-def _rows(at: datetime) -> list[tuple]:
-    """(id, service, threshold, state, stored value, percentile now) for every SLO.
+@dataclass(frozen=True)
+class Row:
+    pk: int
+    service: str
+    threshold: float
+    state: str
+    stored: float | None
+    stored_count: int | None
+    min_samples: int
+    was_in_maintenance: bool
+    value: float | None
+    count: int
+
+
+def _rows(at: datetime) -> list[Row]:
+    """Every SLO with its window's percentile and sample count now.
 
     Two statements whatever the number of SLOs: the SLOs, then every window at once
-    from the metrics store (``window_stats``, one statement on the database store).
+    from the metrics store (``window_stats``: value, samples, newest per window).
     """
     slos = list(
         SLO.objects.values_list(
-            "id", "service_id", "threshold", "state", "value", "target", "window_seconds",
-            "percentile",
+            "id", "service_id", "threshold", "state", "value", "sample_count", "min_samples",
+            "in_maintenance", "target", "window_seconds", "percentile",
         )
     )  # fmt: skip
     if not slos:
         return []
     queries = [
         WindowQuery(service, target, window, at, percentile_statistic(pct), key=pk)
-        for pk, service, _, _, _, target, window, pct in slos
+        for pk, service, *_, target, window, pct in slos
     ]
     stats = get_store().window_stats(queries)
     return [
-        (pk, service, threshold, state, stored, stat.value)
-        for (pk, service, threshold, state, stored, *_), stat in zip(slos, stats, strict=True)
+        Row(*head[:8], stat.value, stat.samples) for head, stat in zip(slos, stats, strict=True)
     ]
 
 
@@ -99,31 +125,56 @@ def last_pass_at() -> datetime | None:
     return None if at is None or at == _NEVER else at
 
 
-def _store_values(values: dict[int, float | None], at: datetime) -> None:
-    """Write the SLOs whose value changed (unchanged rows are not rewritten every pass)."""
+def _store_values(values: dict[int, tuple[float | None, int]], at: datetime) -> None:
+    """Write the SLOs whose value or sample count changed (unchanged rows are not rewritten
+    every pass)."""
     if not values:
         return
     if connection.vendor == "postgresql":
         table = SLO._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} AS s SET value = v.value, evaluated_at = %s "  # noqa: S608
-                "FROM unnest(%s::bigint[], %s::double precision[]) AS v(id, value) "
-                "WHERE s.id = v.id",
-                (at, list(values), list(values.values())),
+                f"UPDATE {table} AS s SET value = v.value, sample_count = v.n, "  # noqa: S608
+                "evaluated_at = %s FROM unnest(%s::bigint[], %s::double precision[], "
+                "%s::integer[]) AS v(id, value, n) WHERE s.id = v.id",
+                (
+                    at,
+                    list(values),
+                    [v for v, _ in values.values()],
+                    [n for _, n in values.values()],
+                ),
             )
         return
     ids = list(values)
     for start in range(0, len(ids), _UPDATE_CHUNK):
         chunk = ids[start : start + _UPDATE_CHUNK]
-        whens = [When(pk=pk, then=Value(values[pk])) for pk in chunk]
+        value_whens = [When(pk=pk, then=Value(values[pk][0])) for pk in chunk]
+        count_whens = [When(pk=pk, then=Value(values[pk][1])) for pk in chunk]
         SLO.objects.filter(pk__in=chunk).update(
-            value=Case(*whens, default=None, output_field=FloatField()), evaluated_at=at
+            value=Case(*value_whens, default=None, output_field=FloatField()),
+            sample_count=Case(*count_whens, default=None, output_field=IntegerField()),
+            evaluated_at=at,
         )
 
 
+def _maintenance_flags(rows: list[Row], at: datetime) -> set[str]:
+    """The services in maintenance now (one question per pass); flip the SLOs' flags and
+    re-arm the playbook of the services whose window just ended."""
+    inside = maintenance.services_in_maintenance({r.service for r in rows}, at)
+    entered = [r.pk for r in rows if r.service in inside and not r.was_in_maintenance]
+    left = [r for r in rows if r.service not in inside and r.was_in_maintenance]
+    if entered:
+        SLO.objects.filter(pk__in=entered).update(in_maintenance=True)
+    if left:
+        SLO.objects.filter(pk__in=[r.pk for r in left]).update(in_maintenance=False)
+        for row in left:
+            incidents.maintenance_ended(row.service, row.pk, row.state, at)
+    return inside
+
+
 def _transitions(moves: dict[int, tuple], at: datetime) -> list[SLOStateChange]:
-    """Move the SLOs of ``moves`` (id -> (service, old, new, value)); their change rows.
+    """Move the SLOs of ``moves`` (id -> (service, old, new, value, count, quiet)); their
+    change rows.
 
     A few set-based statements whatever the count. Each move is conditional on the state
     the pass read, so a row changed meanwhile is not moved again (and gets no change row).
@@ -138,6 +189,8 @@ def _transitions(moves: dict[int, tuple], at: datetime) -> list[SLOStateChange]:
             from_state=moves[pk][1],
             to_state=moves[pk][2],
             value=moves[pk][3],
+            sample_count=moves[pk][4],
+            in_maintenance=moves[pk][5],
             at=at,
             handoff_due_at=due,
         )
@@ -147,26 +200,27 @@ def _transitions(moves: dict[int, tuple], at: datetime) -> list[SLOStateChange]:
 
 
 def _move(moves: dict[int, tuple], at: datetime) -> set[int]:
-    """UPDATE … FROM the (id, old, new, value) list WHERE state = old; the ids it moved."""
+    """UPDATE … FROM the (id, old, new, value, count) list WHERE state = old; the ids moved."""
     table = SLO._meta.db_table
-    set_clause = "state = v.new, since = %s, value = v.value, evaluated_at = %s"
+    set_clause = "state = v.new, since = %s, value = v.value, sample_count = v.n, evaluated_at = %s"
     ids = list(moves)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"UPDATE {table} AS s SET {set_clause} "  # noqa: S608 - model metadata
-                "FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::double precision[]) "
-                "AS v(id, old, new, value) WHERE s.id = v.id AND s.state = v.old RETURNING s.id",
-                (at, at, ids, *([moves[pk][i] for pk in ids] for i in (1, 2, 3))),
+                "FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::double precision[], "
+                "%s::integer[]) AS v(id, old, new, value, n) "
+                "WHERE s.id = v.id AND s.state = v.old RETURNING s.id",
+                (at, at, ids, *([moves[pk][i] for pk in ids] for i in (1, 2, 3, 4))),
             )
             return {row[0] for row in cursor.fetchall()}
         moved: set[int] = set()
         for start in range(0, len(ids), _MOVE_CHUNK):
             chunk = ids[start : start + _MOVE_CHUNK]
-            values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
-            params = [p for pk in chunk for p in (pk, *moves[pk][1:])]
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            params = [p for pk in chunk for p in (pk, *moves[pk][1:5])]
             cursor.execute(
-                f"WITH v(id, old, new, value) AS (VALUES {values}) "  # noqa: S608
+                f"WITH v(id, old, new, value, n) AS (VALUES {values}) "  # noqa: S608
                 f"UPDATE {table} SET {set_clause} FROM v "
                 f"WHERE {table}.id = v.id AND {table}.state = v.old RETURNING {table}.id",
                 (*params, at, at),
@@ -190,13 +244,15 @@ def evaluate_all(at: datetime | None = None) -> PassResult:
         if not _claim_pass(at):
             result.stale = True
             return result
+        inside = _maintenance_flags(rows, at)
         moves, changed_values = {}, {}
-        for pk, service, threshold, state, stored, value in rows:
-            new_state = decide(value, threshold)
-            if new_state != state:
-                moves[pk] = (service, state, new_state, value)
-            elif value != stored:
-                changed_values[pk] = value
+        for row in rows:
+            new_state = decide(row.value, row.threshold, row.count, row.min_samples)
+            if new_state != row.state:
+                quiet = row.service in inside
+                moves[row.pk] = (row.service, row.state, new_state, row.value, row.count, quiet)
+            elif row.value != row.stored or row.count != row.stored_count:
+                changed_values[row.pk] = (row.value, row.count)
         result.changes = _transitions(moves, at)
         _store_values(changed_values, at)
         moved = {change.slo_id for change in result.changes}

@@ -132,6 +132,8 @@ def _apply(change: SLOStateChange) -> None:
             "from": change.from_state,
             "to": change.to_state,
             "value": change.value,
+            "samples": change.sample_count,
+            "in_maintenance": change.in_maintenance,
             "at": change.at.isoformat(),
         },
         actor=ACTOR,

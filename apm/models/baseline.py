@@ -24,7 +24,8 @@ class BaselineQuerySet(ScopedQuerySet):
     program_path = "program__"
 
     def with_latest_deviation(self):
-        """Annotate ``latest_status``, ``latest_deviation_pct``, ``latest_evaluated_at``.
+        """Annotate ``latest_status``, ``latest_deviation_pct``, ``latest_evaluated_at``,
+        ``latest_in_maintenance``.
 
         Latest = the newest live run by ``evaluated_at`` (backfills never count; a
         live run's ``at`` is never in the future, see ``apm.services.dated_run``).
@@ -40,6 +41,7 @@ class BaselineQuerySet(ScopedQuerySet):
             latest_status=Subquery(latest.values("status")[:1]),
             latest_deviation_pct=Subquery(latest.values("deviation_pct")[:1]),
             latest_evaluated_at=Subquery(latest.values("evaluated_at")[:1]),
+            latest_in_maintenance=Subquery(latest.values("in_maintenance")[:1]),
         )
 
 
@@ -64,6 +66,14 @@ class Baseline(models.Model):
         default=20,
         validators=[MinValueValidator(0)],
         help_text="A deviation above this many percent is a breach.",
+    )
+    min_samples = models.PositiveIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=(
+            "Fewer samples than this (but at least one) is 'insufficient data', never red. "
+            "1 keeps one reading enough (SQL: one row is one sample)."
+        ),
     )
     schedule = models.CharField(
         max_length=100,
@@ -126,7 +136,27 @@ class Baseline(models.Model):
             raise ValidationError(
                 {"target_value": "A target of 0 is refused: percent deviation from 0 is undefined."}
             )
+        self.check_min_samples()
         self.check_probe()
+
+    def check_min_samples(self):
+        """``min_samples`` above 1 needs a probe that counts (docs/VERDICTS.md)."""
+        if (self.min_samples or 1) <= 1:
+            return
+        if self.probe_kind == ProbeKind.SQL:
+            raise ValidationError(
+                {"min_samples": "A SQL probe reads one row, one sample: min_samples must be 1."}
+            )
+        if self.probe_kind == ProbeKind.PROMQL:
+            from apm.probes.promql import count_companion
+
+            if count_companion(self.probe_query) is None:
+                raise ValidationError(
+                    {
+                        "min_samples": "Above 1 needs a PromQL query with one "
+                        "FUNC_over_time(selector[range]) to count its samples."
+                    }
+                )
 
     def check_probe(self):
         """Ask the probe's source about ``probe_query``: refuse it, or record if it was verified.

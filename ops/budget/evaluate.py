@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from ops import maintenance
 from ops.budget import windows
 from ops.metrics.store import CountQuery, get_store
 from ops.models import SLO, Incident
@@ -108,8 +109,13 @@ def evaluate(at: datetime | None = None) -> int:
         .order_by("pk")
     )
     all_counts = counts(slos, at)
+    # Burn-rate alerts skip a service in maintenance: nothing opens or resolves for it
+    # until the window ends (docs/VERDICTS.md).
+    quiet = maintenance.services_in_maintenance({s.service_id for s in slos}, at)
     changed = 0
     for slo in slos:
+        if slo.service_id in quiet:
+            continue
         steps = [
             s
             for s in definition_of(slo.service).playbook
