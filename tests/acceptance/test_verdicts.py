@@ -11,9 +11,9 @@ from apm.models import Deviation, Escalation, MaintenanceWindow, Ticket
 from ops.models import SLO, ActionRun, AuditEntry, Incident, Notification, SLOStateChange
 from ops.playbook import runner
 from ops.services import register_service
-from ops.slo import evaluate_all
 from tests import factories as f
 from tests.factories import SCANNER_YAML, cluster_and_slack, patches, readings, tsa_ops
+from tests.support.handoff import evaluate as evaluate_all
 
 pytestmark = pytest.mark.django_db
 SCANNER = "DCA_Luggage_Scanner"
