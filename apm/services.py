@@ -72,17 +72,29 @@ def run_baseline(
         if existing:
             return existing
     evaluated_at = at or timezone.now()
-    try:
-        reading = probe_for(baseline.probe_kind).measure(baseline.probe_query, evaluated_at)
-        error = ""
-    except ProbeError as exc:
-        reading, error = Reading(None), str(exc)
+    reading, error = measure(baseline, evaluated_at)
     deviation = _deviation(baseline, reading, error, evaluated_at, slot, trigger)
     # Records the ledger row, in one transaction with the escalation change it causes.
     escalations.on_deviation(deviation)
     if deviation.pk is None:  # another delivery of the slot recorded (and escalated) first
         deviation = Deviation.objects.get(baseline_id=baseline.pk, slot=slot)
     return _logged(deviation)
+
+
+def measure(baseline: Baseline, at: datetime, window=None) -> tuple[Reading, str]:
+    """The probe's reading at ``at`` and the error text ("" when it measured).
+
+    A calendar-period baseline covers its period to date (``window``, default
+    ``baseline.period_window(at)``); a rolling one its query's own window.
+    """
+    window = window or baseline.period_window(at)
+    try:
+        probe = probe_for(baseline.probe_kind)
+        if window is None:
+            return probe.measure(baseline.probe_query, at), ""
+        return probe.measure(baseline.probe_query, at, window), ""
+    except ProbeError as exc:
+        return Reading(None), str(exc)
 
 
 def _logged(deviation: Deviation) -> Deviation:
