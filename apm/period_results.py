@@ -12,7 +12,7 @@ beat task, or ``manage.py apm_close_periods``) tries again. docs/VERDICTS.md.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,6 +23,9 @@ from apm.probes import Window
 
 log = logging.getLogger(__name__)
 SHOWN = 8  # the baseline page and the dashboard show the last 8 closed periods
+# A closed period is measured at its last millisecond over its whole span: a range
+# ending there takes the sample at its first instant and none at the next period's.
+LAST_INSTANT = timedelta(milliseconds=1)
 RED = [Deviation.Status.BREACH, Deviation.Status.NO_DATA, Deviation.Status.ERROR]
 
 
@@ -63,7 +66,8 @@ def compute(
     existing = PeriodResult.objects.filter(**key).first()
     if existing is not None:
         return existing
-    reading, error = services.measure(baseline, period.end, Window(period.start, period.end))
+    window = Window(period.start, period.end)
+    reading, error = services.measure(baseline, period.end - LAST_INSTANT, window)
     if error:
         log.warning("baseline %s %s: period not judged: %s", baseline.pk, period.label, error)
         return None

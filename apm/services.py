@@ -73,7 +73,7 @@ def run_baseline(
             return existing
     evaluated_at = at or timezone.now()
     reading, error = measure(baseline, evaluated_at)
-    deviation = _deviation(baseline, reading, error, evaluated_at, slot, trigger)
+    deviation = evaluate(baseline, reading, error, evaluated_at, slot, trigger)
     # Records the ledger row, in one transaction with the escalation change it causes.
     escalations.on_deviation(deviation)
     if deviation.pk is None:  # another delivery of the slot recorded (and escalated) first
@@ -108,7 +108,11 @@ def _logged(deviation: Deviation) -> Deviation:
     return deviation
 
 
-def _deviation(baseline, reading: Reading, error, evaluated_at, slot, trigger) -> Deviation:
+def evaluate(
+    baseline, reading: Reading, error: str, evaluated_at, slot=None, trigger=Deviation.Trigger.API
+) -> Deviation:
+    """The run's verdict as an unsaved ``Deviation`` (the watchdog records it; a backtest
+    only reads it)."""
     evidence = {
         "probe_kind": str(baseline.probe_kind),
         "query": baseline.probe_query,

@@ -98,6 +98,13 @@ MATRIX = [
         everyone(201, outsider=404, viewer=403),
     ),
     (
+        "baseline-backtest",
+        "post",
+        "/api/v1/baselines/{baseline}/backtest/",
+        {"since": "2026-01-01T00:00:00Z", "until": "2026-01-03T00:00:00Z", "step": "1d"},
+        everyone(200, outsider=404, viewer=403),
+    ),
+    (
         "baseline-run-many",
         "post",
         "/api/v1/baselines/run/",

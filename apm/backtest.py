@@ -1,0 +1,181 @@
+"""Backtest (what-if): replay a baseline's probe over past times with candidate settings.
+
+Nothing is written: the candidate is an unsaved copy of the baseline, each
+evaluation an unsaved ``Deviation`` built by the watchdog's own
+``services.evaluate``, and the escalation state a local variable moved by
+``apm.escalation_rules.decide`` (the rule ``apm.escalations`` applies live).
+The database is only read (routes, channels, policies). A rolling PromQL
+baseline asks Prometheus ONE ``query_range``; any other probe measures each
+time (bounded by ``backtest_input.MAX_POINTS``). docs/VERDICTS.md, "Backtest".
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from apm import backtest_input as given
+from apm import escalation_rules as rules
+from apm import notices, policies, services
+from apm.models import Baseline, Deviation, EscalationPolicy, EscalationRoute
+from apm.probes import ProbeError, Reading, probe_for
+from apm.probes.promql import PromqlProbe
+
+# The daily policy task's time (settings.CELERY_BEAT_SCHEDULE "apm-escalation-policies").
+POLICY_HOUR, POLICY_MINUTE = 2, 30
+
+
+def candidate(baseline: Baseline, data: dict) -> Baseline:
+    """An unsaved copy of ``baseline`` with the candidate settings of ``data``, checked."""
+    chosen = copy.copy(baseline)
+    chosen._state = copy.copy(baseline._state)
+    errors = {}
+    for field, minimum in (("target_value", None), ("threshold_pct", 0)):
+        try:
+            value = given.number(data.get(field), field, minimum=minimum)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+            continue
+        if value is not None:
+            setattr(chosen, field, value)
+    try:
+        samples = given.number(data.get("min_samples"), "min_samples", minimum=1, integer=True)
+        if samples is not None:
+            chosen.min_samples = samples
+        period = given.period_choice(data.get("period"))
+        if period is not None:
+            chosen.period = period
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    op = data.get("compare_op")
+    if op is not None:
+        if op not in Baseline.CompareOp.values:
+            errors["compare_op"] = [f"one of {', '.join(Baseline.CompareOp.values)}"]
+        else:
+            chosen.compare_op = op
+    if chosen.target_value == 0:
+        errors["target_value"] = ["a target of 0 is refused: percent deviation is undefined"]
+    if errors:
+        raise ValidationError(errors)
+    chosen.check_period()  # a period needs a query that takes it (ValidationError names it)
+    return chosen
+
+
+def readings(chosen: Baseline, times: list[datetime], step: int) -> list[tuple[Reading, str]]:
+    """``(reading, error)`` per time, as the live watchdog would have measured them."""
+    probe = probe_for(chosen.probe_kind)
+    if isinstance(probe, PromqlProbe) and chosen.period == Baseline.Period.ROLLING:
+        try:
+            found = probe.measure_range(chosen.probe_query, times[0], times[-1], step)
+        except ProbeError as exc:
+            return [(Reading(None), str(exc))] * len(times)
+        empty = Reading(None, None, "Prometheus returned an empty result (no such series)")
+        out = []
+        for t in times:
+            reading = found.get(round(t.timestamp(), 3), empty)
+            out.append((Reading(None), reading.reason) if reading.details else (reading, ""))
+        return out
+    return [services.measure(chosen, t) for t in times]
+
+
+def _routes(program_id: int) -> list[EscalationRoute]:
+    candidates = EscalationRoute.objects.filter(active=True, channel__enabled=True)
+    candidates = candidates.filter(program__isnull=True) | candidates.filter(program_id=program_id)
+    return list(candidates.select_related("channel").order_by("pk"))
+
+
+def _policy_checks(start: datetime, end: datetime) -> list[datetime]:
+    """The daily policy task's times in [start, end)."""
+    day = start.astimezone(UTC).replace(hour=POLICY_HOUR, minute=POLICY_MINUTE, second=0)
+    day = day.replace(microsecond=0)
+    if day < start:
+        day += timedelta(days=1)
+    checks = []
+    while day < end:
+        checks.append(day)
+        day += timedelta(days=1)
+    return checks
+
+
+def _reviews(streaks, days_list: list[int]) -> int:
+    """Leadership-review tickets: one per policy and streak red ``days`` without a fix,
+    at the first daily check past the policy's cutoff (``policies.review_due``)."""
+    count = 0
+    for red_since, ended in streaks:
+        for days in days_list:
+            if any(
+                policies.review_due(red_since, c, days) for c in _policy_checks(red_since, ended)
+            ):
+                count += 1
+    return count
+
+
+def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
+    """The backtest of ``baseline`` with ``data``'s candidate settings; writes nothing."""
+    now = now or timezone.now()
+    chosen = candidate(baseline, data)
+    span = given.time_range(data, lambda at: given.schedule_interval(chosen.schedule, at), now=now)
+    times = span.times
+    routes = _routes(chosen.program_id)
+    review_days = list(
+        EscalationPolicy.objects.filter(
+            baseline_id=chosen.pk,
+            active=True,
+            action=EscalationPolicy.Action.RECOMMEND_LEADERSHIP_REVIEW,
+        ).values_list("after_days_no_fix", flat=True)
+    )
+    open_level, red_since, told = None, None, set()
+    counts = {"breaches": 0, "escalations_opened": 0, "notifications": 0}
+    streaks, points = [], []
+    for at, (reading, error) in zip(times, readings(chosen, times, span.step), strict=True):
+        deviation: Deviation = services.evaluate(chosen, reading, error, at)
+        decision = rules.decide(
+            open_level=open_level,
+            status=deviation.status,
+            deviation_pct=deviation.deviation_pct,
+            threshold_pct=chosen.threshold_pct,
+        )
+        counts["breaches"] += rules.is_red(deviation.status)
+        if decision.action == rules.OPEN:
+            counts["escalations_opened"] += 1
+            red_since, told = at, set()
+        if decision.announces:
+            taking = [r for r in routes if r.accepts(decision.level)]
+            counts["notifications"] += len(taking)
+            told |= {r.channel for r in taking}
+        if decision.action == rules.RESOLVE:
+            counts["notifications"] += sum(notices.takes_follow_ups(c) for c in told)
+            streaks.append((red_since, at))
+        open_level = decision.level
+        points.append(
+            {
+                "at": at.isoformat(),
+                "actual": deviation.actual,
+                "deviation_pct": deviation.deviation_pct,
+                "status": deviation.status,
+                "escalation": decision.action,
+                "reason": deviation.evidence.get("error", ""),
+            }
+        )
+    if open_level is not None:
+        streaks.append((red_since, span.until + timedelta(microseconds=1)))
+    return {
+        "baseline": baseline.pk,
+        "since": span.since.isoformat(),
+        "until": span.until.isoformat(),
+        "step_seconds": span.step,
+        "candidate": {
+            "target_value": chosen.target_value,
+            "compare_op": chosen.compare_op,
+            "threshold_pct": chosen.threshold_pct,
+            "min_samples": getattr(chosen, "min_samples", None),
+            "period": chosen.period,
+        },
+        "evaluations": len(points),
+        **counts,
+        "leadership_reviews": _reviews(streaks, review_days),
+        "points": points,
+    }
