@@ -108,11 +108,21 @@ def _logged(deviation: Deviation) -> Deviation:
     return deviation
 
 
+def verdict(baseline, reading: Reading, error: str) -> tuple[str, float]:
+    """``(status, deviation_pct)`` of one reading: the watchdog's rule, which the backtest
+    applies to each of its points too (seed pitfall 1: no measurement is 100 %)."""
+    if error:
+        return Deviation.Status.ERROR, FULL_DEVIATION
+    if reading.value is None:
+        return Deviation.Status.NO_DATA, FULL_DEVIATION
+    pct = baseline.deviation_pct(reading.value)
+    return (Deviation.Status.BREACH if pct > baseline.threshold_pct else Deviation.Status.OK), pct
+
+
 def evaluate(
     baseline, reading: Reading, error: str, evaluated_at, slot=None, trigger=Deviation.Trigger.API
 ) -> Deviation:
-    """The run's verdict as an unsaved ``Deviation`` (the watchdog records it; a backtest
-    only reads it)."""
+    """The run's verdict (``verdict``) with its evidence, as an unsaved ``Deviation``."""
     evidence = {
         "probe_kind": str(baseline.probe_kind),
         "query": baseline.probe_query,
@@ -122,15 +132,12 @@ def evaluate(
         "threshold_pct": baseline.threshold_pct,
         "formula": baseline.formula,
     }
+    status, pct = verdict(baseline, reading, error)
     if error:
-        status, pct = Deviation.Status.ERROR, FULL_DEVIATION
         evidence["error"] = error
     elif reading.value is None:
-        status, pct = Deviation.Status.NO_DATA, FULL_DEVIATION
         evidence["error"] = reading.reason
     else:
-        pct = baseline.deviation_pct(reading.value)
-        status = Deviation.Status.BREACH if pct > baseline.threshold_pct else Deviation.Status.OK
         evidence["computation"] = (
             baseline.formula.replace("actual", f"{reading.value:g}").replace(
                 "target", f"{baseline.target_value:g}", 2

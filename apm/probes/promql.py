@@ -149,9 +149,16 @@ class PromqlProbe(Probe):
         readings: dict[float, Reading] = {}
         for sample in result[0].get("values", []) if result else []:
             try:
+                value = float(sample[1])
+                if math.isfinite(value):  # the usual case, without _reading's evidence
+                    readings[float(sample[0])] = Reading(value)
+                    continue
                 readings[float(sample[0])] = _reading("scalar", sample)
-            except ProbeError as exc:
-                readings[float(sample[0])] = Reading(None, None, str(exc), {"error": True})
+            except (ProbeError, TypeError, ValueError, IndexError) as exc:
+                message = (
+                    str(exc) if isinstance(exc, ProbeError) else "a sample that is not a number"
+                )
+                readings[float(sample[0])] = Reading(None, None, message, {"error": True})
         return readings
 
     def _ask(self, query: str, *, at: datetime | None, extra: dict | None = None):

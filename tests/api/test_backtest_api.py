@@ -101,7 +101,7 @@ def test_a_rolling_query_using_the_period_is_refused_at_save(admin_client_token)
             "target_value": 3,
             "probe_kind": "promql",
             "probe_query": "avg_over_time(x[$__range])",
-        },  # fmt: skip
+        },
         format="json",
     )
     assert response.status_code == 400 and "period" in response.json()
@@ -115,7 +115,7 @@ def test_a_rolling_query_using_the_period_is_refused_at_save(admin_client_token)
             "probe_query": "avg_over_time(x[$__range])",
             "period": "quarter",
             "period_tz": "Mars/Base",
-        },  # fmt: skip
+        },
         format="json",
     )
     assert response.status_code == 400 and "period_tz" in response.json()
