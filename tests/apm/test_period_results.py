@@ -180,3 +180,38 @@ def test_a_period_backtest_covers_each_times_period_to_date(prom):
 
 def test_the_history_starts_where_the_fixture_says():
     assert datetime.fromtimestamp(CAL_START, tz=UTC) == datetime(2025, 7, 1, tzinfo=UTC)
+
+
+def test_the_command_keeps_past_periods_on_demand_and_refuses_bad_input(prom):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    b = promql_baseline("avg_over_time(quarter_backlog_days[$__range])", period="quarter")
+    out = StringIO()
+    call_command("apm_close_periods", baseline=b.pk, periods=2, stdout=out)
+    # Today's (real) last two closed quarters: 2026Q4 is open, 2026Q2 and 2026Q3 are kept.
+    assert set(b.period_results.values_list("label", flat=True)) == {"2026Q2", "2026Q3"}
+    assert "2 kept" in out.getvalue()
+    with pytest.raises(CommandError, match="--periods"):
+        call_command("apm_close_periods", periods=0)
+    with pytest.raises(CommandError, match="--baseline"):
+        call_command("apm_close_periods", baseline=999999)
+
+
+def test_a_failing_probe_keeps_nothing_so_the_next_call_tries_again(prom, settings):
+    b = promql_baseline("avg_over_time(quarter_backlog_days[$__range])", period="quarter")
+    settings.PROMETHEUS_URL = "http://127.0.0.1:9"  # nothing listens: refused at once
+    assert period_results.close_due(b, NOW, count=2) == []
+    assert not PeriodResult.objects.filter(baseline=b).exists()
+    settings.PROMETHEUS_URL = prom.url
+    assert len(period_results.close_due(b, NOW, count=2)) == 2
+
+
+def test_the_beat_task_is_thin_and_scheduled(prom, settings):
+    from apm.tasks import close_periods
+
+    assert settings.CELERY_BEAT_SCHEDULE["apm-close-periods"]["task"] == close_periods.name
+    b = promql_baseline("avg_over_time(quarter_backlog_days[$__range])", period="quarter")
+    result = close_periods.apply().get()
+    assert b.pk in {int(k) for k in result}
