@@ -149,6 +149,13 @@ MATRIX = [
         {},
         everyone(200, staff=403, outsider=403, viewer=403),
     ),
+    (
+        "service-backtest",
+        "post",
+        "/api/v1/services/DCA_Luggage_Scanner/backtest/",
+        {"since": "2026-01-01T00:00:00Z", "until": "2026-01-01T06:00:00Z", "step": "1h"},
+        everyone(200),
+    ),
     ("service-status", "get", "/api/v1/services/DCA_Luggage_Scanner/status/", None, everyone(200)),
     (
         "metrics-ingest",
