@@ -13,8 +13,8 @@ from django.db.models import Count
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from apm import backtest_admin as backtest_page
 from apm import services
-from apm.admin import backtest as backtest_page
 from apm.admin.base import ScopedAdmin
 from apm.models import Baseline, Deviation, Program
 from apm.models.access import SQL_PROBE_REFUSED, may_write_probe
