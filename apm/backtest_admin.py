@@ -112,6 +112,7 @@ def view(model_admin, request, pk):
         "baseline": baseline,
         "form": form,
         "answer": answer,
+        "span": answer and [answer[k][:16].replace("T", " ") for k in ("since", "until")],
         "chart": svg,
     }
     return TemplateResponse(request, "admin/apm/baseline/backtest.html", context)
