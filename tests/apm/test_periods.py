@@ -110,3 +110,19 @@ def test_the_fiscal_start_month_comes_from_the_setting(settings):
     settings.HMS_FISCAL_YEAR_START_MONTH = 7
     assert Period.containing("fiscal_year", utc(2027, 7, 1), "UTC").label == "FY2028"
     assert Period.containing("fiscal_year", utc(2027, 6, 30), "UTC").label == "FY2027"
+
+
+def test_review_quarters_are_the_periods_quarters_and_know_their_fiscal_year(settings):
+    from apm.review.quarters import Quarter
+
+    q = Quarter.parse("2027Q1")
+    assert (q.start, q.end) == (utc(2027, 1, 1), utc(2027, 4, 1))
+    assert q.fiscal_label == "FY2027 Q2"  # October's fiscal year: Oct-Dec is Q1
+    assert str(q.previous()) == "2026Q4" and q.previous().fiscal_label == "FY2027 Q1"
+    assert str(Quarter.parse("2026Q4").next()) == "2027Q1"
+    assert Quarter.containing(utc(2027, 3, 31, 23, 59)) == q
+    settings.HMS_FISCAL_YEAR_START_MONTH = 2  # February: quarters Feb-Apr, May-Jul, ...
+    q = Quarter.containing(utc(2027, 3, 15))
+    assert (q.start, q.end) == (utc(2027, 2, 1), utc(2027, 5, 1))
+    assert str(q) == "2027Q1" and q.fiscal_label == "FY2028 Q1"
+    assert Quarter.parse(str(q)) == q
