@@ -81,6 +81,9 @@ def _manage_check(**env):
         ({"DEBUG": "0"}, "SECRET_KEY must be set"),
         ({"DEBUG": "1", "HMS_KUBE_TIMEOUT_SECONDS": "soon"}, "HMS_KUBE_TIMEOUT_SECONDS='soon'"),
         ({"DEBUG": "1", "HMS_KUBE_TIMEOUT_SECONDS": "0"}, "HMS_KUBE_TIMEOUT_SECONDS=0.0"),
+        ({"DEBUG": "1", "HMS_FISCAL_YEAR_START_MONTH": "13"}, "HMS_FISCAL_YEAR_START_MONTH=13"),
+        ({"DEBUG": "1", "HMS_FISCAL_YEAR_START_MONTH": "0"}, "HMS_FISCAL_YEAR_START_MONTH=0"),
+        ({"DEBUG": "1", "HMS_FISCAL_YEAR_START_MONTH": "oct"}, "HMS_FISCAL_YEAR_START_MONTH='oct'"),
     ],
 )
 def test_bad_settings_stop_start_up_naming_the_variable(env, named):
