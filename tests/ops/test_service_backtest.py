@@ -99,3 +99,27 @@ def test_bad_input_is_a_400_naming_the_field(scanner, admin_client_token, change
 
 def test_an_unknown_service_is_a_404(admin_client_token):
     assert admin_client_token.post("/api/v1/services/nope/backtest/", data()).status_code == 404
+
+
+def test_the_service_admin_has_a_backtest_page_with_a_chart(scanner, client, admin_user):
+    client.force_login(admin_user)
+    change = client.get("/admin/ops/service/DCA_Luggage_Scanner/change/").content.decode()
+    assert "/admin/ops/service/DCA_Luggage_Scanner/backtest/" in change
+    page = "/admin/ops/service/DCA_Luggage_Scanner/backtest/"
+    assert client.get(page).status_code == 200
+    before = counts()
+    form = {"since": "2026-11-01 00:01", "until": "2026-11-01 00:29", "step": "1m"}
+    html = client.post(page, form).content.decode()
+    assert counts() == before
+    assert 'aria-label="backtest values"' in html and html.count("<circle") == 29
+    assert "<th>incidents that would open</th><td>1</td>" in html
+    assert "<td>slo_breach</td><td>scale_up</td><td>no</td>" in html
+    refused = client.post(page, {**form, "step": "1x"}).content.decode()
+    assert "a duration like 30m, 6h or 1d" in refused
+
+
+def test_a_user_without_the_view_permission_has_no_service_backtest_page(scanner, client):
+    user = f.staff_user("staff_nobody")
+    client.force_login(user)
+    response = client.get("/admin/ops/service/DCA_Luggage_Scanner/backtest/")
+    assert response.status_code == 403
