@@ -91,37 +91,36 @@ def _col(meta, name: str) -> str:
 
 
 # Written out once from the models' metadata, as apm.escalation_statements does: the ORM's
-# compilation of these two reads costs more than the rest of a 90-point backtest.
-_ROUTES_SQL = (
-    f"SELECT r.{_col(_ROUTE, 'min_level')}, c.{_CHANNEL.pk.column}, c.{_col(_CHANNEL, 'kind')}"  # noqa: S608
+# compilation of these reads costs more than the rest of a 90-point backtest. One
+# statement: the routes (``route`` rows) and the review policies' days (``policy`` rows).
+_READS_SQL = (
+    f"SELECT 'route', r.{_col(_ROUTE, 'min_level')}, c.{_CHANNEL.pk.column},"  # noqa: S608
+    f" c.{_col(_CHANNEL, 'kind')}, r.{_ROUTE.pk.column}"
     f" FROM {_ROUTE.db_table} r JOIN {_CHANNEL.db_table} c"
     f" ON c.{_CHANNEL.pk.column} = r.{_col(_ROUTE, 'channel')}"
     f" WHERE r.{_col(_ROUTE, 'active')} = %s AND c.{_col(_CHANNEL, 'enabled')} = %s"
     f" AND (r.{_col(_ROUTE, 'program')} IS NULL OR r.{_col(_ROUTE, 'program')} = %s)"
-    f" ORDER BY r.{_ROUTE.pk.column}"
-)
-_POLICIES_SQL = (
-    f"SELECT {_col(_POLICY, 'after_days_no_fix')} FROM {_POLICY.db_table}"  # noqa: S608
+    f" UNION ALL SELECT 'policy', NULL, {_col(_POLICY, 'after_days_no_fix')}, NULL, 0"
+    f" FROM {_POLICY.db_table}"
     f" WHERE {_col(_POLICY, 'baseline')} = %s AND {_col(_POLICY, 'active')} = %s"
     f" AND {_col(_POLICY, 'action')} = %s"
+    " ORDER BY 1 DESC, 5"
 )
 
 
-def _routes(program_id: int) -> list[EscalationRoute]:
-    """The routes ``apm.escalations.routes_for`` picks from (levels are filtered per run)."""
+def _reads(baseline: Baseline) -> tuple[list[EscalationRoute], list[int]]:
+    """The routes ``apm.escalations.routes_for`` picks from (levels are filtered per run)
+    and the ``after_days_no_fix`` of the baseline's active leadership-review policies."""
+    action = str(EscalationPolicy.Action.RECOMMEND_LEADERSHIP_REVIEW)
     with connection.cursor() as cursor:
-        cursor.execute(_ROUTES_SQL, [True, True, program_id])
-        return [
-            EscalationRoute(min_level=level, channel=Channel(pk=pk, kind=kind))
-            for level, pk, kind in cursor.fetchall()
-        ]
-
-
-def _review_days(baseline: Baseline) -> list[int]:
-    action = EscalationPolicy.Action.RECOMMEND_LEADERSHIP_REVIEW
-    with connection.cursor() as cursor:
-        cursor.execute(_POLICIES_SQL, [baseline.pk, True, str(action)])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(_READS_SQL, [True, True, baseline.program_id, baseline.pk, True, action])
+        rows = cursor.fetchall()
+    routes = [
+        EscalationRoute(min_level=level, channel=Channel(pk=pk, kind=kind))
+        for what, level, pk, kind, _ in rows
+        if what == "route"
+    ]
+    return routes, [days for what, _, days, _, _ in rows if what == "policy"]
 
 
 def _policy_checks(start: datetime, end: datetime) -> list[datetime]:
@@ -156,7 +155,7 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
     chosen = candidate(baseline, data)
     span = given.time_range(data, lambda at: given.schedule_interval(chosen.schedule, at), now=now)
     times = span.times
-    routes = None  # read once, when the first escalation would be announced
+    reads = None  # read once, when the first escalation would be announced
     open_level, red_since, told = None, None, set()
     counts = {"breaches": 0, "escalations_opened": 0, "notifications": 0}
     streaks, points = [], []
@@ -173,8 +172,8 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
             counts["escalations_opened"] += 1
             red_since, told = at, set()
         if decision.announces:
-            routes = _routes(chosen.program_id) if routes is None else routes
-            taking = [r for r in routes if r.accepts(decision.level)]
+            reads = reads or _reads(chosen)
+            taking = [r for r in reads[0] if r.accepts(decision.level)]
             counts["notifications"] += len(taking)
             told |= {r.channel for r in taking}
         if decision.action == rules.RESOLVE:
@@ -207,6 +206,6 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
         },
         "evaluations": len(points),
         **counts,
-        "leadership_reviews": _reviews(streaks, _review_days(chosen)) if streaks else 0,
+        "leadership_reviews": _reviews(streaks, (reads or _reads(chosen))[1]) if streaks else 0,
         "points": points,
     }
