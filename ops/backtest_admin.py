@@ -67,5 +67,9 @@ def view(model_admin, request, pk):
         "answer": answer,
         "span": answer and [answer[k][:16].replace("T", " ") for k in ("since", "until")],
         "chart": svg,
+        "actions": [
+            {**a, "due": a["due_at"][:19].replace("T", " ")}
+            for a in (answer or {}).get("actions", [])
+        ],
     }
     return TemplateResponse(request, "admin/ops/service/backtest.html", context)
