@@ -88,6 +88,18 @@ class BaselineForm(forms.ModelForm):
         fields = ["program", "name", "active", "target_value", "compare_op", "threshold_pct",
                   "probe_kind", "probe_query", "schedule", "period", "period_tz"]  # fmt: skip
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("period", "period_tz"):  # left out: the model's default (rolling, UTC)
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_period(self):
+        return self.cleaned_data.get("period") or Baseline.Period.ROLLING
+
+    def clean_period_tz(self):
+        return self.cleaned_data.get("period_tz") or "UTC"
+
     def clean(self):
         cleaned = super().clean()
         self.instance.probe_kind = cleaned.get("probe_kind", self.instance.probe_kind)
