@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apm import escalation_rules as rules
 from apm import escalation_statements as statements
 from apm.escalation_core import (
     TOPIC,
@@ -26,7 +27,7 @@ from apm.escalation_core import (
     routes_for,
 )
 from apm.models import Baseline, Deviation, Escalation
-from apm.models.escalation import Level, level_for, level_rank
+from apm.models.escalation import Level, level_rank
 
 MESSAGE_MAX = 2000
 __all__ = ["TOPIC", "WATCHDOG", "NotOpen", "announce", "describe", "routes_for"]
@@ -58,16 +59,18 @@ def on_deviation(deviation: Deviation) -> Escalation | None:
     Returns the escalation it opened, raised, updated or resolved; ``None`` when
     no escalation state changed.
     """
-    if deviation.trigger == Deviation.Trigger.BACKFILL or quiet(deviation):
-        _recorded(deviation)
+    backfill = deviation.trigger == Deviation.Trigger.BACKFILL
+    ok = deviation.status == Deviation.Status.OK
+    if backfill or quiet(deviation) or not (rules.is_red(deviation.status) or ok):
+        _recorded(deviation)  # rules.decide: a backfill (or a run that is neither) decides nothing
         return None
-    if deviation.status == Deviation.Status.OK and not statements.is_open(deviation.baseline_id):
+    if ok and not statements.is_open(deviation.baseline_id):
         _recorded(deviation)
         return None
     with transaction.atomic():
         if not _recorded(deviation):
             return None  # the slot's first delivery decided
-        if deviation.status == Deviation.Status.OK:
+        if ok:
             return _resolve_on_ok(deviation)
         return _on_red(deviation)
 
@@ -96,9 +99,9 @@ def _resolve_on_ok(deviation: Deviation) -> Escalation | None:
 
 def _on_red(deviation: Deviation) -> Escalation | None:
     baseline = deviation.baseline
-    level = level_for(deviation.deviation_pct, baseline.threshold_pct) or Level.INFO
+    level = rules.red_level(deviation.deviation_pct, baseline.threshold_pct)
     if statements.count_repeat(deviation, level):
-        return None
+        return None  # rules.decide's COUNT, as one conditional UPDATE
     escalation = lock_open(baseline.pk, baseline=baseline)
     if escalation is None:
         escalation = create_open(
@@ -119,18 +122,24 @@ def _on_red(deviation: Deviation) -> Escalation | None:
             announce(escalation)
             return escalation
         escalation = lock_open(baseline.pk, baseline=baseline)
-    raised = level_rank(level) > level_rank(escalation.level)
+    decision = rules.decide(
+        open_level=escalation.level,
+        status=deviation.status,
+        deviation_pct=deviation.deviation_pct,
+        threshold_pct=baseline.threshold_pct,
+    )
+    raised = decision.action == rules.RAISE
     escalation.deviation = deviation
     escalation.breach_count += 1
     escalation.last_red_at = deviation.evaluated_at
     if raised:
-        escalation.level = level
+        escalation.level = decision.level
         escalation.message = describe(deviation)
     escalation.save()
     audit_change(
         escalation, "raised" if raised else "updated", breach_count=escalation.breach_count
     )
-    if raised:
+    if decision.announces:
         announce(escalation)
     return escalation
 

@@ -30,7 +30,7 @@ from django.db.models import Avg, Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from apm import maintenance
+from apm import maintenance, pages_periods
 from apm.escalations import TOPIC as ESCALATION_TOPIC
 from apm.models import Baseline, Deviation, Escalation, Explanation, Program, Ticket
 from hms_site.sqlfunctions import EpochBucket
@@ -101,6 +101,7 @@ def _programs_page(programs, params, at: datetime) -> ProgramsPage:
     rows = list(page.object_list)
     baselines = [b for program in rows for b in program.baselines.all()]
     by_baseline = trends(baselines, at)
+    pages_periods.attach(baselines, at)
     for b in baselines:
         b.trend = by_baseline[b.pk]
         b.chart_id = f"trend-{b.pk}"
@@ -173,6 +174,7 @@ def baseline_page(user, baseline_id: int, at: datetime | None = None) -> dict:
         .select_related("channel")
         .order_by("-created_at", "-pk")[:SECTION_ROWS]
     )
+    pages_periods.attach([baseline], at)
     return {
         "baseline": baseline,
         "latest": latest,

@@ -207,6 +207,16 @@ def red_outside_maintenance(escalation: Escalation, now: datetime) -> timedelta:
     return now - since - quiet
 
 
+def review_due(red_since: datetime, now: datetime, after_days_no_fix: int) -> bool:
+    """A streak red since ``red_since`` is due a leadership review at ``now`` (the daily
+    task's rule; the backtest counts tickets with it)."""
+    return red_since <= cutoff(now, after_days_no_fix)
+
+
+def cutoff(now: datetime, after_days_no_fix: int) -> datetime:
+    return now - timedelta(days=after_days_no_fix)
+
+
 def apply_policies(now: datetime | None = None) -> list[Ticket]:
     """The daily task: a leadership-review ticket for each baseline red too long without a fix.
 
@@ -223,7 +233,7 @@ def apply_policies(now: datetime | None = None) -> list[Ticket]:
             Escalation.objects.open()
             .filter(
                 baseline=policy.baseline,
-                red_since__lte=now - timedelta(days=policy.after_days_no_fix),
+                red_since__lte=cutoff(now, policy.after_days_no_fix),
             )
             .first()
         )

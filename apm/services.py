@@ -73,12 +73,8 @@ def run_baseline(
         if existing:
             return existing
     evaluated_at = at or timezone.now()
-    try:
-        reading = _measure(baseline, evaluated_at)
-        error = ""
-    except ProbeError as exc:
-        reading, error = Reading(None), str(exc)
-    deviation = _deviation(baseline, reading, error, evaluated_at, slot, trigger)
+    reading, error = measure(baseline, evaluated_at)
+    deviation = evaluate(baseline, reading, error, evaluated_at, slot, trigger)
     deviation.in_maintenance = maintenance.baseline_in_maintenance(baseline, evaluated_at)
     # Records the ledger row, in one transaction with the escalation change it causes.
     escalations.on_deviation(deviation)
@@ -87,15 +83,26 @@ def run_baseline(
     return _logged(deviation)
 
 
-def _measure(baseline: Baseline, at: datetime) -> Reading:
-    """The probe's reading, with its sample count: asked of the probe's companion
-    (PromQL) when ``min_samples`` needs it and the reading did not say."""
-    probe = probe_for(baseline.probe_kind)
-    reading = probe.measure(baseline.probe_query, at)
-    if reading.sample_count is None and baseline.min_samples > 1 and reading.value is not None:
-        count = probe.count(baseline.probe_query, at)
-        reading = replace(reading, sample_count=count)
-    return reading
+def measure(baseline: Baseline, at: datetime, window=None) -> tuple[Reading, str]:
+    """The probe's reading at ``at`` and the error text ("" when it measured).
+
+    A calendar-period baseline covers its period to date (``window``, default
+    ``baseline.period_window(at)``); a rolling one its query's own window. The reading
+    carries its sample count, asked of the probe's companion (PromQL) when
+    ``min_samples`` needs it and the reading did not say (rolling baselines only: a
+    period's count companion is not built yet, docs/VERDICTS.md).
+    """
+    window = window or baseline.period_window(at)
+    try:
+        probe = probe_for(baseline.probe_kind)
+        if window is not None:
+            return probe.measure(baseline.probe_query, at, window), ""
+        reading = probe.measure(baseline.probe_query, at)
+        if reading.sample_count is None and baseline.min_samples > 1 and reading.value is not None:
+            reading = replace(reading, sample_count=probe.count(baseline.probe_query, at))
+        return reading, ""
+    except ProbeError as exc:
+        return Reading(None), str(exc)
 
 
 def _quality(baseline: Baseline, reading: Reading) -> dict:
@@ -125,7 +132,24 @@ def _logged(deviation: Deviation) -> Deviation:
     return deviation
 
 
-def _deviation(baseline, reading: Reading, error, evaluated_at, slot, trigger) -> Deviation:
+def verdict(baseline, reading: Reading, error: str) -> tuple[str, float]:
+    """``(status, deviation_pct)`` of one reading: the watchdog's rule, which the backtest
+    applies to each of its points too (seed pitfall 1: no measurement is 100 %)."""
+    if error:
+        return Deviation.Status.ERROR, FULL_DEVIATION
+    if reading.value is None or reading.sample_count == 0:  # a value from no samples: no data
+        return Deviation.Status.NO_DATA, FULL_DEVIATION
+    pct = baseline.deviation_pct(reading.value)
+    count = reading.sample_count
+    if count is not None and count < baseline.min_samples:  # never red, never green
+        return Deviation.Status.INSUFFICIENT_DATA, pct
+    return (Deviation.Status.BREACH if pct > baseline.threshold_pct else Deviation.Status.OK), pct
+
+
+def evaluate(
+    baseline, reading: Reading, error: str, evaluated_at, slot=None, trigger=Deviation.Trigger.API
+) -> Deviation:
+    """The run's verdict (``verdict``) with its evidence, as an unsaved ``Deviation``."""
     evidence = {
         "probe_kind": str(baseline.probe_kind),
         "query": baseline.probe_query,
@@ -135,23 +159,17 @@ def _deviation(baseline, reading: Reading, error, evaluated_at, slot, trigger) -
         "threshold_pct": baseline.threshold_pct,
         "formula": baseline.formula,
     }
+    status, pct = verdict(baseline, reading, error)
     if error:
-        status, pct = Deviation.Status.ERROR, FULL_DEVIATION
         evidence["error"] = error
     elif reading.value is None:
-        status, pct = Deviation.Status.NO_DATA, FULL_DEVIATION
         evidence["error"] = reading.reason
     elif reading.sample_count == 0:  # a value from no samples (e.g. count or sum) is no data
-        status, pct = Deviation.Status.NO_DATA, FULL_DEVIATION
         evidence["error"] = reading.reason or "no samples in the window"
     else:
-        pct = baseline.deviation_pct(reading.value)
-        status = Deviation.Status.BREACH if pct > baseline.threshold_pct else Deviation.Status.OK
-        count = reading.sample_count
-        if count is not None and count < baseline.min_samples:
-            status = Deviation.Status.INSUFFICIENT_DATA
+        if status == Deviation.Status.INSUFFICIENT_DATA:
             evidence["insufficient_data"] = (
-                f"{count} sample(s), the baseline needs {baseline.min_samples}: "
+                f"{reading.sample_count} sample(s), the baseline needs {baseline.min_samples}: "
                 "not judged red or green"
             )
         evidence["computation"] = (

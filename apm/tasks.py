@@ -36,3 +36,11 @@ def send_due_reminders() -> dict:
     from apm import reminders
 
     return reminders.sweep()
+
+
+@shared_task(name="apm.tasks.close_periods")
+def close_periods() -> dict:
+    """Hourly: keep the result of each calendar period that has just closed (idempotent)."""
+    from apm import period_results
+
+    return period_results.close_all()

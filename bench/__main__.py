@@ -25,6 +25,7 @@ BENCHMARKS: list[str] = [
     "prom_ingest",
     "store_bytes",
     "mass_breach",
+    "backtest",
 ]
 
 

@@ -257,6 +257,13 @@ if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", HMS_RUN_RATE):
     raise ImproperlyConfigured(f"HMS_RUN_RATE={HMS_RUN_RATE!r}: give N/s, N/min, N/hour or N/day")
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["baseline-run"] = HMS_RUN_RATE
 HMS_CLOCK_SKEW_SECONDS = env_int("HMS_CLOCK_SKEW_SECONDS", 300, minimum=0)
+# Calendar periods (docs/VERDICTS.md): the month a fiscal year starts in (10 = October,
+# the US federal year); quarters align with it.
+HMS_FISCAL_YEAR_START_MONTH = env_int("HMS_FISCAL_YEAR_START_MONTH", 10, minimum=1)
+if HMS_FISCAL_YEAR_START_MONTH > 12:
+    raise ImproperlyConfigured(
+        f"HMS_FISCAL_YEAR_START_MONTH={HMS_FISCAL_YEAR_START_MONTH} must be a month, 1-12"
+    )
 # The longest any one probe measurement may take (each kind's own timeout is capped by it).
 HMS_PROBE_TIMEOUT_SECONDS = env_float("HMS_PROBE_TIMEOUT_SECONDS", 15.0, minimum=0.1)
 SPECTACULAR_SETTINGS = {
@@ -352,6 +359,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_float("HMS_REMINDER_SWEEP_SECONDS", 60.0, minimum=1.0),
     },
     # daily, after the nightly watchdog (02:00): red N days without a fix -> leadership review
+    # hourly: each calendar period that has closed keeps its result (apm.period_results)
+    "apm-close-periods": {
+        "task": "apm.tasks.close_periods",
+        "schedule": crontab(minute=5),
+    },
     "apm-escalation-policies": {
         "task": "apm.tasks.apply_escalation_policies",
         "schedule": crontab(minute=30, hour=2),

@@ -10,13 +10,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.db.models import Count
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from apm import backtest_admin as backtest_page
 from apm import services
 from apm.admin.base import ScopedAdmin
 from apm.models import Baseline, Deviation, Program
 from apm.models.access import SQL_PROBE_REFUSED, may_write_probe
+from apm.pages_periods import period_strip
 from ops.admin.filters import ScopedRelatedFilter
 
 STATUS_COLOURS = {
@@ -85,7 +87,20 @@ class BaselineForm(forms.ModelForm):
     class Meta:
         model = Baseline
         fields = ["program", "name", "active", "target_value", "compare_op", "threshold_pct",
-                  "min_samples", "probe_kind", "probe_query", "schedule"]  # fmt: skip
+                  "min_samples", "probe_kind", "probe_query", "schedule",
+                  "period", "period_tz"]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("period", "period_tz"):  # left out: the model's default (rolling, UTC)
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_period(self):
+        return self.cleaned_data.get("period") or Baseline.Period.ROLLING
+
+    def clean_period_tz(self):
+        return self.cleaned_data.get("period_tz") or "UTC"
 
     def clean(self):
         cleaned = super().clean()
@@ -112,11 +127,35 @@ class BaselineAdmin(ScopedAdmin):
         ("Promise", {"fields": ["target_value", "compare_op", "threshold_pct", "min_samples"]}),
         ("Probe", {"fields": ["probe_kind", "probe_query", "probe_verified", "probe_note"]}),
         ("Schedule (UTC)", {"fields": ["schedule", "periodic_task_link"]}),
-        ("Latest deviations", {"fields": ["latest_deviations"]}),
+        ("Calendar periods", {"fields": ["period", "period_tz", "period_results"]}),
+        ("Latest deviations", {"fields": ["latest_deviations", "backtest_link"]}),
     ]
-    readonly_fields = ("probe_verified", "probe_note", "periodic_task_link", "latest_deviations")
+    readonly_fields = ("probe_verified", "probe_note", "periodic_task_link", "latest_deviations",
+                       "period_results", "backtest_link")  # fmt: skip
 
     form = BaselineForm
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(lambda request, pk: backtest_page.view(self, request, pk))
+        return [
+            path("<int:pk>/backtest/", view, name="apm_baseline_backtest"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="what if?")
+    def backtest_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return format_html(
+            '<a class="button" href="{}">Backtest</a> replay past times with other settings',
+            reverse("admin:apm_baseline_backtest", args=[obj.pk]),
+        )
+
+    @admin.display(description="last 8 periods")
+    def period_results(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return period_strip(obj)
 
     def view_on_site(self, obj):
         """The baseline's page: "why is it red", with charts and the escalation history."""

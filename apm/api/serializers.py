@@ -79,8 +79,9 @@ class BaselineSerializer(ModelCleanSerializer):
         model = Baseline
         fields = [
             "id", "program", "name", "target_value", "compare_op", "probe_kind", "probe_query",
-            "threshold_pct", "min_samples", "schedule", "active", "probe_verified", "probe_note",
-            "periodic_task", "latest_status", "latest_deviation_pct", "latest_evaluated_at",
+            "threshold_pct", "min_samples", "schedule", "period", "period_tz", "active",
+            "probe_verified", "probe_note", "periodic_task", "latest_status",
+            "latest_deviation_pct", "latest_evaluated_at",
             "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["probe_verified", "probe_note", "periodic_task"]

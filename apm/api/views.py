@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, ProtectedError
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
@@ -6,7 +7,7 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from apm import config_audit, services
+from apm import backtest, config_audit, services
 from apm.api.permissions import ProgramAccess
 from apm.api.serializers import (
     BaselineSerializer,
@@ -91,6 +92,22 @@ class BaselineViewSet(viewsets.ModelViewSet):
         trigger = Deviation.Trigger.BACKFILL if backfill else Deviation.Trigger.API
         deviation = services.run_baseline(baseline, at=at, trigger=trigger)
         return Response(DeviationSerializer(deviation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: None})
+    @action(detail=True, methods=["post"], throttle_classes=[RunRateThrottle])
+    def backtest(self, request, pk=None):
+        """What-if: replay this baseline over ``since``..``until`` with candidate settings.
+
+        Answers the evaluations, breaches, escalations that would open, notifications,
+        leadership reviews and the points to draw; writes nothing (docs/VERDICTS.md).
+        """
+        baseline = self.get_object()
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": ["a JSON object"]})
+        try:
+            return Response(backtest.run(baseline, request.data))
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
 
     @extend_schema(
         operation_id="v1_baselines_run_many",

@@ -5,6 +5,7 @@ from apm.models.deviation import Deviation
 from apm.models.escalation import Escalation, EscalationRoute
 from apm.models.explanation import Explanation, ExplanationVersion
 from apm.models.maintenance import MaintenanceWindow
+from apm.models.period_result import PeriodResult
 from apm.models.policy import EscalationPolicy
 from apm.models.program import Program
 from apm.models.reminder import EscalationReminder
@@ -20,6 +21,7 @@ __all__ = [
     "Explanation",
     "ExplanationVersion",
     "MaintenanceWindow",
+    "PeriodResult",
     "Program",
     "Ticket",
 ]

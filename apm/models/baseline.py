@@ -5,12 +5,18 @@ from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.db.models import OuterRef, Subquery
 
-from apm import cron, schedules
+from apm import cron, periods, schedules
 from apm.models.access import ScopedQuerySet
 from apm.models.program import Program
 from apm.probes import ProbeError, ProbeKind, probe_for
 
 DEFAULT_SCHEDULE = "0 2 * * *"
+# How each probe kind's query takes a calendar period (docs/VERDICTS.md, "Periods").
+PERIOD_PLACES = {
+    ProbeKind.PROMQL: "[$__range] (replaced by the period to date, in seconds)",
+    ProbeKind.METRIC: "[period] as the window",
+    ProbeKind.SQL: "%(period_start)s and %(period_end)s",
+}
 
 
 def validate_schedule(value: str) -> None:
@@ -18,6 +24,13 @@ def validate_schedule(value: str) -> None:
         cron.next_after(value, datetime.now(UTC))  # also refuses "never fires"
     except cron.CronError as exc:
         raise ValidationError(f"not a valid cron schedule: {exc}") from None
+
+
+def validate_period_tz(value: str) -> None:
+    try:
+        periods.zone(value)
+    except periods.PeriodError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 class BaselineQuerySet(ScopedQuerySet):
@@ -54,6 +67,12 @@ class Baseline(models.Model):
 
     ProbeKind = ProbeKind
 
+    class Period(models.TextChoices):
+        ROLLING = periods.ROLLING, "Rolling (the query's own window)"
+        MONTH = periods.MONTH, "Calendar month"
+        QUARTER = periods.QUARTER, "Quarter"
+        FISCAL_YEAR = periods.FISCAL_YEAR, "Fiscal year"
+
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="baselines")
     name = models.CharField(max_length=200)
     target_value = models.FloatField()
@@ -80,6 +99,21 @@ class Baseline(models.Model):
         default=DEFAULT_SCHEDULE,
         validators=[validate_schedule],
         help_text="Five-field cron, UTC (minute hour day-of-month month day-of-week).",
+    )
+    period = models.CharField(
+        max_length=16,
+        choices=Period.choices,
+        default=Period.ROLLING,
+        help_text=(
+            "Judge the promise per calendar period: each run covers the period to date, "
+            "each closed period keeps its result (docs/VERDICTS.md)."
+        ),
+    )
+    period_tz = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_period_tz],
+        help_text="IANA time zone the periods begin and end in (e.g. America/New_York).",
     )
     active = models.BooleanField(default=True)
     probe_verified = models.BooleanField(
@@ -137,6 +171,7 @@ class Baseline(models.Model):
                 {"target_value": "A target of 0 is refused: percent deviation from 0 is undefined."}
             )
         self.check_min_samples()
+        self.check_period()
         self.check_probe()
 
     def check_min_samples(self):
@@ -157,6 +192,37 @@ class Baseline(models.Model):
                         "FUNC_over_time(selector[range]) to count its samples."
                     }
                 )
+
+    def check_period(self):
+        """A calendar-period baseline's query must take the period; a rolling one must not."""
+        if self.probe_kind not in ProbeKind.values or not self.probe_query:
+            return
+        try:
+            probe = probe_for(self.probe_kind)
+        except ProbeError:
+            return  # check_probe reports it
+        uses = probe.uses_period(self.probe_query)
+        place = PERIOD_PLACES.get(self.probe_kind, "the period")
+        if self.period != self.Period.ROLLING and not uses:
+            raise ValidationError(
+                {
+                    "probe_query": f"a {self.get_period_display().lower()} baseline's query "
+                    f"covers the period to date: use {place}"
+                }
+            )
+        if self.period == self.Period.ROLLING and uses:
+            raise ValidationError(
+                {"period": f"the query uses {place}: choose month, quarter or fiscal year"}
+            )
+
+    def period_window(self, at: datetime):
+        """The span a run at ``at`` covers: its period to date, ``None`` when rolling."""
+        if self.period == self.Period.ROLLING:
+            return None
+        from apm.probes import Window
+
+        period = periods.Period.containing(self.period, at, self.period_tz)
+        return Window(period.start, at)
 
     def check_probe(self):
         """Ask the probe's source about ``probe_query``: refuse it, or record if it was verified.

@@ -12,6 +12,7 @@ from apm.probes.base import (
     ProbeUnavailable,
     Reading,
     Verification,
+    Window,
     probe_for,
     register,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "ProbeUnavailable",
     "Reading",
     "Verification",
+    "Window",
     "probe_for",
     "register",
 ]

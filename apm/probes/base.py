@@ -75,6 +75,22 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class Window:
+    """The span a calendar-period baseline's probe covers: ``[start, end)``, aware, UTC.
+
+    Given to ``Probe.measure`` for a ``month``/``quarter``/``fiscal_year`` baseline
+    (the period to date); ``None`` for a rolling one (the query's own window).
+    """
+
+    start: datetime
+    end: datetime
+
+    @property
+    def seconds(self) -> int:
+        return max(1, int((self.end - self.start).total_seconds()))
+
+
+@dataclass(frozen=True)
 class NotANumber:
     """A value a source returned that is not a number, known only by its type's name."""
 
@@ -112,10 +128,17 @@ class Probe:
         own = float(getattr(settings, cls.timeout_setting, cls.default_timeout))
         return min(own, float(settings.HMS_PROBE_TIMEOUT_SECONDS))
 
+    # The text a query uses to take a calendar period's span (docs/VERDICTS.md).
+    period_placeholder: ClassVar[str] = ""
+
+    def uses_period(self, query: str) -> bool:
+        """Whether ``query`` takes the period's span (a calendar-period baseline needs it)."""
+        return bool(self.period_placeholder) and self.period_placeholder in (query or "")
+
     def check(self, query: str) -> Verification:
         raise NotImplementedError
 
-    def measure(self, query: str, at: datetime) -> Reading:
+    def measure(self, query: str, at: datetime, window: Window | None = None) -> Reading:
         raise NotImplementedError
 
     def count(self, query: str, at: datetime) -> int | None:

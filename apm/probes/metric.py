@@ -8,7 +8,8 @@ Syntax (PromQL-flavoured, one line)::
   are computed exactly as the SLO evaluator computes them (linear interpolation,
   like PostgreSQL's ``percentile_cont``), by ``ops.metrics.aggregate``;
 - ``METRIC``: a sensor name of the service (e.g. ``queue_time_seconds``);
-- ``WINDOW``: a whole number with unit s, m, h or d (e.g. ``5m``, ``24h``).
+- ``WINDOW``: a whole number with unit s, m, h or d (e.g. ``5m``, ``24h``), or
+  ``period``: the baseline's calendar period to date (month, quarter, fiscal year).
 
 Example: ``p95(queue_time_seconds{service="DCA_Luggage_Scanner"}[5m])``.
 The window ends at the evaluation time; an empty window is no data.
@@ -23,7 +24,15 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 
-from apm.probes.base import Probe, ProbeError, ProbeKind, Reading, Verification, register
+from apm.probes.base import (
+    Probe,
+    ProbeError,
+    ProbeKind,
+    Reading,
+    Verification,
+    Window,
+    register,
+)
 from apm.probes.deadline import database_deadline
 from ops.metrics import get_store
 from ops.metrics.reads import AGGREGATE_FUNCS
@@ -34,7 +43,7 @@ _SYNTAX = re.compile(
     r"""^\s*(?P<func>[a-z0-9]+)\(\s*
         (?P<metric>[A-Za-z_:][A-Za-z0-9_:]*)\s*
         \{\s*service\s*=\s*"(?P<service>[^"]+)"\s*\}\s*
-        \[\s*(?P<amount>\d+)(?P<unit>[smhd])\s*\]\s*
+        \[\s*(?:(?P<amount>\d+)(?P<unit>[smhd])|(?P<period>period))\s*\]\s*
         \)\s*$""",
     re.VERBOSE,
 )
@@ -48,7 +57,7 @@ class MetricQuery:
     func: str
     metric: str
     service: str
-    window_seconds: int
+    window_seconds: int  # 0 for ``[period]``: the run's Window decides
 
     @classmethod
     def parse(cls, text: str) -> MetricQuery:
@@ -60,6 +69,8 @@ class MetricQuery:
             raise ValidationError(
                 f"unknown function {func!r}; use one of {', '.join(AGGREGATE_FUNCS)}"
             )
+        if match["period"]:
+            return cls(func, match["metric"], match["service"], 0)
         window = int(match["amount"]) * _UNIT_SECONDS[match["unit"]]
         if not 0 < window <= MAX_WINDOW_SECONDS:
             raise ValidationError("the window must be between 1s and 400d")
@@ -70,6 +81,13 @@ class MetricQuery:
 class MetricProbe(Probe):
     kind = ProbeKind.METRIC
     timeout_setting, default_timeout = "APM_METRIC_TIMEOUT_SECONDS", 5.0
+    period_placeholder = "[period]"
+
+    def uses_period(self, query: str) -> bool:
+        try:
+            return MetricQuery.parse(query).window_seconds == 0
+        except ValidationError:
+            return False
 
     def check(self, query: str) -> Verification:
         parsed = MetricQuery.parse(query)
@@ -81,11 +99,15 @@ class MetricProbe(Probe):
             )
         return Verification(True, "service and sensor exist")
 
-    def measure(self, query: str, at: datetime) -> Reading:
+    def measure(self, query: str, at: datetime, window: Window | None = None) -> Reading:
         try:
             parsed = MetricQuery.parse(query)
         except ValidationError as exc:
             raise ProbeError(" ".join(exc.messages)) from None
+        if parsed.window_seconds == 0:
+            if window is None:
+                raise ProbeError("[period] needs a calendar period on the baseline")
+            parsed = MetricQuery(parsed.func, parsed.metric, parsed.service, window.seconds)
         timeout = self.run_timeout()
         try:
             with database_deadline(timeout):

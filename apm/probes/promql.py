@@ -17,7 +17,21 @@ import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from apm.probes.base import Probe, ProbeError, ProbeKind, Reading, Verification, register
+from apm.probes.base import (
+    Probe,
+    ProbeError,
+    ProbeKind,
+    Reading,
+    Verification,
+    Window,
+    register,
+)
+
+# A calendar-period baseline's query says ``[$__range]`` where the period to date
+# goes: each run replaces it by that span in whole seconds (``[7948800s]``).
+RANGE_PLACEHOLDER = "$__range"
+# Saving asks Prometheus to parse the query with this span in the placeholder's place.
+CHECK_RANGE = "1h"
 
 # Saving a baseline waits at most this long for Prometheus to parse the query
 # (settings.APM_PROMQL_CHECK_TIMEOUT_SECONDS); a run waits APM_PROMQL_TIMEOUT_SECONDS.
@@ -42,13 +56,24 @@ def _prometheus_url() -> str | None:
     return url.rstrip("/") if url else None
 
 
-def _get(query: str, *, at: datetime | None, timeout: float) -> urllib3.BaseHTTPResponse:
+def with_range(query: str, window: Window | None) -> str:
+    """``query`` with ``$__range`` replaced by the window's span (unchanged without one)."""
+    if window is None:
+        return query
+    return query.replace(RANGE_PLACEHOLDER, f"{window.seconds}s")
+
+
+def _get(
+    query: str, *, at: datetime | None, timeout: float, extra: dict | None = None
+) -> urllib3.BaseHTTPResponse:
     fields: dict[str, str] = {"query": query, "timeout": f"{timeout:g}s"}
     if at is not None:
         fields["time"] = f"{at.timestamp():.3f}"
+    fields.update(extra or {})
+    endpoint = "query_range" if extra else "query"
     return _pool.request(
         "GET",
-        f"{_prometheus_url()}/api/v1/query",
+        f"{_prometheus_url()}/api/v1/{endpoint}",
         fields=fields,
         timeout=urllib3.Timeout(total=timeout),
         retries=False,
@@ -107,13 +132,14 @@ def count_companion(query: str) -> str | None:
 class PromqlProbe(Probe):
     kind = ProbeKind.PROMQL
     timeout_setting, default_timeout = "APM_PROMQL_TIMEOUT_SECONDS", QUERY_TIMEOUT_SECONDS
+    period_placeholder = RANGE_PLACEHOLDER
 
     def check(self, query: str) -> Verification:
         if not _prometheus_url():
             return Verification(False, "not verified: PROMETHEUS_URL is not set")
         try:
             response = _get(
-                query,
+                query.replace(RANGE_PLACEHOLDER, CHECK_RANGE),
                 at=None,
                 timeout=_timeout("APM_PROMQL_CHECK_TIMEOUT_SECONDS", CHECK_TIMEOUT_SECONDS),
             )
@@ -130,11 +156,53 @@ class PromqlProbe(Probe):
             )
         return Verification(True, "Prometheus parsed and evaluated the query")
 
-    def measure(self, query: str, at: datetime) -> Reading:
+    def measure(self, query: str, at: datetime, window: Window | None = None) -> Reading:
+        result_type, result = self._ask(with_range(query, window), at=at)
+        return _reading(result_type, result)
+
+    def measure_range(
+        self, query: str, start: datetime, end: datetime, step_seconds: int
+    ) -> dict[float, Reading]:
+        """One ``query_range`` request: a Reading per evaluation time (Unix seconds).
+
+        Each step's value is exactly what an instant query at that time returns
+        (Prometheus evaluates the range query as one instant query per step), so
+        a backtest's points are the live watchdog's readings. A time with no
+        sample is absent from the answer: the caller counts it as no data.
+        """
+        extra = {
+            "start": f"{start.timestamp():.3f}",
+            "end": f"{end.timestamp():.3f}",
+            "step": f"{step_seconds}s",
+        }
+        result_type, result = self._ask(query, at=None, extra=extra)
+        if result_type != "matrix":
+            raise ProbeError(f"query_range returned a {result_type}, not a matrix")
+        if len(result) > 1:
+            raise ProbeError(
+                f"the query returned {len(result)} series; a baseline needs one number "
+                "(aggregate with sum(), avg(), ...)"
+            )
+        readings: dict[float, Reading] = {}
+        for sample in result[0].get("values", []) if result else []:
+            try:
+                value = float(sample[1])
+                if math.isfinite(value):  # the usual case, without _reading's evidence
+                    readings[float(sample[0])] = Reading(value)
+                    continue
+                readings[float(sample[0])] = _reading("scalar", sample)
+            except (ProbeError, TypeError, ValueError, IndexError) as exc:
+                message = (
+                    str(exc) if isinstance(exc, ProbeError) else "a sample that is not a number"
+                )
+                readings[float(sample[0])] = Reading(None, None, message, {"error": True})
+        return readings
+
+    def _ask(self, query: str, *, at: datetime | None, extra: dict | None = None):
         if not _prometheus_url():
             raise ProbeError("PROMETHEUS_URL is not set")
         try:
-            response = _get(query, at=at, timeout=self.run_timeout())
+            response = _get(query, at=at, timeout=self.run_timeout(), extra=extra)
         except urllib3.exceptions.HTTPError as exc:
             raise ProbeError(f"Prometheus unreachable: {exc}") from exc
         if response.status != 200:
@@ -142,13 +210,12 @@ class PromqlProbe(Probe):
             raise ProbeError(f"Prometheus HTTP {response.status} ({_error_type(response)})")
         try:
             data = json.loads(response.data)["data"]
-            result_type, result = data["resultType"], data["result"]
+            return data["resultType"], data["result"]
         except (ValueError, KeyError, TypeError) as exc:
             raise ProbeError(
                 f"unexpected answer from Prometheus (HTTP 200, {len(response.data)} bytes, "
                 "not the query API's JSON)"
             ) from exc
-        return _reading(result_type, result)
 
     def count(self, query: str, at: datetime) -> int | None:
         """The companion's answer (one more instant query); None when the query has no

@@ -17,6 +17,7 @@ another shape or type is an error naming the shape or type, never the value.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import sqlparse
@@ -29,6 +30,7 @@ from apm.probes.base import (
     ProbeKind,
     Reading,
     Verification,
+    Window,
     number_or_none,
     register,
 )
@@ -45,6 +47,25 @@ NOT_CONFIGURED = (
 )
 # First keywords that are certainly not a SELECT (a nicer message than the engine's).
 NOT_SELECT = {"INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER", "REPLACE"}
+# A calendar-period baseline's query takes its period to date through these two
+# named parameters (bound by the engine, never formatted into the text).
+PERIOD_PARAMETER = re.compile(r"%\((period_start|period_end)\)s")
+
+
+def bound(query: str, window: Window | None) -> tuple[str, dict[str, datetime]]:
+    """``(query, parameters)``: the engine's bind syntax for ``%(period_start)s``/``_end)s``.
+
+    The values are the window's ends (aware, UTC); at save time (no window)
+    they are bound as NULL so the database parses and describes the text.
+    """
+    names = PERIOD_PARAMETER.findall(query)
+    if not names:
+        return query, {}
+    values = {
+        "period_start": window.start if window else None,
+        "period_end": window.end if window else None,
+    }
+    return query, {name: values[name] for name in names}
 
 
 def _timeout() -> float:
@@ -79,9 +100,12 @@ class SqlProbe(Probe):
     kind = ProbeKind.SQL
     timeout_setting, default_timeout = "APM_SQL_TIMEOUT_SECONDS", TIMEOUT_SECONDS
 
+    def uses_period(self, query: str) -> bool:
+        return bool(PERIOD_PARAMETER.search(query or ""))
+
     def check(self, query: str) -> Verification:
         _refuse_obvious_non_select(query)
-        columns = engine(ValidationError).describe(query)
+        columns = engine(ValidationError).describe(*bound(query, None))
         if not columns:
             raise ValidationError(
                 "only a SELECT is allowed: the database describes no result columns"
@@ -101,8 +125,10 @@ class SqlProbe(Probe):
             )
         return Verification(True, "the database parsed the query (nothing was executed)")
 
-    def measure(self, query: str, at: datetime) -> Reading:
-        result = engine().fetch(query)
+    def measure(self, query: str, at: datetime, window: Window | None = None) -> Reading:
+        if self.uses_period(query) and window is None:
+            raise ProbeError("%(period_start)s needs a calendar period on the baseline")
+        result = engine().fetch(*bound(query, window))
         if result.columns != 1 or result.row_count > 1:
             raise ProbeError(
                 f"the query returned {shape(result)}; a baseline needs one row with one column"

@@ -79,18 +79,31 @@ def _milliseconds(seconds: float) -> int:
     return max(1, math.ceil(seconds * 1000))
 
 
+def _positional(query: str, params: dict | None) -> tuple[str, list | None]:
+    """``%(name)s`` → ``$n::timestamptz`` and the text values libpq binds (never the text)."""
+    if not params:
+        return query, None
+    order = list(params)
+    text = query
+    for n, name in enumerate(order, start=1):
+        text = text.replace(f"%({name})s", f"${n}::timestamptz")
+    values = [None if params[n] is None else params[n].isoformat().encode() for n in order]
+    return text, values
+
+
 class PostgresEngine:
     def __init__(self, db: dict, timeout: float):
         self.db = db
         self.timeout = timeout
 
     # --- save time -----------------------------------------------------------------
-    def describe(self, query: str) -> list[Column]:
+    def describe(self, query: str, params: dict | None = None) -> list[Column]:
         """The result columns of ``query``, from Parse + Describe (nothing is executed)."""
+        text, _values = _positional(query, params)
         try:
             with self._transaction(ValidationError) as conn:
                 pgconn = conn.pgconn
-                parsed = pgconn.prepare(b"", query.encode("utf-8"))
+                parsed = pgconn.prepare(b"", text.encode("utf-8"))
                 if parsed.status != pq.ExecStatus.COMMAND_OK:
                     raise ValidationError(f"the database refused the query: {_message(parsed)}")
                 described = pgconn.describe_prepared(b"")
@@ -107,7 +120,7 @@ class PostgresEngine:
             raise ValidationError(f"the database refused the query: {_first_line(exc)}") from None
 
     # --- run time ------------------------------------------------------------------
-    def fetch(self, query: str) -> Result:
+    def fetch(self, query: str, params: dict | None = None) -> Result:
         """The first row, how many rows (counted up to ROW_COUNT_LIMIT) and columns.
 
         Spoken with libpq directly: ``send_query_params`` is the extended protocol
@@ -115,16 +128,16 @@ class PostgresEngine:
         than needed, and a value that is not of a numeric type is never decoded.
         """
         try:
-            return self._fetch(query)
+            return self._fetch(*_positional(query, params))
         except psycopg.Error as exc:  # the connection failed mid-run
             raise ProbeError(
                 f"the query failed: the probe database connection broke ({type(exc).__name__})"
             ) from None
 
-    def _fetch(self, query: str) -> Result:
+    def _fetch(self, query: str, values: list | None = None) -> Result:
         with self._transaction(ProbeError) as conn:
             pgconn = conn.pgconn
-            pgconn.send_query_params(query.encode("utf-8"), None)
+            pgconn.send_query_params(query.encode("utf-8"), values)
             pgconn.set_single_row_mode()
             first, count, columns = None, 0, 0
             while count <= ROW_COUNT_LIMIT and (result := _next_result(pgconn)) is not None:

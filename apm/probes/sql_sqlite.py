@@ -44,16 +44,31 @@ def _authorize(action, arg1, arg2, db_name, trigger):
     return sqlite3.SQLITE_OK if action in ALLOWED else sqlite3.SQLITE_DENY
 
 
+def _named(query: str, params: dict | None) -> tuple[str, dict]:
+    """``%(name)s`` → ``:name``, bound to ISO-8601 UTC text (SQLite's own date format)."""
+    if not params:
+        return query, {}
+    text = query
+    for name in params:
+        text = text.replace(f"%({name})s", f":{name}")
+    values = {
+        name: None if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+        for name, value in params.items()
+    }
+    return text, values
+
+
 class SqliteEngine:
     def __init__(self, db: dict, timeout: float):
         self.path = Path(db["NAME"])
         self.timeout = timeout
 
-    def describe(self, query: str) -> list[Column]:
+    def describe(self, query: str, params: dict | None = None) -> list[Column]:
         """One Column per value the compiled program returns (``ResultRow``'s width)."""
+        text, values = _named(query, params)
         try:
             with self._connection(ValidationError) as conn:
-                program = conn.execute(f"EXPLAIN {query}").fetchall()
+                program = conn.execute(f"EXPLAIN {text}", values).fetchall()
         except (sqlite3.Error, sqlite3.Warning) as exc:
             raise ValidationError(f"the database refused the query: {exc}") from None
         widths = {row[3] for row in program if row[1] == "ResultRow"}
@@ -61,10 +76,11 @@ class SqliteEngine:
             return []
         return [Column("unknown until run", None)] * max(widths)
 
-    def fetch(self, query: str) -> Result:
+    def fetch(self, query: str, params: dict | None = None) -> Result:
+        text, values = _named(query, params)
         try:
             with self._connection(ProbeError) as conn:
-                cursor = conn.execute(query)
+                cursor = conn.execute(text, values)
                 columns = len(cursor.description or ())
                 rows = cursor.fetchmany(ROW_COUNT_LIMIT + 1)
         except (sqlite3.Error, sqlite3.Warning) as exc:

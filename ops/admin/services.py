@@ -6,9 +6,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from ops import services
+from ops import backtest_admin, services
 from ops.admin.readonly import ReadOnlyMixin
 from ops.models import SLO, IngestKey, Sensor, Service, ServiceVersion, SLOStateChange
 from ops.servicedef import DefinitionError, parse_definition
@@ -93,7 +94,15 @@ class ServiceAdmin(admin.ModelAdmin):
     list_display = ("id", "owner", "slo_state", "version", "updated_at")
     list_filter = ("owner", "slos__state")
     search_fields = ("id", "owner")
-    readonly_fields = ("id", "owner", "description", "version", "source", "document")
+    readonly_fields = (
+        "id",
+        "owner",
+        "description",
+        "version",
+        "backtest_link",
+        "source",
+        "document",
+    )
     inlines = [SLOInline, SensorInline, IngestKeyInline, ServiceVersionInline]
     actions = ["rotate_ingest_key"]
 
@@ -112,7 +121,23 @@ class ServiceAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.register_view)
-        return [path("register/", view, name="ops_service_register"), *super().get_urls()]
+        what_if = self.admin_site.admin_view(
+            lambda request, pk: backtest_admin.view(self, request, pk)
+        )
+        return [
+            path("register/", view, name="ops_service_register"),
+            path("<path:pk>/backtest/", what_if, name="ops_service_backtest"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="what if?")
+    def backtest_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return format_html(
+            '<a class="button" href="{}">Backtest</a> replay the SLO with other settings',
+            reverse("admin:ops_service_backtest", args=[obj.pk]),
+        )
 
     def add_view(self, request, form_url="", extra_context=None):
         return HttpResponseRedirect(reverse("admin:ops_service_register"))

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -13,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ops import metrics, services
+from ops import backtest, metrics, services
 from ops.api import serializers as s
 from ops.api.authentication import IngestKeyAuthentication, IngestPrincipal
 from ops.api.parsers import (
@@ -123,6 +124,21 @@ class ServiceViewSet(
                 **({"error_budget": budget} if budget is not None else {}),
             }
         )
+
+    @extend_schema(request=None, responses={200: None})
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    def backtest(self, request, pk=None):
+        """What-if: the service's SLO replayed over ``since``..``until`` with candidate
+        ``threshold``, ``window_seconds``, ``percentile``, ``min_samples``; writes nothing.
+
+        Any signed-in user, as ``status``: it reads what the status and samples show."""
+        service = get_object_or_404(Service, pk=pk)
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError({"non_field_errors": ["a JSON object"]})
+        try:
+            return Response(backtest.run(service, request.data))
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError(exc.message_dict) from None
 
     @extend_schema(request=None, responses=s.IngestKeySerializer)
     @action(detail=True, methods=["post"], url_path="rotate-key")

@@ -92,6 +92,8 @@ class Baseline:
     active: bool
     probe_verified: bool = False
     probe_note: str = ""
+    period: str = "rolling"
+    period_tz: str = "UTC"
     data: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -156,6 +158,36 @@ class Baseline:
     @classmethod
     def get(cls, baseline_id: int, *, client: Client | None = None) -> Baseline:
         return cls._from(_client(client).get(f"baselines/{baseline_id}/"))
+
+    @staticmethod
+    def backtest(
+        baseline_id: int,
+        since: datetime | str,
+        until: datetime | str,
+        step: str | None = None,
+        *,
+        client: Client | None = None,
+        **candidate: Any,
+    ) -> dict[str, Any]:
+        """What-if, on the server: the baseline replayed over ``since``..``until`` (ISO-8601
+        or aware datetimes), every ``step`` (``30m``, ``6h``, ``1d``; default its schedule),
+        with any candidate ``target_value``, ``compare_op``, ``threshold_pct``,
+        ``min_samples``, ``period``. Returns ``evaluations``, ``breaches``,
+        ``escalations_opened``, ``notifications``, ``leadership_reviews`` and ``points``;
+        nothing is written. A bad value raises ``HmsApiError`` (400) naming the field.
+        """
+        allowed = {"target_value", "compare_op", "threshold_pct", "min_samples", "period"}
+        unknown = sorted(set(candidate) - allowed)
+        if unknown:
+            raise TypeError(f"unknown candidate setting(s): {', '.join(unknown)}")
+        payload: dict[str, Any] = {
+            "since": since.isoformat() if isinstance(since, datetime) else since,
+            "until": until.isoformat() if isinstance(until, datetime) else until,
+            **candidate,
+        }
+        if step is not None:
+            payload["step"] = step
+        return _client(client).post(f"baselines/{baseline_id}/backtest/", json=payload)
 
     @classmethod
     def list(cls, *, client: Client | None = None, **filters) -> list[Baseline]:

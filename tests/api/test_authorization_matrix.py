@@ -98,6 +98,13 @@ MATRIX = [
         everyone(201, outsider=404, viewer=403),
     ),
     (
+        "baseline-backtest",
+        "post",
+        "/api/v1/baselines/{baseline}/backtest/",
+        {"since": "2026-01-01T00:00:00Z", "until": "2026-01-03T00:00:00Z", "step": "1d"},
+        everyone(200, outsider=404, viewer=403),
+    ),
+    (
         "baseline-run-many",
         "post",
         "/api/v1/baselines/run/",
@@ -141,6 +148,13 @@ MATRIX = [
         "/api/v1/services/DCA_Luggage_Scanner/rotate-key/",
         {},
         everyone(200, staff=403, outsider=403, viewer=403),
+    ),
+    (
+        "service-backtest",
+        "post",
+        "/api/v1/services/DCA_Luggage_Scanner/backtest/",
+        {"since": "2026-01-01T00:00:00Z", "until": "2026-01-01T06:00:00Z", "step": "1h"},
+        everyone(200),
     ),
     ("service-status", "get", "/api/v1/services/DCA_Luggage_Scanner/status/", None, everyone(200)),
     (

@@ -184,3 +184,23 @@ def test_hms_act_opens_a_ticket_once_per_dedupe_key(sdk, live_server, viewer_bob
     with pytest.raises(HmsApiError) as bad:
         HmsAct.open_ticket(baseline.pk, "x", severity="apocalyptic")
     assert "level" in bad.value.body
+
+
+def test_baseline_backtest_through_the_sdk_writes_nothing(sdk, housing_staff):
+    from django.apps import apps
+
+    b = f.baseline(target_value=30)  # SELECT 37.2: a 24 % breach
+    before = {m._meta.label: m.objects.count() for m in apps.get_models()}
+    answer = Baseline.backtest(b.id, "2026-01-01T00:00:00Z", "2026-01-03T00:00:00Z", "1d")
+    assert (answer["evaluations"], answer["breaches"], answer["escalations_opened"]) == (3, 3, 1)
+    kept = Baseline.backtest(
+        b.id, datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 3, tzinfo=UTC), "1d",
+        threshold_pct=25,
+    )  # fmt: skip
+    assert kept["breaches"] == 0
+    assert {m._meta.label: m.objects.count() for m in apps.get_models()} == before
+    with pytest.raises(HmsApiError) as refused:
+        Baseline.backtest(b.id, "2026-01-01T00:00:00Z", "2026-01-03T00:00:00Z", step="1w")
+    assert refused.value.status == 400 and "step" in refused.value.body
+    with pytest.raises(TypeError, match="schedule"):
+        Baseline.backtest(b.id, "2026-01-01T00:00:00Z", "2026-01-03T00:00:00Z", schedule="x")

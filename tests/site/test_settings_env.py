@@ -89,6 +89,9 @@ def _manage_check(**env):
         ),
         ({"DEBUG": "1", "HMS_SLO_HANDOFF_MAX_ATTEMPTS": "0"}, "HMS_SLO_HANDOFF_MAX_ATTEMPTS=0"),
         ({"DEBUG": "1", "HMS_SLO_HANDOFF_MAX_ATTEMPTS": "many"}, "HMS_SLO_HANDOFF_MAX_ATTEMPTS="),
+        ({"DEBUG": "1", "HMS_FISCAL_YEAR_START_MONTH": "13"}, "HMS_FISCAL_YEAR_START_MONTH=13"),
+        ({"DEBUG": "1", "HMS_FISCAL_YEAR_START_MONTH": "0"}, "HMS_FISCAL_YEAR_START_MONTH=0"),
+        ({"DEBUG": "1", "HMS_FISCAL_YEAR_START_MONTH": "oct"}, "HMS_FISCAL_YEAR_START_MONTH='oct'"),
     ],
 )
 def test_bad_settings_stop_start_up_naming_the_variable(env, named):

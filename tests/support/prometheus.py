@@ -69,6 +69,7 @@ class PrometheusServer:
         scrape: str | None = None,
         rules: str | None = None,
         alertmanager: str | None = None,
+        block_hours: int | None = None,
     ):
         """``scrape``: a loopback ``host:port`` whose ``/metrics`` is scraped every second;
         ``rules``: the text of a rule file, evaluated every second; ``alertmanager``: the
@@ -78,6 +79,8 @@ class PrometheusServer:
         self.scrape = scrape
         self.rules = rules
         self.alertmanager = alertmanager
+        # Months of history: a few large blocks instead of promtool's default 2 h ones.
+        self.block_hours = block_hours
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -87,8 +90,9 @@ class PrometheusServer:
         tsdb.mkdir(parents=True, exist_ok=True)
         data = self.workdir / "history.om"
         data.write_text(openmetrics(self.series), encoding="utf-8")
+        size = [f"--max-block-duration={self.block_hours}h"] if self.block_hours else []
         subprocess.run(
-            ["promtool", "tsdb", "create-blocks-from", "openmetrics", str(data), str(tsdb)],
+            ["promtool", "tsdb", "create-blocks-from", "openmetrics", *size, str(data), str(tsdb)],
             check=True,
             capture_output=True,
             timeout=120,

@@ -1,0 +1,211 @@
+"""Backtest (what-if): replay a baseline's probe over past times with candidate settings.
+
+Nothing is written: the candidate is an unsaved copy of the baseline, each
+evaluation an unsaved ``Deviation`` built by the watchdog's own
+``services.evaluate``, and the escalation state a local variable moved by
+``apm.escalation_rules.decide`` (the rule ``apm.escalations`` applies live).
+The database is only read (routes, channels, policies). A rolling PromQL
+baseline asks Prometheus ONE ``query_range``; any other probe measures each
+time (bounded by ``backtest_input.MAX_POINTS``). docs/VERDICTS.md, "Backtest".
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from apm import backtest_input as given
+from apm import escalation_rules as rules
+from apm import notices, policies, services
+from apm.models import Baseline, EscalationPolicy, EscalationRoute
+from apm.probes import ProbeError, Reading, probe_for
+from apm.probes.promql import PromqlProbe
+from ops.models import Channel
+
+# The daily policy task's time (settings.CELERY_BEAT_SCHEDULE "apm-escalation-policies").
+POLICY_HOUR, POLICY_MINUTE = 2, 30
+
+
+def candidate(baseline: Baseline, data: dict) -> Baseline:
+    """An unsaved copy of ``baseline`` with the candidate settings of ``data``, checked."""
+    chosen = copy.copy(baseline)
+    chosen._state = copy.copy(baseline._state)
+    errors = {}
+    for field, minimum in (("target_value", None), ("threshold_pct", 0)):
+        try:
+            value = given.number(data.get(field), field, minimum=minimum)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+            continue
+        if value is not None:
+            setattr(chosen, field, value)
+    try:
+        samples = given.number(data.get("min_samples"), "min_samples", minimum=1, integer=True)
+        if samples is not None:
+            chosen.min_samples = samples
+        period = given.period_choice(data.get("period"))
+        if period is not None:
+            chosen.period = period
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    op = data.get("compare_op")
+    if op is not None:
+        if op not in Baseline.CompareOp.values:
+            errors["compare_op"] = [f"one of {', '.join(Baseline.CompareOp.values)}"]
+        else:
+            chosen.compare_op = op
+    if chosen.target_value == 0:
+        errors["target_value"] = ["a target of 0 is refused: percent deviation is undefined"]
+    if errors:
+        raise ValidationError(errors)
+    chosen.check_period()  # a period needs a query that takes it (ValidationError names it)
+    return chosen
+
+
+def readings(chosen: Baseline, times: list[datetime], step: int) -> list[tuple[Reading, str]]:
+    """``(reading, error)`` per time, as the live watchdog would have measured them."""
+    probe = probe_for(chosen.probe_kind)
+    if isinstance(probe, PromqlProbe) and chosen.period == Baseline.Period.ROLLING:
+        try:
+            found = probe.measure_range(chosen.probe_query, times[0], times[-1], step)
+        except ProbeError as exc:
+            return [(Reading(None), str(exc))] * len(times)
+        empty = Reading(None, None, "Prometheus returned an empty result (no such series)")
+        out = []
+        for t in times:
+            reading = found.get(round(t.timestamp(), 3), empty)
+            out.append((Reading(None), reading.reason) if reading.details else (reading, ""))
+        return out
+    return [services.measure(chosen, t) for t in times]
+
+
+_ROUTE, _CHANNEL, _POLICY = EscalationRoute._meta, Channel._meta, EscalationPolicy._meta
+
+
+def _col(meta, name: str) -> str:
+    return meta.get_field(name).column
+
+
+# Written out once from the models' metadata, as apm.escalation_statements does: the ORM's
+# compilation of these reads costs more than the rest of a 90-point backtest. One
+# statement: the routes (``route`` rows) and the review policies' days (``policy`` rows).
+_READS_SQL = (
+    f"SELECT 'route', r.{_col(_ROUTE, 'min_level')}, c.{_CHANNEL.pk.column},"  # noqa: S608
+    f" c.{_col(_CHANNEL, 'kind')}, r.{_ROUTE.pk.column}"
+    f" FROM {_ROUTE.db_table} r JOIN {_CHANNEL.db_table} c"
+    f" ON c.{_CHANNEL.pk.column} = r.{_col(_ROUTE, 'channel')}"
+    f" WHERE r.{_col(_ROUTE, 'active')} = %s AND c.{_col(_CHANNEL, 'enabled')} = %s"
+    f" AND (r.{_col(_ROUTE, 'program')} IS NULL OR r.{_col(_ROUTE, 'program')} = %s)"
+    f" UNION ALL SELECT 'policy', NULL, {_col(_POLICY, 'after_days_no_fix')}, NULL, 0"
+    f" FROM {_POLICY.db_table}"
+    f" WHERE {_col(_POLICY, 'baseline')} = %s AND {_col(_POLICY, 'active')} = %s"
+    f" AND {_col(_POLICY, 'action')} = %s"
+    " ORDER BY 1 DESC, 5"
+)
+
+
+def _reads(baseline: Baseline) -> tuple[list[EscalationRoute], list[int]]:
+    """The routes ``apm.escalations.routes_for`` picks from (levels are filtered per run)
+    and the ``after_days_no_fix`` of the baseline's active leadership-review policies."""
+    action = str(EscalationPolicy.Action.RECOMMEND_LEADERSHIP_REVIEW)
+    with connection.cursor() as cursor:
+        cursor.execute(_READS_SQL, [True, True, baseline.program_id, baseline.pk, True, action])
+        rows = cursor.fetchall()
+    routes = [
+        EscalationRoute(min_level=level, channel=Channel(pk=pk, kind=kind))
+        for what, level, pk, kind, _ in rows
+        if what == "route"
+    ]
+    return routes, [days for what, _, days, _, _ in rows if what == "policy"]
+
+
+def _policy_checks(start: datetime, end: datetime) -> list[datetime]:
+    """The daily policy task's times in [start, end)."""
+    day = start.astimezone(UTC).replace(hour=POLICY_HOUR, minute=POLICY_MINUTE, second=0)
+    day = day.replace(microsecond=0)
+    if day < start:
+        day += timedelta(days=1)
+    checks = []
+    while day < end:
+        checks.append(day)
+        day += timedelta(days=1)
+    return checks
+
+
+def _reviews(streaks, days_list: list[int]) -> int:
+    """Leadership-review tickets: one per policy and streak red ``days`` without a fix,
+    at the first daily check past the policy's cutoff (``policies.review_due``)."""
+    count = 0
+    for red_since, ended in streaks:
+        for days in days_list:
+            if any(
+                policies.review_due(red_since, c, days) for c in _policy_checks(red_since, ended)
+            ):
+                count += 1
+    return count
+
+
+def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
+    """The backtest of ``baseline`` with ``data``'s candidate settings; writes nothing."""
+    now = now or timezone.now()
+    chosen = candidate(baseline, data)
+    span = given.time_range(data, lambda at: given.schedule_interval(chosen.schedule, at), now=now)
+    times = span.times
+    reads = None  # read once, when the first escalation would be announced
+    open_level, red_since, told = None, None, set()
+    counts = {"breaches": 0, "escalations_opened": 0, "notifications": 0}
+    streaks, points = [], []
+    for at, (reading, error) in zip(times, readings(chosen, times, span.step), strict=True):
+        status, pct = services.verdict(chosen, reading, error)
+        decision = rules.decide(
+            open_level=open_level,
+            status=status,
+            deviation_pct=pct,
+            threshold_pct=chosen.threshold_pct,
+        )
+        counts["breaches"] += rules.is_red(status)
+        if decision.action == rules.OPEN:
+            counts["escalations_opened"] += 1
+            red_since, told = at, set()
+        if decision.announces:
+            reads = reads or _reads(chosen)
+            taking = [r for r in reads[0] if r.accepts(decision.level)]
+            counts["notifications"] += len(taking)
+            told |= {r.channel for r in taking}
+        if decision.action == rules.RESOLVE:
+            counts["notifications"] += sum(notices.takes_follow_ups(c) for c in told)
+            streaks.append((red_since, at))
+        open_level = decision.level
+        points.append(
+            {
+                "at": at.isoformat(),
+                "actual": reading.value,
+                "deviation_pct": pct,
+                "status": status,
+                "escalation": decision.action,
+                "reason": error or reading.reason,
+            }
+        )
+    if open_level is not None:
+        streaks.append((red_since, span.until + timedelta(microseconds=1)))
+    return {
+        "baseline": baseline.pk,
+        "since": span.since.isoformat(),
+        "until": span.until.isoformat(),
+        "step_seconds": span.step,
+        "candidate": {
+            "target_value": chosen.target_value,
+            "compare_op": chosen.compare_op,
+            "threshold_pct": chosen.threshold_pct,
+            "min_samples": getattr(chosen, "min_samples", None),
+            "period": chosen.period,
+        },
+        "evaluations": len(points),
+        **counts,
+        "leadership_reviews": _reviews(streaks, (reads or _reads(chosen))[1]) if streaks else 0,
+        "points": points,
+    }
