@@ -216,7 +216,7 @@ def test_polling_returns_the_incident_block_the_page_renders_with_dry_runs_label
 def test_too_few_samples_is_a_grey_insufficient_data_tile_not_red(bob_client):
     f.make_service("Fresh_Scanner", threshold=30, min_samples=None)  # the default, 5
     f.readings("Fresh_Scanner", [77])
-    slo.evaluate_all()
+    evaluate()
     html = bob_client.get(WAR_ROOM).content.decode()
     fresh = html[html.index('id="tile-Fresh_Scanner"') :].split("</section>")[0]
     assert 'class="state state-insufficient_data"' in fresh and ">insufficient data<" in fresh
