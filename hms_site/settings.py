@@ -257,6 +257,8 @@ if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", HMS_RUN_RATE):
     raise ImproperlyConfigured(f"HMS_RUN_RATE={HMS_RUN_RATE!r}: give N/s, N/min, N/hour or N/day")
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["baseline-run"] = HMS_RUN_RATE
 HMS_CLOCK_SKEW_SECONDS = env_int("HMS_CLOCK_SKEW_SECONDS", 300, minimum=0)
+# How long program staff's sign-off of a baseline's data source stays fresh (apm/signoff.py).
+HMS_VALIDATION_MAX_AGE_DAYS = env_int("HMS_VALIDATION_MAX_AGE_DAYS", 365, minimum=1)
 # The longest any one probe measurement may take (each kind's own timeout is capped by it).
 HMS_PROBE_TIMEOUT_SECONDS = env_float("HMS_PROBE_TIMEOUT_SECONDS", 15.0, minimum=0.1)
 SPECTACULAR_SETTINGS = {

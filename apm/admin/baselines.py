@@ -13,7 +13,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from apm import services
+from apm import services, signoff
 from apm.admin.base import ScopedAdmin
 from apm.models import Baseline, Deviation, Program
 from apm.models.access import SQL_PROBE_REFUSED, may_write_probe
@@ -84,7 +84,7 @@ class BaselineForm(forms.ModelForm):
     class Meta:
         model = Baseline
         fields = ["program", "name", "active", "target_value", "compare_op", "threshold_pct",
-                  "probe_kind", "probe_query", "schedule"]  # fmt: skip
+                  "probe_kind", "probe_query", "schedule", "data_source"]  # fmt: skip
 
     def clean(self):
         cleaned = super().clean()
@@ -99,21 +99,23 @@ class BaselineForm(forms.ModelForm):
 class BaselineAdmin(ScopedAdmin):
     list_display = (
         "name", "program", "promise", "probe_kind", "schedule", "active", "probe_verified",
-        "latest", "latest_evaluated_at",
+        "latest", "latest_evaluated_at", "validated_at",
     )  # fmt: skip
     list_filter = (LatestStatusFilter, "probe_kind", "compare_op", "active", "probe_verified",
                    ("program", ScopedRelatedFilter))  # fmt: skip
     search_fields = ("name", "program__code", "program__name", "probe_query")
-    list_select_related = ("program",)
-    actions = ["run_now"]
+    list_select_related = ("program", "validated_by")
+    actions = ["run_now", "sign_off"]
     fieldsets = [
         (None, {"fields": ["program", "name", "active"]}),
         ("Promise", {"fields": ["target_value", "compare_op", "threshold_pct"]}),
         ("Probe", {"fields": ["probe_kind", "probe_query", "probe_verified", "probe_note"]}),
         ("Schedule (UTC)", {"fields": ["schedule", "periodic_task_link"]}),
+        ("Data source", {"fields": ["data_source", "validated_by", "validated_at"]}),
         ("Latest deviations", {"fields": ["latest_deviations"]}),
     ]
-    readonly_fields = ("probe_verified", "probe_note", "periodic_task_link", "latest_deviations")
+    readonly_fields = ("probe_verified", "probe_note", "periodic_task_link", "latest_deviations",
+                       "validated_by", "validated_at")  # fmt: skip
 
     form = BaselineForm
 
@@ -212,6 +214,21 @@ class BaselineAdmin(ScopedAdmin):
                 f"deviation {deviation.deviation_pct:+.1f} %",
                 level,
             )
+        if skipped:
+            self.message_user(
+                request, f"{skipped} baseline(s) skipped: not your program.", messages.ERROR
+            )
+
+    @admin.action(description="Sign off data source (I vouch for it as of now)")
+    def sign_off(self, request, queryset):
+        allowed = list(queryset.editable_by(request.user).select_related("program"))
+        for baseline in allowed:
+            signoff.renew(baseline, actor=request.user)
+        if allowed:
+            self.message_user(
+                request, f"{len(allowed)} data source(s) signed off by you.", messages.SUCCESS
+            )
+        skipped = queryset.count() - len(allowed)
         if skipped:
             self.message_user(
                 request, f"{skipped} baseline(s) skipped: not your program.", messages.ERROR

@@ -1,5 +1,6 @@
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
@@ -42,6 +43,21 @@ class BaselineQuerySet(ScopedQuerySet):
             latest_evaluated_at=Subquery(latest.values("evaluated_at")[:1]),
         )
 
+    def with_data_age(self):
+        """Annotate ``newest_data_at`` and ``newest_value``: when the newest live run that
+        measured a value ran, and that value (``no_data`` and ``error`` runs bring no data;
+        see ``apm.signoff``)."""
+        deviation = self.model._meta.get_field("deviations").related_model
+        measured = (
+            deviation.objects.live()
+            .filter(baseline=OuterRef("pk"), actual__isnull=False)
+            .order_by("-evaluated_at", "-id")
+        )
+        return self.annotate(
+            newest_data_at=Subquery(measured.values("evaluated_at")[:1]),
+            newest_value=Subquery(measured.values("actual")[:1]),
+        )
+
 
 class Baseline(models.Model):
     """A promise: ``probe_query``, measured on ``schedule``, stays ``compare_op`` the target."""
@@ -72,6 +88,22 @@ class Baseline(models.Model):
         help_text="Five-field cron, UTC (minute hour day-of-month month day-of-week).",
     )
     active = models.BooleanField(default=True)
+    data_source = models.TextField(
+        blank=True,
+        max_length=2000,
+        help_text="Where the numbers come from (system, table or report, who keeps it), "
+        "as program staff vouch for it when they sign it off.",
+    )
+    validated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who last signed the data source off (apm.signoff.renew).",
+    )
+    validated_at = models.DateTimeField(null=True, blank=True, editable=False)
     probe_verified = models.BooleanField(
         default=False,
         editable=False,
@@ -106,15 +138,24 @@ class Baseline(models.Model):
         return f"{self.name} {self.get_compare_op_display().split()[0]} {self.target_value:g}"
 
     def save(self, *args, **kwargs):
-        """Save and keep the django-celery-beat periodic task in step, in one transaction."""
+        """Save and keep the django-celery-beat periodic task in step, in one transaction.
+
+        A sign-off covers the data source as described and queried when it was given:
+        when ``data_source``, ``probe_kind`` or ``probe_query`` change, it is cleared.
+        """
+        signed = getattr(self, "_signed_source", None)
+        if self.validated_at and signed is not None and signed != self.signed_source:
+            self.validated_at, self.validated_by = None, None
         with transaction.atomic():
             super().save(*args, **kwargs)
             schedules.sync(self)
+        self._signed_source = self.signed_source
 
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
         instance._loaded_probe = (instance.probe_kind, instance.probe_query)
+        instance._signed_source = instance.signed_source
         instance._checked_probe = (
             (instance.probe_kind, instance.probe_query) if instance.probe_verified else None
         )
@@ -149,6 +190,11 @@ class Baseline(models.Model):
         self.probe_verified = verification.verified
         self.probe_note = verification.note[:1000]
         self._checked_probe = (self.probe_kind, self.probe_query) if verification.verified else None
+
+    @property
+    def signed_source(self) -> tuple:
+        """What a sign-off vouches for: changing any of it voids the sign-off."""
+        return (self.data_source, self.probe_kind, self.probe_query)
 
     def deviation_pct(self, actual: float) -> float:
         """Positive is worse: ``le`` (actual - target) / |target|; ``ge`` (target - actual) / ..."""

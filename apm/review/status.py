@@ -104,8 +104,9 @@ def judge(baseline: Baseline, rows: list[tuple[datetime, float | None]], quarter
     )
 
 
-def review(baselines, quarter: Quarter, as_of: datetime) -> list[BaselineReview]:
-    """Every baseline's review for ``quarter`` as of ``as_of``: four statements in all."""
+def review(baselines, quarter: Quarter, as_of: datetime, *, details=True) -> list[BaselineReview]:
+    """Every baseline's review for ``quarter`` as of ``as_of``: four statements in all (two
+    without ``details``: open escalations and explanations are then left at 0 / None)."""
     baselines = list(baselines)
     ids = [b.pk for b in baselines]
     until = min(as_of, quarter.end)
@@ -117,6 +118,8 @@ def review(baselines, quarter: Quarter, as_of: datetime) -> list[BaselineReview]
         "baseline_id", "evaluated_at", "actual", "status"
     ):
         rows[baseline_id].append((at, actual if status in MEASURED else None))
+    if not details:
+        return [judge(b, sorted(rows[b.pk], key=lambda r: r[0]), quarter) for b in baselines]
     escalations = dict(
         Escalation.objects.filter(baseline_id__in=ids, status__in=Escalation.OPEN_STATUSES)
         .values_list("baseline_id")
