@@ -11,3 +11,8 @@ class ApmConfig(AppConfig):
         from ops.channels import registry
 
         registry.register(TicketChannel)
+
+        from apm import maintenance
+        from ops import maintenance as ops_maintenance
+
+        ops_maintenance.register(maintenance.services_in_maintenance)

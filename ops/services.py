@@ -186,6 +186,7 @@ def _slo_fields(slo_def) -> dict:
         "percentile": slo_def.percentile,
         "objective": slo_def.objective,
         "budget_window": slo_def.budget_window,
+        "min_samples": slo_def.min_samples,
     }
 
 

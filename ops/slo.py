@@ -3,7 +3,10 @@
 For each SLO, the ``percentile`` of its ``target`` metric over the window
 ``(at - window_seconds, at]`` (all series of that name) is compared with
 ``threshold``: above it is ``breached``, at or below is ``healthy``, no sample
-is ``no_data``. PostgreSQL computes every percentile in one grouped
+is ``no_data``, fewer than ``min_samples`` is ``insufficient_data`` (no incident,
+no action: docs/VERDICTS.md). A service inside a maintenance window
+(``ops.maintenance``) is still decided and stored, marked ``in_maintenance``;
+the playbook then opens no corrective run. PostgreSQL computes every percentile in one grouped
 ``percentile_cont`` query; SQLite fetches the window's values in one query and
 uses ``ops.metrics.percentile`` — the same linear interpolation.
 
@@ -22,10 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Case, F, FloatField, Value, When
+from django.db.models import Case, F, FloatField, IntegerField, Value, When
 from django.utils import timezone
 
-from ops import audit
+from ops import audit, maintenance
 from ops.metrics import percentile
 from ops.models import SLO, Sample, Series, SLOStateChange, WorkerHeartbeat
 from ops.playbook import incidents
@@ -44,43 +47,76 @@ class PassResult:
     changes: list[SLOStateChange] = field(default_factory=list)
 
 
-def decide(value: float | None, threshold: float) -> str:
-    if value is None:
+def decide(value: float | None, threshold: float, count: int | None = None, min_samples=1) -> str:
+    """The verdict on the window: ``count`` samples whose percentile is ``value``.
+
+    No sample is ``no_data``; 1..``min_samples - 1`` is ``insufficient_data`` (never
+    breached, never healthy); otherwise the value against the threshold. ``count``
+    None means the caller did not count (one value is then enough).
+    """
+    if value is None or count == 0:
         return SLO.State.NO_DATA
+    if count is not None and count < min_samples:
+        return SLO.State.INSUFFICIENT_DATA
     return SLO.State.BREACHED if value > threshold else SLO.State.HEALTHY
 
 
-def _rows_postgresql(at: datetime) -> list[tuple]:
-    """(id, service, threshold, state, stored value, percentile now) for every SLO, one query.
+@dataclass(frozen=True)
+class Row:
+    pk: int
+    service: str
+    threshold: float
+    state: str
+    stored: float | None
+    stored_count: int | None
+    min_samples: int
+    was_in_maintenance: bool
+    value: float | None
+    count: int
 
-    A correlated subquery per SLO walks the (series, ts) index and sorts only
+
+def _rows_postgresql(at: datetime) -> list[Row]:
+    """Every SLO with its window's percentile and sample count now, one query.
+
+    A lateral subquery per SLO walks the (series, ts) index and sorts only
     that SLO's window, instead of sorting every sample of the pass together.
     """
     slo, series, sample = (m._meta.db_table for m in (SLO, Series, Sample))
     sql = f"""
-        SELECT slo.id, slo.service_id, slo.threshold, slo.state, slo.value,
-               (SELECT percentile_cont(slo.percentile / 100.0) WITHIN GROUP (ORDER BY smp.value)
-                FROM {series} AS se JOIN {sample} AS smp ON smp.series_id = se.id
-                WHERE se.service_id = slo.service_id AND se.name = slo.target
-                  AND smp.ts > %s - slo.window_seconds * interval '1 second' AND smp.ts <= %s)
-        FROM {slo} AS slo
+        SELECT slo.id, slo.service_id, slo.threshold, slo.state, slo.value, slo.sample_count,
+               slo.min_samples, slo.in_maintenance, w.p, w.n
+        FROM {slo} AS slo CROSS JOIN LATERAL (
+            SELECT percentile_cont(slo.percentile / 100.0) WITHIN GROUP (ORDER BY smp.value) AS p,
+                   count(*) AS n
+            FROM {series} AS se JOIN {sample} AS smp ON smp.series_id = se.id
+            WHERE se.service_id = slo.service_id AND se.name = slo.target
+              AND smp.ts > %s - slo.window_seconds * interval '1 second' AND smp.ts <= %s) AS w
     """  # noqa: S608 - table names come from model metadata
     with connection.cursor() as cursor:
         cursor.execute(sql, (at, at))
-        return cursor.fetchall()
+        return [Row(*row) for row in cursor.fetchall()]
 
 
-def _rows_python(at: datetime) -> list[tuple]:
+def _rows_python(at: datetime) -> list[Row]:
     """The same rows on SQLite: one query for the SLOs, one for the longest window's values."""
     slos = list(
         SLO.objects.values_list(
-            "id", "service_id", "threshold", "state", "value", "window_seconds", "percentile"
+            "id",
+            "service_id",
+            "threshold",
+            "state",
+            "value",
+            "sample_count",
+            "min_samples",
+            "in_maintenance",
+            "window_seconds",
+            "percentile",
         )
     )
     if not slos:
         return []
-    longest = max(s[5] for s in slos)
-    windows = {s[0]: (at - timedelta(seconds=s[5]), s[6]) for s in slos}
+    longest = max(s[8] for s in slos)
+    windows = {s[0]: (at - timedelta(seconds=s[8]), s[9]) for s in slos}
     samples = (
         Sample.objects.filter(
             ts__gt=at - timedelta(seconds=longest),
@@ -95,8 +131,12 @@ def _rows_python(at: datetime) -> list[tuple]:
         if slo_id in windows and ts > windows[slo_id][0]:
             values[slo_id].append(value)
     return [
-        (pk, service, threshold, state, stored, percentile(values.get(pk, []), windows[pk][1]))
-        for pk, service, threshold, state, stored, _, _ in slos
+        Row(
+            *head,
+            percentile(values.get(head[0], []), windows[head[0]][1]),
+            len(values.get(head[0], [])),
+        )
+        for *head, _, _ in slos
     ]
 
 
@@ -121,27 +161,51 @@ def last_pass_at() -> datetime | None:
     return None if at is None or at == _NEVER else at
 
 
-def _store_values(values: dict[int, float | None], at: datetime) -> None:
-    """Write the SLOs whose value changed (unchanged rows are not rewritten every pass)."""
+def _store_values(values: dict[int, tuple[float | None, int]], at: datetime) -> None:
+    """Write the SLOs whose value or sample count changed (unchanged rows are not rewritten
+    every pass)."""
     if not values:
         return
     if connection.vendor == "postgresql":
         table = SLO._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} AS s SET value = v.value, evaluated_at = %s "  # noqa: S608
-                "FROM unnest(%s::bigint[], %s::double precision[]) AS v(id, value) "
-                "WHERE s.id = v.id",
-                (at, list(values), list(values.values())),
+                f"UPDATE {table} AS s SET value = v.value, sample_count = v.n, "  # noqa: S608
+                "evaluated_at = %s FROM unnest(%s::bigint[], %s::double precision[], "
+                "%s::integer[]) AS v(id, value, n) WHERE s.id = v.id",
+                (
+                    at,
+                    list(values),
+                    [v for v, _ in values.values()],
+                    [n for _, n in values.values()],
+                ),
             )
         return
     ids = list(values)
     for start in range(0, len(ids), _UPDATE_CHUNK):
         chunk = ids[start : start + _UPDATE_CHUNK]
-        whens = [When(pk=pk, then=Value(values[pk])) for pk in chunk]
+        value_whens = [When(pk=pk, then=Value(values[pk][0])) for pk in chunk]
+        count_whens = [When(pk=pk, then=Value(values[pk][1])) for pk in chunk]
         SLO.objects.filter(pk__in=chunk).update(
-            value=Case(*whens, default=None, output_field=FloatField()), evaluated_at=at
+            value=Case(*value_whens, default=None, output_field=FloatField()),
+            sample_count=Case(*count_whens, default=None, output_field=IntegerField()),
+            evaluated_at=at,
         )
+
+
+def _maintenance_flags(rows: list[Row], at: datetime) -> set[str]:
+    """The services in maintenance now (one question per pass); flip the SLOs' flags and
+    re-arm the playbook of the services whose window just ended."""
+    inside = maintenance.services_in_maintenance({r.service for r in rows}, at)
+    entered = [r.pk for r in rows if r.service in inside and not r.was_in_maintenance]
+    left = [r for r in rows if r.service not in inside and r.was_in_maintenance]
+    if entered:
+        SLO.objects.filter(pk__in=entered).update(in_maintenance=True)
+    if left:
+        SLO.objects.filter(pk__in=[r.pk for r in left]).update(in_maintenance=False)
+        for row in left:
+            incidents.maintenance_ended(row.service, row.pk, row.state, at)
+    return inside
 
 
 def evaluate_all(at: datetime | None = None) -> PassResult:
@@ -156,34 +220,53 @@ def evaluate_all(at: datetime | None = None) -> PassResult:
         if not _claim_pass(at):
             result.stale = True
             return result
+        inside = _maintenance_flags(rows, at)
         changed_values = {}
-        for pk, service, threshold, state, stored, value in rows:
-            new_state = decide(value, threshold)
-            if new_state != state:
-                claimed = SLO.objects.filter(pk=pk, state=state).update(
-                    state=new_state, since=at, value=value, evaluated_at=at
+        for row in rows:
+            new_state = decide(row.value, row.threshold, row.count, row.min_samples)
+            quiet = row.service in inside
+            if new_state != row.state:
+                claimed = SLO.objects.filter(pk=row.pk, state=row.state).update(
+                    state=new_state,
+                    since=at,
+                    value=row.value,
+                    sample_count=row.count,
+                    evaluated_at=at,
                 )
                 if claimed:
-                    result.changes.append(
-                        SLOStateChange.objects.create(
-                            slo_id=pk, from_state=state, to_state=new_state, value=value, at=at
-                        )
-                    )
-                    audit.record(
-                        AUDIT_TOPIC,
-                        {
-                            "service": service,
-                            "slo": pk,
-                            "from": state,
-                            "to": new_state,
-                            "value": value,
-                            "at": at.isoformat(),
-                        },
-                        actor=EVALUATOR,
-                    )
-                    incidents.on_slo_change(pk, state, new_state, at)
-            elif value != stored:
-                changed_values[pk] = value
+                    result.changes.append(_record_change(row, new_state, quiet, at))
+            elif row.value != row.stored or row.count != row.stored_count:
+                changed_values[row.pk] = (row.value, row.count)
         _store_values(changed_values, at)
     result.evaluated = len(rows)
     return result
+
+
+def _record_change(row: Row, new_state: str, quiet: bool, at: datetime) -> SLOStateChange:
+    """The transition's row, its audit entry and the playbook's hook (which, inside a
+    maintenance window, plans no corrective run)."""
+    change = SLOStateChange.objects.create(
+        slo_id=row.pk,
+        from_state=row.state,
+        to_state=new_state,
+        value=row.value,
+        sample_count=row.count,
+        in_maintenance=quiet,
+        at=at,
+    )
+    audit.record(
+        AUDIT_TOPIC,
+        {
+            "service": row.service,
+            "slo": row.pk,
+            "from": row.state,
+            "to": new_state,
+            "value": row.value,
+            "samples": row.count,
+            "in_maintenance": quiet,
+            "at": at.isoformat(),
+        },
+        actor=EVALUATOR,
+    )
+    incidents.on_slo_change(row.pk, row.state, new_state, at)
+    return change

@@ -4,6 +4,7 @@ from apm.models.baseline import Baseline
 from apm.models.deviation import Deviation
 from apm.models.escalation import Escalation, EscalationRoute
 from apm.models.explanation import Explanation, ExplanationVersion
+from apm.models.maintenance import MaintenanceWindow
 from apm.models.policy import EscalationPolicy
 from apm.models.program import Program
 from apm.models.reminder import EscalationReminder
@@ -18,6 +19,7 @@ __all__ = [
     "EscalationRoute",
     "Explanation",
     "ExplanationVersion",
+    "MaintenanceWindow",
     "Program",
     "Ticket",
 ]

@@ -81,6 +81,14 @@ class Baseline(models.Model):
         validators=[MinValueValidator(0)],
         help_text="A deviation above this many percent is a breach.",
     )
+    min_samples = models.PositiveIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=(
+            "Fewer samples than this (but at least one) is 'insufficient data', never red. "
+            "1 keeps one reading enough (SQL: one row is one sample)."
+        ),
+    )
     schedule = models.CharField(
         max_length=100,
         default=DEFAULT_SCHEDULE,

@@ -11,6 +11,11 @@ class DeviationQuerySet(ScopedQuerySet):
         """Every run but backfills: what "latest", current state and escalations read."""
         return self.exclude(trigger=Deviation.Trigger.BACKFILL)
 
+    def counted(self):
+        """The runs that count red or green in trends, periods, policies and the review:
+        neither inside a maintenance window nor ``insufficient_data``."""
+        return self.filter(in_maintenance=False).exclude(status=Deviation.Status.INSUFFICIENT_DATA)
+
 
 class Deviation(models.Model):
     """One watchdog evaluation of a baseline, with the evidence to answer "why is it red?"."""
@@ -20,6 +25,9 @@ class Deviation(models.Model):
         BREACH = "breach", "Breach"
         NO_DATA = "no_data", "No data"
         ERROR = "error", "Error"
+        # 1 <= samples < the baseline's min_samples: recorded with the count, never red,
+        # never escalated, never counted red or green (docs/VERDICTS.md).
+        INSUFFICIENT_DATA = "insufficient_data", "Insufficient data"
 
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule", "Schedule"
@@ -34,7 +42,7 @@ class Deviation(models.Model):
     evaluated_at = models.DateTimeField(help_text="The moment the probe measured.")
     actual = models.FloatField(null=True, blank=True, help_text="Null when there was no data.")
     deviation_pct = models.FloatField(help_text="Positive is worse; 100 when no data or error.")
-    status = models.CharField(max_length=16, choices=Status.choices)
+    status = models.CharField(max_length=20, choices=Status.choices)
     evidence = models.JSONField(default=dict)
     trigger = models.CharField(max_length=16, choices=Trigger.choices)
     slot = models.DateTimeField(
@@ -46,6 +54,25 @@ class Deviation(models.Model):
         ),
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # Data quality: how much the verdict rests on (docs/VERDICTS.md).
+    sample_count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Samples (or SQL rows) the probe read; null: unknown."
+    )
+    newest_sample_at = models.DateTimeField(
+        null=True, blank=True, help_text="The newest sample the probe read, when it knows."
+    )
+    completeness = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Fraction of the expected samples that were there (0..1); null: unknown.",
+    )
+    source = models.CharField(
+        max_length=500, blank=True, help_text="The probe kind and what it read."
+    )
+    in_maintenance = models.BooleanField(
+        default=False,
+        help_text="Measured inside a maintenance window: never escalated, left out of trends.",
+    )
 
     objects = DeviationQuerySet.as_manager()
 

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from ops import maintenance
 from ops.budget import windows
 from ops.models import SLO, Incident, Sample
 from ops.playbook import grammar
@@ -121,8 +122,13 @@ def evaluate(at: datetime | None = None) -> int:
         .order_by("pk")
     )
     all_counts = counts(slos, at)
+    # Burn-rate alerts skip a service in maintenance: nothing opens or resolves for it
+    # until the window ends (docs/VERDICTS.md).
+    quiet = maintenance.services_in_maintenance({s.service_id for s in slos}, at)
     changed = 0
     for slo in slos:
+        if slo.service_id in quiet:
+            continue
         steps = [
             s
             for s in definition_of(slo.service).playbook

@@ -95,6 +95,8 @@ class SLO(models.Model):
         HEALTHY = "healthy", "healthy"
         BREACHED = "breached", "breached"
         NO_DATA = "no_data", "no data"
+        # 1 <= samples in the window < min_samples: no incident, no action (docs/VERDICTS.md).
+        INSUFFICIENT_DATA = "insufficient_data", "insufficient data"
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="slos")
     target = models.CharField(max_length=200)
@@ -107,8 +109,17 @@ class SLO(models.Model):
     budget_window = models.CharField(
         max_length=16, blank=True, help_text="30d (rolling), month or quarter; set with objective."
     )
+    min_samples = models.PositiveIntegerField(
+        default=5, help_text="Samples the window needs before the SLO is judged (.ops.yaml)."
+    )
     state = models.CharField(max_length=20, choices=State.choices, default=State.NO_DATA)
     value = models.FloatField(null=True, blank=True)
+    sample_count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Samples in the window at the last evaluation."
+    )
+    in_maintenance = models.BooleanField(
+        default=False, help_text="The last evaluation fell inside a maintenance window."
+    )
     since = models.DateTimeField(null=True, blank=True)
     evaluated_at = models.DateTimeField(null=True, blank=True)
 
@@ -130,6 +141,10 @@ class SLOStateChange(models.Model):
     from_state = models.CharField(max_length=20, choices=SLO.State.choices)
     to_state = models.CharField(max_length=20, choices=SLO.State.choices)
     value = models.FloatField(null=True, blank=True)
+    sample_count = models.PositiveIntegerField(null=True, blank=True)
+    in_maintenance = models.BooleanField(
+        default=False, help_text="Inside a maintenance window: no incident, no action."
+    )
     at = models.DateTimeField()
 
     class Meta:

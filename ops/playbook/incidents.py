@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ops import audit
+from ops import audit, maintenance
 from ops.models import SLO, ActionRun, Incident, Service
 from ops.playbook import dispatch, grammar, repeats
 from ops.playbook.executors import ACTOR, AUDIT_TOPIC
@@ -31,6 +31,9 @@ from ops.servicedef import ServiceDefinition, parse_definition
 
 OPENING_TRIGGERS = (None, "slo_breach", "still_breach_after")
 CORRECTIVE = ("slo_breach", "still_breach_after", "recovered")
+# Inside a maintenance window only ``always`` steps run (the log); every other run is
+# planned skipped with this reason and re-armed when the window ends (docs/VERDICTS.md).
+MAINTENANCE = "maintenance"
 
 
 def definition_of(service: Service) -> ServiceDefinition:
@@ -58,14 +61,21 @@ def record(event: str, incident: Incident, *, actor=None, **extra) -> None:
     )
 
 
+def _skip_reason(incident: Incident, trigger: str, quiet: bool) -> str:
+    if quiet and trigger != "always":
+        return MAINTENANCE
+    return "cooldown" if incident.in_cooldown and trigger in CORRECTIVE else ""
+
+
 def _plan(incident: Incident, steps, at: datetime) -> list[ActionRun]:
     runs = []
+    quiet = maintenance.in_maintenance(incident.service_id, at)
     for step in steps:
         trigger = _trigger(step)
         due = at
         if isinstance(step.condition, grammar.StillBreachAfter):
             due = at + _delay(step.condition.seconds)
-        skip = incident.in_cooldown and trigger in CORRECTIVE
+        skip = _skip_reason(incident, trigger, quiet)
         for position, action in enumerate(step.actions):
             runs.append(
                 ActionRun(
@@ -78,7 +88,7 @@ def _plan(incident: Incident, steps, at: datetime) -> list[ActionRun]:
                     due_at=due,
                     status=ActionRun.Status.SKIPPED if skip else ActionRun.Status.PENDING,
                     finished_at=at if skip else None,
-                    detail={"skipped": "cooldown"} if skip else {},
+                    detail={"skipped": skip} if skip else {},
                 )
             )
     created = ActionRun.objects.bulk_create(runs, ignore_conflicts=True)
@@ -89,6 +99,34 @@ def _plan(incident: Incident, steps, at: datetime) -> list[ActionRun]:
     )
     transaction.on_commit(lambda: dispatch.send(pending), robust=True)  # ops.outbox: the rule
     return created
+
+
+def maintenance_ended(service_id: str, slo_id: int, state: str, at: datetime) -> int:
+    """The service's maintenance window ended at ``at``: the runs its open incidents skipped
+    for maintenance are planned again (due from now, keeping each run's delay), as if the
+    breach began now; an SLO still breached with no incident open opens one. The number of
+    runs re-armed."""
+    runs = list(
+        ActionRun.objects.filter(
+            incident__service_id=service_id,
+            incident__state=Incident.State.OPEN,
+            status=ActionRun.Status.SKIPPED,
+            detail__skipped=MAINTENANCE,
+        ).select_related("incident")
+    )
+    for run in runs:
+        run.due_at = at + max(run.due_at - run.incident.opened_at, timedelta(0))
+        detail = {k: v for k, v in run.detail.items() if k != "skipped"}
+        run.status, run.finished_at = ActionRun.Status.PENDING, None
+        run.detail = {**detail, "rearmed_after_maintenance": at.isoformat()}
+    ActionRun.objects.bulk_update(runs, ["due_at", "status", "finished_at", "detail"])
+    pending = [(run.pk, run.due_at) for run in runs]
+    if pending:
+        transaction.on_commit(lambda: dispatch.send(pending), robust=True)
+    open_ = Incident.objects.filter(slo_id=slo_id, state=Incident.State.OPEN).exists()
+    if state == SLO.State.BREACHED and not open_:
+        open_incident(SLO.objects.select_related("service").get(pk=slo_id), at)
+    return len(runs)
 
 
 def on_slo_change(slo_id: int, from_state: str, to_state: str, at: datetime) -> None:

@@ -25,7 +25,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ops import outbox
+from ops import maintenance, outbox
 from ops.kube import KubeError
 from ops.models import ActionRun, Channel, Incident
 from ops.playbook import dispatch, grammar
@@ -38,7 +38,7 @@ from ops.playbook.executors import (
     action_from,
     incident_summary,
 )
-from ops.playbook.incidents import definition_of, record
+from ops.playbook.incidents import MAINTENANCE, definition_of, record
 from ops.retry import backoff
 from ops.servicedef import ServiceDefinition
 
@@ -178,6 +178,10 @@ def execute(run_id: int) -> str:
     if run.trigger == "still_breach_after" and incident.state != Incident.State.OPEN:
         with transaction.atomic():
             _finish(run, ActionRun.Status.SKIPPED, {**run.detail, "skipped": "incident resolved"})
+        return ActionRun.Status.SKIPPED
+    if run.trigger != "always" and maintenance.in_maintenance(incident.service_id, timezone.now()):
+        with transaction.atomic():  # re-armed when the window ends (incidents.maintenance_ended)
+            _finish(run, ActionRun.Status.SKIPPED, {**run.detail, "skipped": MAINTENANCE})
         return ActionRun.Status.SKIPPED
     definition = definition_of(incident.service)
     action = action_from(run)

@@ -25,7 +25,12 @@ from ops.playbook.grammar import (
     Step,
     parse_step,
 )
-from ops.servicedef.schema import DEFAULT_COOLDOWN_SECONDS, SERVICE_SCHEMA, TYPE_NAMES
+from ops.servicedef.schema import (
+    DEFAULT_COOLDOWN_SECONDS,
+    DEFAULT_MIN_SAMPLES,
+    SERVICE_SCHEMA,
+    TYPE_NAMES,
+)
 from ops.servicedef.yamlload import KEY_LINE, MAX_DEPTH, YamlError, load_yaml
 
 _VALIDATOR = Draft202012Validator(SERVICE_SCHEMA)
@@ -54,6 +59,7 @@ class SloDef:
     percentile: float = DEFAULT_PERCENTILE
     objective: float | None = None  # percent of good samples; None: no error budget
     budget_window: str = ""
+    min_samples: int = DEFAULT_MIN_SAMPLES  # fewer (but some) samples: insufficient_data
 
 
 @dataclass(frozen=True)
@@ -270,6 +276,7 @@ def parse_definition(
             percentile=float(slo.get("percentile", DEFAULT_PERCENTILE)),
             objective=float(slo["objective"]) if "objective" in slo else None,
             budget_window=slo.get("budget_window", DEFAULT_WINDOW if "objective" in slo else ""),
+            min_samples=int(slo.get("min_samples", DEFAULT_MIN_SAMPLES)),
         ),
         playbook=steps,
         kubernetes=_kubernetes(data),

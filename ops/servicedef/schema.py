@@ -11,6 +11,9 @@ LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 # A Kubernetes object name (RFC 1123 label) and a kubeconfig context name.
 KUBE_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DEFAULT_COOLDOWN_SECONDS = 300
+# Samples an SLO window needs before it is judged: the seed's heartbeat every 5 s
+# is judged after 25 s (docs/VERDICTS.md).
+DEFAULT_MIN_SAMPLES = 5
 
 SERVICE_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -57,6 +60,7 @@ SERVICE_SCHEMA = {
                 "percentile": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
                 "objective": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100},
                 "budget_window": {"type": "string", "maxLength": 16},
+                "min_samples": {"type": "integer", "minimum": 1, "maximum": 1000000},
             },
         },
         "kubernetes": {

@@ -26,7 +26,10 @@ def service_yaml(
     metric: str = "queue_time_seconds",
     scrape_url: str | None = None,
     percentile: float | None = None,
+    min_samples: int | None = 1,
 ) -> str:
+    """A one-sensor definition. ``min_samples`` defaults to 1 here so a test about something
+    else can decide an SLO on one reading; ``None`` leaves the key out (the default, 5)."""
     lines = [
         f"id: {service_id}",
         f"owner: {owner}",
@@ -43,6 +46,8 @@ def service_yaml(
     ]
     if percentile is not None:
         lines.append(f"  percentile: {percentile}")
+    if min_samples is not None:
+        lines.append(f"  min_samples: {min_samples}")
     return "\n".join(lines) + "\n"
 
 

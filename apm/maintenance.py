@@ -1,0 +1,114 @@
+"""Maintenance windows: create, change, delete (audited), and "is X in maintenance at t?".
+
+One function per action, called by the admin, the API and the tests alike; each is
+atomic and writes an ``apm.maintenance`` audit entry. The questions:
+
+- ``baseline_in_maintenance(baseline, at)``: a window on the baseline or its program;
+- ``services_in_maintenance(ids, at)``: windows on OPS services, registered in
+  ``ops.maintenance`` by ``ApmConfig.ready`` so ``ops`` can ask without importing
+  ``apm``;
+- ``spans_for_baseline`` / ``spans_for_service``: the spans over a range, for the
+  pages, trends and the public scorecard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+
+from apm.models import Baseline, MaintenanceWindow
+from ops import audit
+
+TOPIC = "apm.maintenance"
+FIELDS = ("program", "baseline", "service", "starts_at", "ends_at", "reason", "recurrence")
+
+
+def _record(window: MaintenanceWindow, change: str, actor) -> None:
+    audit.record(
+        TOPIC,
+        {
+            "window": window.pk,
+            "change": change,
+            "scope": window.scope_label,
+            "program": window.program_id,
+            "baseline": window.baseline_id,
+            "service": window.service_id,
+            "starts_at": window.starts_at,
+            "ends_at": window.ends_at,
+            "recurrence": window.recurrence,
+            "reason": window.reason,
+        },
+        actor=actor,
+    )
+
+
+def _actor_user(actor):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+@transaction.atomic
+def create_window(*, actor, **fields) -> MaintenanceWindow:
+    """Validate (``full_clean``: ValidationError naming the field) and save a new window."""
+    window = MaintenanceWindow(**fields)
+    window.created_by = _actor_user(actor)
+    window.full_clean()
+    window.save()
+    _record(window, "created", actor)
+    return window
+
+
+@transaction.atomic
+def update_window(window: MaintenanceWindow, *, actor, **fields) -> MaintenanceWindow:
+    for name, value in fields.items():
+        setattr(window, name, value)
+    window.full_clean()
+    window.save()
+    _record(window, "changed", actor)
+    return window
+
+
+@transaction.atomic
+def delete_window(window: MaintenanceWindow, *, actor) -> None:
+    _record(window, "deleted", actor)
+    window.delete()
+
+
+def baseline_in_maintenance(baseline: Baseline, at: datetime) -> bool:
+    """Whether a window on ``baseline`` or on its program covers ``at`` (one query)."""
+    scope = Q(baseline_id=baseline.pk) | Q(program_id=baseline.program_id)
+    return bool(MaintenanceWindow.objects.filter(scope).covering(at))
+
+
+def services_in_maintenance(service_ids: Iterable[str], at: datetime) -> set[str]:
+    """The ids among ``service_ids`` with a window covering ``at`` (one query)."""
+    ids = list(service_ids)
+    if not ids:
+        return set()
+    windows = MaintenanceWindow.objects.filter(service_id__in=ids)
+    return {w.service_id for w in windows.covering(at)}
+
+
+def _spans(windows, since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
+    spans = sorted(span for w in windows for span in w.spans(since, until))
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def spans_for_baseline(baseline: Baseline, since: datetime, until: datetime):
+    """Merged maintenance spans over ``[since, until)`` for the baseline (its own and its
+    program's windows)."""
+    scope = Q(baseline_id=baseline.pk) | Q(program_id=baseline.program_id)
+    return _spans(MaintenanceWindow.objects.filter(scope, starts_at__lt=until), since, until)
+
+
+def spans_for_service(service_id: str, since: datetime, until: datetime):
+    windows = MaintenanceWindow.objects.filter(service_id=service_id, starts_at__lt=until)
+    return _spans(windows, since, until)
