@@ -31,8 +31,8 @@ from django.db.models.functions import TruncDay
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from apm import quality, signoff
 from apm import scorecard as quarter_bars
-from apm import signoff
 from apm.escalations import TOPIC as ESCALATION_TOPIC
 from apm.models import Baseline, Deviation, Escalation, Explanation, Program, Ticket
 from apm.summary import summary
@@ -82,6 +82,7 @@ def trends(baselines: list[Baseline], at: datetime) -> dict[int, dict]:
 def _baselines_prefetch():
     baselines = (
         Baseline.objects.with_latest_deviation()
+        .with_latest_quality()
         .with_data_age()
         .select_related("validated_by")
         .order_by("name")
@@ -106,6 +107,9 @@ def _programs_page(programs, params, at: datetime) -> ProgramsPage:
         b.trend = by_baseline[b.pk]
         b.chart_id = f"trend-{b.pk}"
     signoff.attach(baselines, at)
+    for b in baselines:
+        latest = {name: getattr(b, f"latest_{name}") for name in quality.FIELDS}
+        b.quality_words = quality.describe(latest, at) if b.latest_status else ""
     return ProgramsPage(page=page, programs=rows, trends=by_baseline)
 
 
@@ -153,7 +157,11 @@ def baseline_page(user, baseline_id: int, at: datetime | None = None) -> dict:
     )
     baseline.source = signoff.check(baseline, at)
     history = list(baseline.deviations.order_by("-evaluated_at", "-id")[:HISTORY_ROWS])
+    for row in history:
+        row.quality_words = quality.describe(row, at)
     latest = _latest_live(baseline, history)
+    if latest is not None and not hasattr(latest, "quality_words"):
+        latest.quality_words = quality.describe(latest, at)
     chart_rows = list(
         baseline.deviations.filter(evaluated_at__gt=_trend_since(at))
         .order_by("evaluated_at", "id")

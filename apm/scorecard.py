@@ -6,10 +6,9 @@ the mean of the quarter's measured values (``ok`` and ``breach`` runs) within th
 baseline's ``threshold_pct`` of the target is **kept**, otherwise **missed**; a
 quarter with no measured value is **no data**.
 
-Maintenance: when deviations carry ``in_maintenance`` (maintenance windows, the
-verdicts work), runs measured in maintenance are left out of the mean, and a
-quarter whose every run was in maintenance is shown as **maintenance**, not as
-kept or missed. Without that field no run is in maintenance.
+Maintenance: runs measured inside a maintenance window (``Deviation.in_maintenance``,
+``apm.maintenance``) are left out of the mean, and a quarter whose every measured
+run was in maintenance is shown as **maintenance**, not as kept or missed.
 
 One statement for every baseline of the page (grouped by baseline and quarter).
 """
@@ -28,7 +27,6 @@ from apm.review.quarters import Quarter
 from apm.review.status import MEASURED, kept
 
 QUARTERS = 8
-MAINTENANCE_FIELD = "in_maintenance"
 WORDS = {
     "kept": "kept",
     "missed": "missed",
@@ -82,10 +80,6 @@ def last_quarters(at: datetime, count: int = QUARTERS) -> list[Quarter]:
     return quarters[::-1]
 
 
-def _has_maintenance() -> bool:
-    return any(f.name == MAINTENANCE_FIELD for f in Deviation._meta.get_fields())
-
-
 def bars(baselines: list[Baseline], at: datetime, explained: set[tuple[int, str]]) -> dict:
     """{baseline id: [Bar, ...] oldest first}; ``explained`` holds (baseline id, period)."""
     if not baselines:
@@ -97,14 +91,12 @@ def bars(baselines: list[Baseline], at: datetime, explained: set[tuple[int, str]
         evaluated_at__lt=at,
         status__in=MEASURED,
     )
-    counted = {"evaluations": Count("id"), "mean": Avg("actual")}
-    if _has_maintenance():
-        judged = ~Q(**{MAINTENANCE_FIELD: True})
-        counted = {
-            "evaluations": Count("id", filter=judged),
-            "mean": Avg("actual", filter=judged),
-            "maintenance": Count("id", filter=~judged),
-        }
+    judged = Q(in_maintenance=False)
+    counted = {
+        "evaluations": Count("id", filter=judged),
+        "mean": Avg("actual", filter=judged),
+        "maintenance": Count("id", filter=~judged),
+    }
     grouped = (
         rows.annotate(quarter=TruncQuarter("evaluated_at"))
         .values("baseline_id", "quarter")

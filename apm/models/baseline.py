@@ -43,6 +43,20 @@ class BaselineQuerySet(ScopedQuerySet):
             latest_evaluated_at=Subquery(latest.values("evaluated_at")[:1]),
         )
 
+    def with_latest_quality(self):
+        """Annotate ``latest_<figure>`` for each data-quality figure of the newest live run
+        (``sample_count``, ``completeness``, ``newest_sample_at``, ``source``: apm.quality)."""
+        deviation = self.model._meta.get_field("deviations").related_model
+        latest = (
+            deviation.objects.live()
+            .filter(baseline=OuterRef("pk"))
+            .order_by("-evaluated_at", "-id")
+        )
+        figures = ("sample_count", "completeness", "newest_sample_at", "source")
+        return self.annotate(
+            **{f"latest_{name}": Subquery(latest.values(name)[:1]) for name in figures}
+        )
+
     def with_data_age(self):
         """Annotate ``newest_data_at`` and ``newest_value``: when the newest live run that
         measured a value ran, and that value (``no_data`` and ``error`` runs bring no data;

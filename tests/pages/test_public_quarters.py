@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from apm import explanations, scorecard
-from apm.models import Explanation
+from apm.models import Deviation, Explanation
 from apm.review.quarters import Quarter
 from tests import factories as f
 
@@ -96,6 +96,25 @@ def test_a_quarter_all_in_maintenance_is_shown_as_maintenance_not_judged():
     )
     assert 'data-state="maintenance"' in html and "bar-maintenance" in html and "⚒" in html
     assert '<span class="visually-hidden">2026Q3: under maintenance — not judged.</span>' in html
+
+
+def test_runs_in_maintenance_make_a_maintenance_bar_on_the_public_page(client, public_housing):
+    _, wait, two_ago, _, _ = public_housing
+    earlier = two_ago.previous()
+    measured(wait, earlier, [80, 90])
+    Deviation.objects.filter(baseline=wait, evaluated_at__lt=two_ago.start).update(
+        in_maintenance=True
+    )
+    Deviation.objects.filter(
+        baseline=wait, evaluated_at__gte=two_ago.start, evaluated_at__lt=two_ago.end, actual=26
+    ).update(in_maintenance=True)
+    html = client.get("/public/").content.decode()
+    assert ("maintenance", str(earlier)) in bars_of(html)
+    assert f"{earlier}: under maintenance — not judged." in html
+    assert (
+        f"{two_ago}: kept — average 24.5 against at most 30 (2 measurements; "
+        "1 in maintenance left out)." in html
+    )
 
 
 def test_the_summary_strip_counts_programs_and_escalations_by_age(client):

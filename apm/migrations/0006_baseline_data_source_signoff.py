@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('apm', '0004_merge_backfill_explanations_reminders'),
+        ('apm', '0005_min_samples_data_quality_maintenance_windows'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
