@@ -65,8 +65,9 @@ def test_the_review_api_gives_the_newest_evaluations_figures_and_the_sign_off(me
     assert row["data_quality"]["sample_count"] == 12
     assert row["data_quality"]["completeness"] == pytest.approx(0.96)
     assert row["data_quality"]["source"] == "promql"
-    assert row["data_quality"]["newest_sample_at"].endswith("Z") or "+" in (
-        row["data_quality"]["newest_sample_at"]
+    assert (
+        row["data_quality"]["newest_sample_at"].endswith("Z")
+        or "+" in (row["data_quality"]["newest_sample_at"])
     )
     assert row["data_quality_text"] == WORDS
     assert row["validated_by"] is None and row["source_check"]["signoff"] == "unsigned"
