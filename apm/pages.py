@@ -109,7 +109,8 @@ def _programs_page(programs, params, at: datetime) -> ProgramsPage:
     signoff.attach(baselines, at)
     for b in baselines:
         latest = {name: getattr(b, f"latest_{name}") for name in quality.FIELDS}
-        b.quality_words = quality.describe(latest, at) if b.latest_status else ""
+        words = quality.describe(latest, at) if b.latest_status else ""
+        b.quality_words = "" if words == quality.NOT_RECORDED else words  # a card says less
     return ProgramsPage(page=page, programs=rows, trends=by_baseline)
 
 

@@ -1,10 +1,12 @@
 """The public scorecard's quarter bars: each promise kept or missed, quarter by quarter.
 
-For the last ``QUARTERS`` UTC calendar quarters (the current one "so far"), a
-promise's quarter is judged by the review's own rule (``apm.review.status.kept``):
-the mean of the quarter's measured values (``ok`` and ``breach`` runs) within the
-baseline's ``threshold_pct`` of the target is **kept**, otherwise **missed**; a
-quarter with no measured value is **no data**.
+For the last ``QUARTERS`` UTC calendar quarters, a past quarter is judged by the
+review's own rule (``apm.review.status.kept``): the mean of the quarter's measured
+values (``ok`` and ``breach`` runs) within the baseline's ``threshold_pct`` of the
+target is **kept**, otherwise **missed**; a quarter with no measured value is **no
+data**. The current quarter ("so far") shows its quarterly review when there are
+enough evaluations: ``on_track`` kept, ``off_track`` missed, ``at_risk`` **at risk**
+(kept so far but trending to a miss at the quarter's end, or the other way round).
 
 Maintenance: runs measured inside a maintenance window (``Deviation.in_maintenance``,
 ``apm.maintenance``) are left out of the mean, and a quarter whose every measured
@@ -24,7 +26,7 @@ from django.db.models.functions import TruncQuarter
 
 from apm.models import Baseline, Deviation
 from apm.review.quarters import Quarter
-from apm.review.status import MEASURED, kept
+from apm.review.status import MEASURED, kept, review
 
 QUARTERS = 8
 WORDS = {
@@ -32,7 +34,9 @@ WORDS = {
     "missed": "missed",
     "no_data": "no data",
     "maintenance": "under maintenance",
+    "at_risk": "at risk",
 }
+FROM_REVIEW = {"on_track": "kept", "off_track": "missed", "at_risk": "at_risk"}
 
 
 @dataclass
@@ -44,6 +48,7 @@ class Bar:
     in_maintenance: int = 0
     current: bool = False
     explained: bool = False
+    projection: float | None = None
 
     @property
     def word(self) -> str:
@@ -65,7 +70,10 @@ class Bar:
         if self.in_maintenance:
             text += f"; {self.in_maintenance} in maintenance left out"
         text += ")"
-        if self.state == "missed":
+        if self.projection is not None and self.state == "at_risk":
+            shown = f"{self.projection:,.2f}".rstrip("0").rstrip(".")
+            text += f", heading for {shown} at the quarter's end"
+        if self.state in ("missed", "at_risk"):
             text += ", explained below." if self.explained else ", no explanation given yet."
         else:
             text += "."
@@ -107,14 +115,23 @@ def bars(baselines: list[Baseline], at: datetime, explained: set[tuple[int, str]
     for row in grouped:
         found[row["baseline_id"]][str(Quarter.containing(row["quarter"]))] = row
     current = str(quarters[-1])
+    reviewed = {r.baseline.pk: r for r in review(baselines, quarters[-1], at, details=False)}
     result = {}
     for baseline in baselines:
         line = []
         for quarter in map(str, quarters):
             row = found[baseline.pk].get(quarter)
             line.append(_bar(baseline, quarter, row, quarter == current, explained))
+        _judge_current(line[-1], reviewed[baseline.pk])
         result[baseline.pk] = line
     return result
+
+
+def _judge_current(bar: Bar, reviewed) -> None:
+    """The current quarter's bar follows its quarterly review, once there is one."""
+    if bar.state in ("kept", "missed") and reviewed.status in FROM_REVIEW:
+        bar.state = FROM_REVIEW[reviewed.status]
+        bar.projection = round(reviewed.projection, 2)
 
 
 def _bar(baseline, quarter: str, row: dict | None, current: bool, explained) -> Bar:

@@ -76,6 +76,7 @@ class SourceCheck:
     flags: list[str] = field(default_factory=list)  # each problem, as a sentence
     state: str = "current"  # current / unsigned / stale_signoff
     stale_data: bool = False
+    short: list[str] = field(default_factory=list)  # the same problems in a few words
 
     @property
     def ok(self) -> bool:
@@ -93,10 +94,11 @@ class SourceCheck:
 def check(baseline: Baseline, at: datetime | None = None) -> SourceCheck:
     """The sign-off and freshness of ``baseline`` (annotated ``with_data_age``) in words."""
     at = at or timezone.now()
-    flags = []
+    flags, short = [], []
     if baseline.validated_at is None:
         state, signed = "unsigned", "Data source not signed off"
         flags.append("Data source not signed off: program staff have not vouched for it yet.")
+        short.append("Data source not signed off")
     else:
         who = baseline.validated_by.get_username() if baseline.validated_by else "a former user"
         signed = f"Signed off by {who} {_ago(baseline.validated_at, at)}"
@@ -107,6 +109,7 @@ def check(baseline: Baseline, at: datetime | None = None) -> SourceCheck:
                 f"Sign-off out of date: given {_ago(baseline.validated_at, at)}, "
                 f"renew it every {settings.HMS_VALIDATION_MAX_AGE_DAYS} days."
             )
+            short.append(f"Sign-off out of date ({_ago(baseline.validated_at, at)})")
     newest = getattr(baseline, "newest_data_at", None)
     stale = data_is_stale(baseline.schedule, newest, at)
     if stale:
@@ -114,7 +117,8 @@ def check(baseline: Baseline, at: datetime | None = None) -> SourceCheck:
             f"Stale data: the newest value was measured {_ago(newest, at)}, "
             f"{STALE_RUNS} or more scheduled runs ago."
         )
-    return SourceCheck(signed, flags, state, stale)
+        short.append(f"Stale data: newest value {_ago(newest, at)}")
+    return SourceCheck(signed, flags, state, stale, short)
 
 
 def attach(baselines, at: datetime | None = None) -> None:

@@ -141,3 +141,16 @@ def test_the_summary_strip_counts_programs_and_escalations_by_age(client):
     month = r'data-age="month" class="state-at_risk"><strong>1</strong> 7 to 30 days'
     assert re.search(month, strip)
     assert re.search(r'data-age="older"><strong>0</strong> over 30 days', strip)
+
+
+def test_the_current_quarter_follows_its_review_kept_so_far_but_heading_for_a_miss(client):
+    program = f.program(public=True)
+    rising = f.ledger_baseline(program, name="approval_days", target_value=30)
+    for i, value in enumerate([20, 24, 28, 32]):  # mean 26 (kept), rising fast
+        f.deviation(rising, value, days_ago=0.04 - 0.01 * i)
+    html = client.get("/public/").content.decode()
+    now = Quarter.containing(timezone.now())
+    assert bars_of(html)[-1] == ("at_risk", str(now))
+    assert f"{now} (so far): at risk — average 26 against at most 30 (4 measurements), heading" in (
+        html
+    )
