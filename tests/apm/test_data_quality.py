@@ -54,7 +54,7 @@ def test_the_pages_show_the_verdicts_data_quality(client, measured):
         html = client.get(url).content.decode()
         assert WORDS in html, url
     history = client.get(f"/dashboard/baselines/{wait.pk}/").content.decode()
-    assert history.count("data quality not recorded") == 2  # the two older runs
+    assert history.count('<td class="quality">not recorded</td>') == 2  # the two older runs
 
 
 def test_the_review_api_gives_the_newest_evaluations_figures_and_the_sign_off(measured):

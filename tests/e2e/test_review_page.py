@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from apm.models import Deviation
+from apm.models import Baseline, Deviation
 from apm.review.quarters import Quarter
 from tests import factories as f
 from tests.e2e.conftest import screenshot
@@ -127,7 +127,16 @@ def test_the_demos_changed_pages_read_in_words(page, demo):
     page.goto("/dashboard/review/")
     expect(page.locator("table.review tbody tr").first).to_be_visible()
     assert not RAW_TIME.search(page.locator("main").inner_text())
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280  # fits the screen
     screenshot(page, "demo-review")
+
+    scanner = Baseline.objects.get(name="scanner_queue_p95_seconds")
+    page.goto(f"/dashboard/baselines/{scanner.pk}/")
+    source = page.locator("section[aria-labelledby=source-title]")
+    expect(source).to_contain_text("Checkpoint scanner sensors")
+    expect(source).to_contain_text("Sign-off out of date: given 1\xa0year, 1\xa0month ago")
+    expect(page.locator("[data-role=quality]")).to_contain_text("Data quality")
+    screenshot(page, "demo-baseline")
 
     page.context.clear_cookies()  # the public page, logged out, on a phone
     page.set_viewport_size(PHONE)
