@@ -8,124 +8,28 @@ after commit. The rules are in docs/ESCALATIONS.md.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from apm import escalation_statements as statements
-from apm.models import Baseline, Deviation, Escalation, EscalationRoute, Ticket
+from apm.escalation_core import (
+    TOPIC,
+    WATCHDOG,
+    NotOpen,
+    announce,
+    append_note,
+    audit_change,
+    create_open,
+    describe,
+    lock_open,
+    resolve_now,
+    routes_for,
+)
+from apm.models import Baseline, Deviation, Escalation
 from apm.models.escalation import Level, level_for, level_rank
-from ops import audit, outbox
 
-TOPIC = "apm.escalation"
-WATCHDOG = "watchdog"
 MESSAGE_MAX = 2000
-
-
-def _audit(escalation: Escalation, change: str, actor=None, **extra) -> None:
-    audit.record(
-        TOPIC,
-        {
-            "escalation": escalation.pk,
-            "change": change,
-            "baseline": escalation.baseline_id,
-            "baseline_name": escalation.baseline.name,
-            "program": escalation.baseline.program.code,
-            "level": escalation.level,
-            "status": escalation.status,
-            "message": escalation.message,
-            "red_since": escalation.red_since,
-            "deviation": escalation.deviation_id,
-            **extra,
-        },
-        actor=actor or WATCHDOG,
-    )
-
-
-def routes_for(escalation: Escalation) -> list[EscalationRoute]:
-    """Active routes of the escalation's program (or of every program) that take its level."""
-    candidates = EscalationRoute.objects.filter(active=True, channel__enabled=True).select_related(
-        "channel"
-    )
-    candidates = candidates.filter(program__isnull=True) | candidates.filter(
-        program_id=escalation.baseline.program_id
-    )
-    return [r for r in candidates.order_by("pk") if r.accepts(escalation.level)]
-
-
-def announce(escalation: Escalation) -> list:
-    """Queue one notification per matching route for the escalation's current level.
-
-    The dedupe key is (escalation, level, route): announcing the same level again
-    (the watchdog re-running while still red) sends nothing new; reaching a
-    higher level is a new event.
-    """
-    baseline = escalation.baseline
-    subject = f"[{escalation.level.upper()}] {baseline.program.code} / {baseline.name}"
-    payload = {
-        "escalation": escalation.pk,
-        "baseline": baseline.pk,
-        "program": baseline.program.code,
-        "level": escalation.level,
-        "red_since": escalation.red_since,
-        "deviation_pct": escalation.deviation.deviation_pct if escalation.deviation else None,
-    }
-    return [
-        outbox.enqueue(
-            route.channel,
-            f"{subject}: {escalation.message}",
-            subject=subject,
-            dedupe_key=f"apm.escalation:{escalation.pk}:{escalation.level}:route-{route.pk}",
-            payload=payload,
-            source_topic=TOPIC,
-            source_id=str(escalation.pk),
-        )
-        for route in routes_for(escalation)
-    ]
-
-
-def describe(deviation: Deviation) -> str:
-    """The watchdog's message: what was measured against what, and why it is red."""
-    baseline = deviation.baseline
-    promise = (
-        f"{'≤' if baseline.compare_op == Baseline.CompareOp.LE else '≥'} {baseline.target_value:g}"
-    )
-    if deviation.actual is None:
-        reason = deviation.evidence.get("error") or deviation.get_status_display()
-        return (
-            f"{baseline.name}: no measurement ({reason}); counts as "
-            f"{deviation.deviation_pct:g} % deviation from {promise}"
-        )
-    return (
-        f"{baseline.name} is {deviation.actual:g}, promised {promise}: off by "
-        f"{deviation.deviation_pct:.1f} % (threshold {baseline.threshold_pct:g} %)"
-    )
-
-
-def _lock_open(baseline_id: int, *, baseline: Baseline | None = None) -> Escalation | None:
-    """The baseline's open escalation, row-locked; None when nothing is open.
-
-    Given the ``baseline`` object (the watchdog has it loaded), it is attached
-    instead of joined: the watchdog's hot path reads one narrow row.
-    """
-    open_ = Escalation.objects.select_for_update(of=("self",)).filter(
-        baseline_id=baseline_id, status__in=Escalation.OPEN_STATUSES
-    )
-    if baseline is None:
-        return open_.select_related("baseline__program", "deviation").first()
-    escalation = open_.first()
-    if escalation is not None:
-        escalation.baseline = baseline
-    return escalation
-
-
-def _create(escalation: Escalation) -> Escalation | None:
-    """Insert in a savepoint; ``None`` when a concurrent writer opened one first."""
-    try:
-        with transaction.atomic():
-            escalation.save()
-    except IntegrityError:
-        return None
-    return escalation
+__all__ = ["TOPIC", "WATCHDOG", "NotOpen", "announce", "describe", "routes_for"]
 
 
 # --- the watchdog's decision -----------------------------------------------------
@@ -141,8 +45,9 @@ def on_deviation(deviation: Deviation) -> Escalation | None:
     of the same cron slot recorded first, nothing is decided again
     (``deviation.pk`` stays ``None``).
 
-    - backfill (a past-dated API run): recorded, nothing else; it never opens,
-      counts, raises or resolves;
+    - backfill (a past-dated API run), ``insufficient_data`` (fewer samples than
+      ``min_samples``) or a run inside a maintenance window: recorded, nothing
+      else; it never opens, counts, raises or resolves (docs/VERDICTS.md);
     - red (breach, no data, error): open an escalation, or count the run on the
       open one (one UPDATE, not audited: the ledger row holds the run), raising
       its level when the run's is higher;
@@ -153,7 +58,7 @@ def on_deviation(deviation: Deviation) -> Escalation | None:
     Returns the escalation it opened, raised, updated or resolved; ``None`` when
     no escalation state changed.
     """
-    if deviation.trigger == Deviation.Trigger.BACKFILL:
+    if deviation.trigger == Deviation.Trigger.BACKFILL or quiet(deviation):
         _recorded(deviation)
         return None
     if deviation.status == Deviation.Status.OK and not statements.is_open(deviation.baseline_id):
@@ -167,20 +72,25 @@ def on_deviation(deviation: Deviation) -> Escalation | None:
         return _on_red(deviation)
 
 
+def quiet(deviation: Deviation) -> bool:
+    """A run that is recorded but decides nothing: too few samples, or in maintenance."""
+    return deviation.in_maintenance or deviation.status == Deviation.Status.INSUFFICIENT_DATA
+
+
 def _recorded(deviation: Deviation) -> bool:
     return deviation.pk is not None or deviation.record()
 
 
 def _resolve_on_ok(deviation: Deviation) -> Escalation | None:
     baseline = deviation.baseline
-    escalation = _lock_open(baseline.pk, baseline=baseline)
+    escalation = lock_open(baseline.pk, baseline=baseline)
     if escalation is not None:
         note = (
             f"Resolved automatically: {baseline.name} back to ok at "
             f"{deviation.evaluated_at:%Y-%m-%d %H:%M} UTC "
             f"({deviation.deviation_pct:+.1f} %, deviation #{deviation.pk})."
         )
-        _resolve(escalation, actor=WATCHDOG, note=note, auto=True, deviation=deviation)
+        resolve_now(escalation, actor=WATCHDOG, note=note, auto=True, deviation=deviation)
     return escalation
 
 
@@ -189,9 +99,9 @@ def _on_red(deviation: Deviation) -> Escalation | None:
     level = level_for(deviation.deviation_pct, baseline.threshold_pct) or Level.INFO
     if statements.count_repeat(deviation, level):
         return None
-    escalation = _lock_open(baseline.pk, baseline=baseline)
+    escalation = lock_open(baseline.pk, baseline=baseline)
     if escalation is None:
-        escalation = _create(
+        escalation = create_open(
             Escalation(
                 baseline=baseline,
                 level=level,
@@ -205,10 +115,10 @@ def _on_red(deviation: Deviation) -> Escalation | None:
             )
         )
         if escalation is not None:
-            _audit(escalation, "opened")
+            audit_change(escalation, "opened")
             announce(escalation)
             return escalation
-        escalation = _lock_open(baseline.pk, baseline=baseline)
+        escalation = lock_open(baseline.pk, baseline=baseline)
     raised = level_rank(level) > level_rank(escalation.level)
     escalation.deviation = deviation
     escalation.breach_count += 1
@@ -217,7 +127,9 @@ def _on_red(deviation: Deviation) -> Escalation | None:
         escalation.level = level
         escalation.message = describe(deviation)
     escalation.save()
-    _audit(escalation, "raised" if raised else "updated", breach_count=escalation.breach_count)
+    audit_change(
+        escalation, "raised" if raised else "updated", breach_count=escalation.breach_count
+    )
     if raised:
         announce(escalation)
     return escalation
@@ -243,11 +155,11 @@ def send(
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        escalation = _lock_open(baseline.pk)
+        escalation = lock_open(baseline.pk)
         if escalation is None:
             latest = baseline.deviations.live().order_by("-evaluated_at", "-id").first()
             red = latest is not None and latest.status != Deviation.Status.OK
-            escalation = _create(
+            escalation = create_open(
                 Escalation(
                     baseline=baseline,
                     level=level,
@@ -260,29 +172,25 @@ def send(
                 )
             )
             if escalation is not None:
-                _audit(escalation, "opened", actor)
+                audit_change(escalation, "opened", actor)
                 announce(escalation)
                 return escalation, True
-            escalation = _lock_open(baseline.pk)
+            escalation = lock_open(baseline.pk)
         raised = level_rank(level) > level_rank(escalation.level)
         escalation.message = message
         if raised:
             escalation.level = level
         escalation.save()
-        _audit(escalation, "raised" if raised else "updated", actor)
+        audit_change(escalation, "raised" if raised else "updated", actor)
         if raised:
             announce(escalation)
     return escalation, False
 
 
-class NotOpen(ValueError):
-    """The escalation is already resolved."""
-
-
 def acknowledge(escalation: Escalation, *, actor, note: str = "") -> Escalation:
     """Someone is on it: ``open`` -> ``acknowledged`` (still open for the constraint)."""
     with transaction.atomic():
-        current = _lock_open(escalation.baseline_id)
+        current = lock_open(escalation.baseline_id)
         if current is None or current.pk != escalation.pk:
             raise NotOpen("This escalation is already resolved.")
         escalation = current
@@ -291,50 +199,16 @@ def acknowledge(escalation: Escalation, *, actor, note: str = "") -> Escalation:
             escalation.acknowledged_by = actor
             escalation.acknowledged_at = timezone.now()
         if note.strip():
-            escalation.note = _append(escalation.note, note)
+            escalation.note = append_note(escalation.note, note)
         escalation.save()
-        _audit(escalation, "acknowledged", actor, note=note.strip())
+        audit_change(escalation, "acknowledged", actor, note=note.strip())
     return escalation
 
 
 def resolve(escalation: Escalation, *, actor, note: str = "") -> Escalation:
     """A person resolved it: the fix that stops the leadership-review clock."""
     with transaction.atomic():
-        current = _lock_open(escalation.baseline_id)
+        current = lock_open(escalation.baseline_id)
         if current is None or current.pk != escalation.pk:
             raise NotOpen("This escalation is already resolved.")
-        return _resolve(current, actor=actor, note=note, auto=False)
-
-
-def _append(existing: str, note: str) -> str:
-    return f"{existing}\n{note.strip()}" if existing else note.strip()
-
-
-def _resolve(escalation: Escalation, *, actor, note: str, auto: bool, deviation=None):
-    now = timezone.now()
-    escalation.status = Escalation.Status.RESOLVED
-    escalation.resolved_at = now
-    escalation.resolved_by = None if auto or isinstance(actor, str) else actor
-    escalation.auto_resolved = auto
-    if note.strip():
-        escalation.note = _append(escalation.note, note)
-    escalation.save()
-    _audit(
-        escalation,
-        "resolved automatically" if auto else "resolved",
-        actor,
-        note=note.strip(),
-        ok_deviation=deviation.pk if deviation else None,
-    )
-    _close_escalation_tickets(escalation, actor, now)
-    from apm import notices
-
-    notices.announce_resolved(escalation)  # every channel told of it hears it is over
-    return escalation
-
-
-def _close_escalation_tickets(escalation: Escalation, actor, now) -> None:
-    from apm import tickets
-
-    for ticket in escalation.tickets.filter(kind=Ticket.Kind.ESCALATION, status=Ticket.Status.OPEN):
-        tickets.close(ticket, actor=actor, at=now, reason=f"escalation #{escalation.pk} resolved")
+        return resolve_now(current, actor=actor, note=note, auto=False)

@@ -31,6 +31,7 @@ class DeviationFilterSet(filters.FilterSet):
     program = IdFilter(field_name="baseline__program_id")
     status = filters.MultipleChoiceFilter(choices=Deviation.Status.choices)
     trigger = filters.ChoiceFilter(choices=Deviation.Trigger.choices)
+    in_maintenance = filters.BooleanFilter()
     since = UtcDateTimeFilter(
         field_name="evaluated_at", lookup_expr="gte", help_text="evaluated at or after (ISO-8601)"
     )
@@ -40,4 +41,4 @@ class DeviationFilterSet(filters.FilterSet):
 
     class Meta:
         model = Deviation
-        fields = ["baseline", "program", "status", "trigger", "since", "until"]
+        fields = ["baseline", "program", "status", "trigger", "in_maintenance", "since", "until"]

@@ -19,10 +19,12 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 
-from apm.models import Baseline, MaintenanceWindow
+from apm.models import Baseline, MaintenanceWindow, Program
+from apm.models.access import may_write
 from ops import audit
 
 TOPIC = "apm.maintenance"
+ONE_SCOPE = "Choose exactly one of program, baseline or service."
 FIELDS = ("program", "baseline", "service", "starts_at", "ends_at", "reason", "recurrence")
 
 
@@ -76,6 +78,18 @@ def delete_window(window: MaintenanceWindow, *, actor) -> None:
     window.delete()
 
 
+def may_edit(user, window: MaintenanceWindow) -> bool:
+    if not may_write(user):
+        return False
+    if user.is_superuser:
+        return True
+    if window.service_id is not None:
+        return window.program_id is None and user.has_perm("apm.silence_service")
+    if window.baseline_id is not None:
+        return Baseline.objects.editable_by(user).filter(pk=window.baseline_id).exists()
+    return Program.objects.editable_by(user).filter(pk=window.program_id).exists()
+
+
 def baseline_in_maintenance(baseline: Baseline, at: datetime) -> bool:
     """Whether a window on ``baseline`` or on its program covers ``at`` (one query)."""
     scope = Q(baseline_id=baseline.pk) | Q(program_id=baseline.program_id)
@@ -112,3 +126,26 @@ def spans_for_baseline(baseline: Baseline, since: datetime, until: datetime):
 def spans_for_service(service_id: str, since: datetime, until: datetime):
     windows = MaintenanceWindow.objects.filter(service_id=service_id, starts_at__lt=until)
     return _spans(windows, since, until)
+
+
+def spans_by_baseline(baselines, since: datetime, until: datetime) -> dict[int, list]:
+    """{baseline id: merged maintenance spans over ``[since, until)``} for many baselines,
+    their own windows and their programs': one query (the pages' trends)."""
+    baselines = list(baselines)
+    if not baselines:
+        return {}
+    windows = list(
+        MaintenanceWindow.objects.filter(
+            Q(baseline_id__in=[b.pk for b in baselines])
+            | Q(program_id__in={b.program_id for b in baselines}),
+            starts_at__lt=until,
+        )
+    )
+    return {
+        b.pk: _spans(
+            [w for w in windows if w.baseline_id == b.pk or w.program_id == b.program_id],
+            since,
+            until,
+        )
+        for b in baselines
+    }

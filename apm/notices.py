@@ -1,6 +1,6 @@
 """Follow-up messages about an escalation: "resolved" notices, and the wording they share.
 
-``announce_resolved`` runs in the resolving transaction (``escalations._resolve``):
+``announce_resolved`` runs in the resolving transaction (``escalation_core.resolve_now``):
 one outbox row per channel that was told about the escalation (its opening or
 a raised level), saying how long it was red. Channels whose kind does not take
 follow-ups (a ``ticket`` closes by itself) are left out, and so are channels
@@ -47,7 +47,13 @@ def told_channels(escalation) -> list:
 
 
 def announce_resolved(escalation) -> list[Notification]:
-    """Queue one "resolved" message per told channel; enqueuing twice sends nothing new."""
+    """Queue one "resolved" message per told channel; enqueuing twice sends nothing new.
+
+    Nothing inside a maintenance window of the baseline (or its program)."""
+    from apm import maintenance
+
+    if maintenance.baseline_in_maintenance(escalation.baseline, escalation.resolved_at):
+        return []
     red_for = escalation.resolved_at - escalation.red_since
     how = "automatically: back to ok" if escalation.auto_resolved else "by hand"
     subject = subject_of(escalation, "RESOLVED")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.paginator import Paginator
 from django.db.models import Avg, Prefetch
@@ -31,7 +31,7 @@ from django.db.models.functions import TruncDay
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from apm import quality, signoff
+from apm import maintenance, quality, signoff
 from apm import scorecard as quarter_bars
 from apm.escalations import TOPIC as ESCALATION_TOPIC
 from apm.models import Baseline, Deviation, Escalation, Explanation, Program, Ticket
@@ -48,14 +48,20 @@ def _trend_since(at: datetime) -> datetime:
     return at - timedelta(days=TREND_DAYS)
 
 
+def _bands(spans) -> list[list[int]]:
+    return [[int(start.timestamp()), int(end.timestamp())] for start, end in spans]
+
+
 def trends(baselines: list[Baseline], at: datetime) -> dict[int, dict]:
-    """Per baseline: the daily mean of ``actual`` over 90 days with the target line, one query."""
+    """Per baseline: the daily mean of ``actual`` over 90 days with the target line, and the
+    maintenance spans as grey bands; two queries. Runs in maintenance or with insufficient
+    data are left out of the means (``Deviation.objects.counted``: docs/VERDICTS.md)."""
     if not baselines:
         return {}
+    spans = maintenance.spans_by_baseline(baselines, _trend_since(at), at)
     rows = (
-        Deviation.objects.filter(
-            baseline__in=[b.pk for b in baselines], evaluated_at__gt=_trend_since(at)
-        )
+        Deviation.objects.counted()
+        .filter(baseline__in=[b.pk for b in baselines], evaluated_at__gt=_trend_since(at))
         .annotate(day=TruncDay("evaluated_at"))
         .values("baseline_id", "day")
         .annotate(mean=Avg("actual"))
@@ -74,6 +80,7 @@ def trends(baselines: list[Baseline], at: datetime) -> dict[int, dict]:
             "line": b.target_value,
             "label": "actual (daily mean)",
             "lineLabel": f"target {b.get_compare_op_display().split()[0]} {b.target_value:g}",
+            "bands": _bands(spans[b.pk]),
         }
         for b in baselines
     }
@@ -161,14 +168,14 @@ def baseline_page(user, baseline_id: int, at: datetime | None = None) -> dict:
     for row in history:
         row.quality_words = quality.describe(row, at)
     latest = _latest_live(baseline, history)
-    if latest is not None and not hasattr(latest, "quality_words"):
-        latest.quality_words = quality.describe(latest, at)
     chart_rows = list(
         baseline.deviations.filter(evaluated_at__gt=_trend_since(at))
         .order_by("evaluated_at", "id")
         .values_list("evaluated_at", "actual")
     )
+    spans = maintenance.spans_for_baseline(baseline, _trend_since(at), at)
     chart = {
+        "bands": _bands(spans),
         "from": int(_trend_since(at).timestamp()),
         "to": int(at.timestamp()),
         "x": [int(when.timestamp()) for when, _ in chart_rows],
@@ -194,6 +201,7 @@ def baseline_page(user, baseline_id: int, at: datetime | None = None) -> dict:
         else "",
         "history": history,
         "chart": chart,
+        "maintenance_spans": spans,
         "escalations": escalations,
         "notifications": notifications,
         "at": at,
@@ -226,6 +234,30 @@ def _explanations(program_ids: list[int]) -> tuple[dict, set]:
     return found, periods
 
 
+def _public_label(baseline: Baseline) -> str:
+    if baseline.latest_in_maintenance:
+        return "Maintenance"
+    if not baseline.latest_status:
+        return "not measured yet"
+    return Deviation.Status(baseline.latest_status).label
+
+
+def _spans_of(trend: dict) -> list[tuple[datetime, datetime]]:
+    return [
+        (datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(b, UTC)) for a, b in trend["bands"]
+    ]
+
+
+def _public(b: Baseline, bars, explanation) -> dict:
+    promise = quarter_bars.public_promise(b, bars, explanation)
+    promise.update(
+        status="maintenance" if b.latest_in_maintenance else b.latest_status,
+        status_label=_public_label(b),
+        maintenance=_spans_of(b.trend),
+    )
+    return promise
+
+
 def scorecard(params, at: datetime | None = None) -> dict:
     """The public programs, reduced to what is public (see the module docstring), with
     each promise's last eight quarters (``apm.scorecard``)."""
@@ -242,7 +274,7 @@ def scorecard(params, at: datetime | None = None) -> dict:
                 "name": program.name,
                 "authority": program.authority,
                 "baselines": [
-                    quarter_bars.public_promise(b, history[b.pk], explained.get(b.pk))
+                    _public(b, history[b.pk], explained.get(b.pk))
                     for b in program.baselines.all()
                     if b.active
                 ],

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apm import config_audit, tickets
+from apm import config_audit, maintenance, tickets
 from apm.models import Baseline, Escalation, EscalationPolicy, Ticket
 from ops.servicedef import yamlload
 from ops.servicedef.yamlload import KEY_LINE, YamlError, load_yaml
@@ -199,6 +199,14 @@ def review_key(policy: EscalationPolicy, escalation: Escalation) -> str:
     return f"apm.leadership_review:policy-{policy.pk}:escalation-{escalation.pk}"
 
 
+def red_outside_maintenance(escalation: Escalation, now: datetime) -> timedelta:
+    """How long the escalation has been red by ``now``, leaving out maintenance spans."""
+    since = escalation.red_since
+    spans = maintenance.spans_for_baseline(escalation.baseline, since, now)
+    quiet = sum(((min(end, now) - max(start, since)) for start, end in spans), timedelta(0))
+    return now - since - quiet
+
+
 def apply_policies(now: datetime | None = None) -> list[Ticket]:
     """The daily task: a leadership-review ticket for each baseline red too long without a fix.
 
@@ -221,7 +229,10 @@ def apply_policies(now: datetime | None = None) -> list[Ticket]:
         )
         if escalation is None:
             continue
-        days = (now - escalation.red_since).days
+        red = red_outside_maintenance(escalation, now)
+        if red < timedelta(days=policy.after_days_no_fix):
+            continue  # part of the streak was maintenance: those days do not count
+        days = red.days
         baseline = policy.baseline
         ticket, created = tickets.open_ticket(
             dedupe_key=review_key(policy, escalation),

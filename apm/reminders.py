@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 
+from apm import maintenance
 from apm.escalations import NotOpen, routes_for
 from apm.models import Baseline, Escalation, EscalationReminder, EscalationRoute
 from apm.notices import TOPIC, human, subject_of, takes_follow_ups
@@ -100,6 +101,8 @@ def send_one(reminder_id: int, now: datetime):
         escalation, route = reminder.escalation, reminder.route
         if route not in routes_for(escalation):  # program or level no longer match
             return None
+        if maintenance.baseline_in_maintenance(escalation.baseline, now):
+            return None  # still due: the first sweep after the window sends it
         number = reminder.sent + 1
         won = claimable.filter(sent=reminder.sent, next_at=reminder.next_at).update(
             sent=number, next_at=now + route.remind_every, last_sent_at=now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from celery import current_app
@@ -12,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from kombu.exceptions import OperationalError
 
-from apm import cron, escalations
+from apm import cron, escalations, maintenance
 from apm.models import Baseline, Deviation
 from apm.probes import ProbeError, Reading, probe_for
 
@@ -73,16 +74,44 @@ def run_baseline(
             return existing
     evaluated_at = at or timezone.now()
     try:
-        reading = probe_for(baseline.probe_kind).measure(baseline.probe_query, evaluated_at)
+        reading = _measure(baseline, evaluated_at)
         error = ""
     except ProbeError as exc:
         reading, error = Reading(None), str(exc)
     deviation = _deviation(baseline, reading, error, evaluated_at, slot, trigger)
+    deviation.in_maintenance = maintenance.baseline_in_maintenance(baseline, evaluated_at)
     # Records the ledger row, in one transaction with the escalation change it causes.
     escalations.on_deviation(deviation)
     if deviation.pk is None:  # another delivery of the slot recorded (and escalated) first
         deviation = Deviation.objects.get(baseline_id=baseline.pk, slot=slot)
     return _logged(deviation)
+
+
+def _measure(baseline: Baseline, at: datetime) -> Reading:
+    """The probe's reading, with its sample count: asked of the probe's companion
+    (PromQL) when ``min_samples`` needs it and the reading did not say."""
+    probe = probe_for(baseline.probe_kind)
+    reading = probe.measure(baseline.probe_query, at)
+    if reading.sample_count is None and baseline.min_samples > 1 and reading.value is not None:
+        count = probe.count(baseline.probe_query, at)
+        reading = replace(reading, sample_count=count)
+    return reading
+
+
+def _quality(baseline: Baseline, reading: Reading) -> dict:
+    """The data-quality fields of a deviation (docs/VERDICTS.md)."""
+    count, expected = reading.sample_count, reading.expected
+    counted = "samples not counted" if count is None else f"{count} sample(s)"
+    if baseline.probe_kind == Baseline.ProbeKind.SQL and count is not None:
+        counted = f"{count} row(s)"
+    return {
+        "sample_count": count,
+        "newest_sample_at": reading.newest_at,
+        "completeness": (
+            round(min(count / expected, 1.0), 4) if count is not None and expected else None
+        ),
+        "source": f"{baseline.probe_kind}: {counted} read by {baseline.probe_query}"[:500],
+    }
 
 
 def _logged(deviation: Deviation) -> Deviation:
@@ -112,9 +141,19 @@ def _deviation(baseline, reading: Reading, error, evaluated_at, slot, trigger) -
     elif reading.value is None:
         status, pct = Deviation.Status.NO_DATA, FULL_DEVIATION
         evidence["error"] = reading.reason
+    elif reading.sample_count == 0:  # a value from no samples (e.g. count or sum) is no data
+        status, pct = Deviation.Status.NO_DATA, FULL_DEVIATION
+        evidence["error"] = reading.reason or "no samples in the window"
     else:
         pct = baseline.deviation_pct(reading.value)
         status = Deviation.Status.BREACH if pct > baseline.threshold_pct else Deviation.Status.OK
+        count = reading.sample_count
+        if count is not None and count < baseline.min_samples:
+            status = Deviation.Status.INSUFFICIENT_DATA
+            evidence["insufficient_data"] = (
+                f"{count} sample(s), the baseline needs {baseline.min_samples}: "
+                "not judged red or green"
+            )
         evidence["computation"] = (
             baseline.formula.replace("actual", f"{reading.value:g}").replace(
                 "target", f"{baseline.target_value:g}", 2
@@ -132,6 +171,7 @@ def _deviation(baseline, reading: Reading, error, evaluated_at, slot, trigger) -
         evidence=evidence,
         trigger=trigger,
         slot=slot,
+        **_quality(baseline, reading),
     )
 
 

@@ -4,7 +4,14 @@ import importlib
 import sys
 
 # Each entry is a module under bench/ with a ``main() -> int`` (0 when its goal was met).
-BENCHMARKS: list[str] = ["watchdog", "ingest", "slo_eval", "playbook_latency", "pages"]
+BENCHMARKS: list[str] = [
+    "watchdog",
+    "ingest",
+    "slo_eval",
+    "playbook_latency",
+    "pages",
+    "store_bytes",
+]
 
 
 def main() -> int:

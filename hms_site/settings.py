@@ -313,6 +313,15 @@ HEARTBEAT_SECONDS = env_float("HMS_HEARTBEAT_SECONDS", 15.0, minimum=1.0)
 HMS_SLO_EVAL_SECONDS = env_float("HMS_SLO_EVAL_SECONDS", 5.0, minimum=1.0)
 HMS_SCRAPE_SECONDS = env_float("HMS_SCRAPE_SECONDS", 15.0, minimum=1.0)
 HMS_METRIC_RETENTION_DAYS = env_int("HMS_METRIC_RETENTION_DAYS", 30, minimum=1)
+# Where samples live (ops.metrics.store.STORES): the application's database, or an
+# engine speaking Prometheus remote write and PromQL.
+HMS_METRICS_STORE = env_str("HMS_METRICS_STORE", "database")
+if HMS_METRICS_STORE not in ("database", "prometheus"):
+    raise ImproperlyConfigured(
+        f"HMS_METRICS_STORE={HMS_METRICS_STORE!r}: give database or prometheus"
+    )
+# database store on PostgreSQL: day partitions created this many days ahead (hourly).
+HMS_METRIC_PARTITIONS_AHEAD = env_int("HMS_METRIC_PARTITIONS_AHEAD", 3, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ops.tasks.record_heartbeat", "schedule": HEARTBEAT_SECONDS},
     # A pass or scrape not started within its interval is dropped: the next one supersedes it.

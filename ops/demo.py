@@ -25,7 +25,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from ops import demo_history
 from ops.channels.services import save_channel
 from ops.metrics import ingest
-from ops.models import Channel, Sample
+from ops.metrics.store import WindowQuery, get_store
+from ops.models import Channel
 from ops.services import register_service
 from ops.slo import evaluate_all
 
@@ -69,6 +70,13 @@ def demo_document(name: str) -> str:
     return text.replace(line, comment)
 
 
+def _has_readings(service: str, metric: str, now) -> bool:
+    """Any reading kept (within the retention) or up to the clock skew ahead."""
+    window = settings.HMS_METRIC_RETENTION_DAYS * 86400 + 600
+    query = WindowQuery(service, metric, window, now + timedelta(minutes=10), "count")
+    return get_store().window_stats([query])[0].samples > 0
+
+
 def load() -> list[str]:
     loaded = _channels()
     now = timezone.now()
@@ -81,7 +89,7 @@ def load() -> list[str]:
         for slo in service.slos.all():
             if slo.target not in READINGS:
                 continue
-            if Sample.objects.filter(series__service=service, series__name=slo.target).exists():
+            if _has_readings(service.id, slo.target, now):
                 continue
             low, high = READINGS[slo.target]
             rng = random.Random(service.id)  # noqa: S311 - same demo readings on every machine

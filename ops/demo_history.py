@@ -108,17 +108,18 @@ def feed(now: datetime | None = None) -> int:
     live after its first five minutes. Running it twice for the same moment stores
     nothing new (it starts after the latest stored reading).
     """
-    from django.db.models import Max
     from django.utils import timezone
 
-    from ops.models import Sample
+    from ops.metrics.store import WindowQuery, get_store
 
     now = now or timezone.now()
     stored = 0
+    queries = [WindowQuery(s, m, LIVE_WINDOW_SECONDS, now, "last") for s, m in LIVE]
+    newest = {
+        (w.query.service, w.query.metric): w.newest for w in get_store().window_stats(queries)
+    }
     for (service, metric), (low, high) in LIVE.items():
-        latest = Sample.objects.filter(
-            series__service_id=service, series__name=metric, ts__lte=now
-        ).aggregate(latest=Max("ts"))["latest"]
+        latest = newest[(service, metric)]
         start = now - timedelta(seconds=LIVE_WINDOW_SECONDS)
         if latest is not None and latest > start:
             start = latest

@@ -1,9 +1,10 @@
-"""FilterSets shared by the API and the admin/pages."""
+"""FilterSets (and the series parameters) shared by the API and the admin/pages."""
 
 import django_filters
+from django import forms
 
-from ops.filtering import UtcDateTimeFilter
-from ops.models import Sample, Service
+from ops.filtering import UtcIsoDateTimeField
+from ops.models import Service
 
 
 class ServiceFilterSet(django_filters.FilterSet):
@@ -15,14 +16,10 @@ class ServiceFilterSet(django_filters.FilterSet):
         fields = ["owner", "slo_state"]
 
 
-class SampleFilterSet(django_filters.FilterSet):
-    """Points of one metric of one service, for graphs."""
+class SeriesParams(forms.Form):
+    """Which points of one metric of one service, for graphs (``series/``)."""
 
-    service = django_filters.CharFilter(field_name="series__service_id", required=True)
-    name = django_filters.CharFilter(field_name="series__name", required=True)
-    since = UtcDateTimeFilter(field_name="ts", lookup_expr="gte")
-    until = UtcDateTimeFilter(field_name="ts", lookup_expr="lte")
-
-    class Meta:
-        model = Sample
-        fields = ["service", "name", "since", "until"]
+    service = forms.CharField()
+    name = forms.CharField()
+    since = UtcIsoDateTimeField()
+    until = UtcIsoDateTimeField()

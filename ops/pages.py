@@ -21,21 +21,20 @@ shows exactly what the first load did.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.paginator import Paginator
-from django.db.models import Max, Prefetch, Q
-from django.db.models.functions import TruncHour, TruncMinute
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from ops.budget import evaluate as budget
 from ops.filtersets import ServiceFilterSet
-from ops.models import SLO, ActionRun, Incident, Sample, Service
+from ops.metrics.store import get_store
+from ops.models import SLO, ActionRun, Incident, Service
 
 PAGE_SIZE = 30
 GRAPH_MIN_SECONDS = 3600
@@ -118,26 +117,13 @@ def _graph_range(slo: SLO) -> int:
 
 
 def _graphs(slos: list[SLO], at: datetime) -> dict[tuple[str, str], dict[int, float]]:
-    """{(service, metric): {epoch second of bucket: max value}} in one grouped query."""
+    """{(service, metric): {epoch second of bucket: max value}}, one metrics-store call."""
     if not slos:
         return {}
     longest = max(_graph_range(slo) for slo in slos)
-    trunc = TruncMinute if longest <= MINUTE_BUCKETS_UP_TO else TruncHour
-    pairs = Q()
-    for slo in slos:
-        pairs |= Q(series__service_id=slo.service_id, series__name=slo.target)
-    rows = (
-        Sample.objects.filter(pairs, ts__gt=at - timedelta(seconds=longest), ts__lte=at)
-        .annotate(bucket=trunc("ts"))
-        .values("series__service_id", "series__name", "bucket")
-        .annotate(peak=Max("value"))
-        .order_by()
-    )
-    graphs: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
-    for row in rows:
-        key = (row["series__service_id"], row["series__name"])
-        graphs[key][int(row["bucket"].timestamp())] = row["peak"]
-    return graphs
+    step = 60 if longest <= MINUTE_BUCKETS_UP_TO else 3600
+    metrics = [(slo.service_id, slo.target) for slo in slos]
+    return get_store().buckets(metrics, at - timedelta(seconds=longest), at, step, "max")
 
 
 def value_text(value: float | None) -> str:

@@ -6,9 +6,10 @@ For each SLO, the ``percentile`` of its ``target`` metric over the window
 is ``no_data``, fewer than ``min_samples`` is ``insufficient_data`` (no incident,
 no action: docs/VERDICTS.md). A service inside a maintenance window
 (``ops.maintenance``) is still decided and stored, marked ``in_maintenance``;
-the playbook then opens no corrective run. PostgreSQL computes every percentile in one grouped
-``percentile_cont`` query; SQLite fetches the window's values in one query and
-uses ``ops.metrics.percentile`` — the same linear interpolation.
+the playbook then opens no corrective run. Every window is read from the metrics
+store in one call (``window_stats``: value and sample count): on the database store
+one ``percentile_cont`` statement on PostgreSQL, the same linear interpolation in
+Python on SQLite.
 
 Idempotent under double delivery: each pass first claims a fencing token (the
 ``slo-evaluator`` heartbeat row, moved forward only by a newer pass), so an
@@ -20,17 +21,16 @@ that UPDATE changed a row.
 from __future__ import annotations
 
 import socket
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import Case, F, FloatField, IntegerField, Value, When
+from django.db.models import Case, FloatField, IntegerField, Value, When
 from django.utils import timezone
 
 from ops import audit, maintenance
-from ops.metrics import percentile
-from ops.models import SLO, Sample, Series, SLOStateChange, WorkerHeartbeat
+from ops.metrics.store import WindowQuery, get_store, percentile_statistic
+from ops.models import SLO, SLOStateChange, WorkerHeartbeat
 from ops.playbook import incidents
 
 _UPDATE_CHUNK = 500
@@ -75,68 +75,27 @@ class Row:
     count: int
 
 
-def _rows_postgresql(at: datetime) -> list[Row]:
-    """Every SLO with its window's percentile and sample count now, one query.
+def _rows(at: datetime) -> list[Row]:
+    """Every SLO with its window's percentile and sample count now.
 
-    A lateral subquery per SLO walks the (series, ts) index and sorts only
-    that SLO's window, instead of sorting every sample of the pass together.
+    Two statements whatever the number of SLOs: the SLOs, then every window at once
+    from the metrics store (``window_stats``: value, samples, newest per window).
     """
-    slo, series, sample = (m._meta.db_table for m in (SLO, Series, Sample))
-    sql = f"""
-        SELECT slo.id, slo.service_id, slo.threshold, slo.state, slo.value, slo.sample_count,
-               slo.min_samples, slo.in_maintenance, w.p, w.n
-        FROM {slo} AS slo CROSS JOIN LATERAL (
-            SELECT percentile_cont(slo.percentile / 100.0) WITHIN GROUP (ORDER BY smp.value) AS p,
-                   count(*) AS n
-            FROM {series} AS se JOIN {sample} AS smp ON smp.series_id = se.id
-            WHERE se.service_id = slo.service_id AND se.name = slo.target
-              AND smp.ts > %s - slo.window_seconds * interval '1 second' AND smp.ts <= %s) AS w
-    """  # noqa: S608 - table names come from model metadata
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (at, at))
-        return [Row(*row) for row in cursor.fetchall()]
-
-
-def _rows_python(at: datetime) -> list[Row]:
-    """The same rows on SQLite: one query for the SLOs, one for the longest window's values."""
     slos = list(
         SLO.objects.values_list(
-            "id",
-            "service_id",
-            "threshold",
-            "state",
-            "value",
-            "sample_count",
-            "min_samples",
-            "in_maintenance",
-            "window_seconds",
-            "percentile",
+            "id", "service_id", "threshold", "state", "value", "sample_count", "min_samples",
+            "in_maintenance", "target", "window_seconds", "percentile",
         )
-    )
+    )  # fmt: skip
     if not slos:
         return []
-    longest = max(s[8] for s in slos)
-    windows = {s[0]: (at - timedelta(seconds=s[8]), s[9]) for s in slos}
-    samples = (
-        Sample.objects.filter(
-            ts__gt=at - timedelta(seconds=longest),
-            ts__lte=at,
-            series__service__slos__target=F("series__name"),
-        )
-        .values_list("series__service__slos__id", "ts", "value")
-        .order_by("value")
-    )
-    values: dict[int, list[float]] = defaultdict(list)
-    for slo_id, ts, value in samples.iterator(chunk_size=5000):
-        if slo_id in windows and ts > windows[slo_id][0]:
-            values[slo_id].append(value)
+    queries = [
+        WindowQuery(service, target, window, at, percentile_statistic(pct), key=pk)
+        for pk, service, *_, target, window, pct in slos
+    ]
+    stats = get_store().window_stats(queries)
     return [
-        Row(
-            *head,
-            percentile(values.get(head[0], []), windows[head[0]][1]),
-            len(values.get(head[0], [])),
-        )
-        for *head, _, _ in slos
+        Row(*head[:8], stat.value, stat.samples) for head, stat in zip(slos, stats, strict=True)
     ]
 
 
@@ -215,7 +174,7 @@ def evaluate_all(at: datetime | None = None) -> PassResult:
     """
     at = at or timezone.now()
     result = PassResult(at=at)
-    rows = _rows_postgresql(at) if connection.vendor == "postgresql" else _rows_python(at)
+    rows = _rows(at)
     with transaction.atomic():
         if not _claim_pass(at):
             result.stale = True

@@ -24,6 +24,7 @@ STATUS_COLOURS = {
     Deviation.Status.BREACH: "#cf222e",
     Deviation.Status.NO_DATA: "#bc4c00",
     Deviation.Status.ERROR: "#8250df",
+    Deviation.Status.INSUFFICIENT_DATA: "#6e7781",  # grey: never red or green
 }
 LATEST_SHOWN = 10
 

@@ -80,7 +80,7 @@ class BaselineSerializer(ModelCleanSerializer):
         model = Baseline
         fields = [
             "id", "program", "name", "target_value", "compare_op", "probe_kind", "probe_query",
-            "threshold_pct", "schedule", "active", "probe_verified", "probe_note",
+            "threshold_pct", "min_samples", "schedule", "active", "probe_verified", "probe_note",
             "periodic_task", "latest_status", "latest_deviation_pct", "latest_evaluated_at",
             "data_source", "validated_by", "validated_at", "created_at", "updated_at",
         ]  # fmt: skip
@@ -107,7 +107,8 @@ class DeviationSerializer(serializers.ModelSerializer):
         model = Deviation
         fields = [
             "id", "baseline", "evaluated_at", "actual", "deviation_pct", "status",
-            "evidence", "trigger", "slot", "recorded_at",
+            "evidence", "trigger", "slot", "recorded_at", "sample_count", "newest_sample_at",
+            "completeness", "source", "in_maintenance",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from apm.api.escalations import EscalationViewSet, TicketViewSet
+from apm.api.maintenance import MaintenanceWindowViewSet
 from apm.api.policies import EscalationPolicyViewSet
 from apm.api.review import ExplanationViewSet, ProgramReviewView, ProgramTrailView
 from apm.api.routes import RouteViewSet
@@ -16,6 +17,7 @@ router.register("escalation-policies", EscalationPolicyViewSet, basename="escala
 router.register("tickets", TicketViewSet, basename="ticket")
 router.register("routes", RouteViewSet, basename="route")
 router.register("explanations", ExplanationViewSet, basename="explanation")
+router.register("maintenance-windows", MaintenanceWindowViewSet, basename="maintenance-window")
 
 urlpatterns = [
     *router.urls,

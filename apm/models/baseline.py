@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from apm import cron, schedules
 from apm.models.access import ScopedQuerySet
@@ -25,7 +26,8 @@ class BaselineQuerySet(ScopedQuerySet):
     program_path = "program__"
 
     def with_latest_deviation(self):
-        """Annotate ``latest_status``, ``latest_deviation_pct``, ``latest_evaluated_at``.
+        """Annotate ``latest_status``, ``latest_deviation_pct``, ``latest_evaluated_at``,
+        ``latest_in_maintenance``.
 
         Latest = the newest live run by ``evaluated_at`` (backfills never count; a
         live run's ``at`` is never in the future, see ``apm.services.dated_run``).
@@ -41,6 +43,7 @@ class BaselineQuerySet(ScopedQuerySet):
             latest_status=Subquery(latest.values("status")[:1]),
             latest_deviation_pct=Subquery(latest.values("deviation_pct")[:1]),
             latest_evaluated_at=Subquery(latest.values("evaluated_at")[:1]),
+            latest_in_maintenance=Subquery(latest.values("in_maintenance")[:1]),
         )
 
     def with_latest_quality(self):
@@ -58,9 +61,9 @@ class BaselineQuerySet(ScopedQuerySet):
         )
 
     def with_data_age(self):
-        """Annotate ``newest_data_at`` and ``newest_value``: when the newest live run that
-        measured a value ran, and that value (``no_data`` and ``error`` runs bring no data;
-        see ``apm.signoff``)."""
+        """Annotate ``newest_data_at`` and ``newest_value``: the newest sample of the newest
+        live run that measured a value (its ``newest_sample_at``, else when it ran), and that
+        value (``no_data`` and ``error`` runs bring no data; see ``apm.signoff``)."""
         deviation = self.model._meta.get_field("deviations").related_model
         measured = (
             deviation.objects.live()
@@ -68,7 +71,11 @@ class BaselineQuerySet(ScopedQuerySet):
             .order_by("-evaluated_at", "-id")
         )
         return self.annotate(
-            newest_data_at=Subquery(measured.values("evaluated_at")[:1]),
+            newest_data_at=Subquery(
+                measured.annotate(newest=Coalesce("newest_sample_at", "evaluated_at")).values(
+                    "newest"
+                )[:1]
+            ),
             newest_value=Subquery(measured.values("actual")[:1]),
         )
 
@@ -189,7 +196,27 @@ class Baseline(models.Model):
             raise ValidationError(
                 {"target_value": "A target of 0 is refused: percent deviation from 0 is undefined."}
             )
+        self.check_min_samples()
         self.check_probe()
+
+    def check_min_samples(self):
+        """``min_samples`` above 1 needs a probe that counts (docs/VERDICTS.md)."""
+        if (self.min_samples or 1) <= 1:
+            return
+        if self.probe_kind == ProbeKind.SQL:
+            raise ValidationError(
+                {"min_samples": "A SQL probe reads one row, one sample: min_samples must be 1."}
+            )
+        if self.probe_kind == ProbeKind.PROMQL:
+            from apm.probes.promql import count_companion
+
+            if count_companion(self.probe_query) is None:
+                raise ValidationError(
+                    {
+                        "min_samples": "Above 1 needs a PromQL query with one "
+                        "FUNC_over_time(selector[range]) to count its samples."
+                    }
+                )
 
     def check_probe(self):
         """Ask the probe's source about ``probe_query``: refuse it, or record if it was verified.

@@ -61,10 +61,17 @@ class Verification:
 
 @dataclass(frozen=True)
 class Reading:
+    """A measurement. ``sample_count``: how many samples (SQL: rows) the value rests on,
+    None when the source does not say; ``newest_at``: the newest sample read, when known;
+    ``expected``: how many samples the window should hold, when known (completeness)."""
+
     value: float | None
     raw: Any = None
     reason: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    sample_count: int | None = None
+    newest_at: datetime | None = None
+    expected: int | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,11 @@ class Probe:
 
     def measure(self, query: str, at: datetime) -> Reading:
         raise NotImplementedError
+
+    def count(self, query: str, at: datetime) -> int | None:
+        """How many samples ``query``'s value at ``at`` rests on, for a kind whose
+        ``measure`` cannot tell (PromQL's companion query); None: this kind cannot count."""
+        return None
 
 
 PROBES: dict[str, type[Probe]] = {}

@@ -25,8 +25,9 @@ from django.db import DatabaseError
 
 from apm.probes.base import Probe, ProbeError, ProbeKind, Reading, Verification, register
 from apm.probes.deadline import database_deadline
-from ops.metrics import aggregate
+from ops.metrics import get_store
 from ops.metrics.reads import AGGREGATE_FUNCS
+from ops.metrics.store import StoreUnavailable, WindowQuery
 from ops.models import Sensor, Service
 
 _SYNTAX = re.compile(
@@ -88,19 +89,26 @@ class MetricProbe(Probe):
         timeout = self.run_timeout()
         try:
             with database_deadline(timeout):
-                value = aggregate(
-                    parsed.service, parsed.metric, parsed.func, parsed.window_seconds, at
-                )
-        except DatabaseError as exc:
+                # One store call: the aggregate, its sample count and the newest sample.
+                stat = get_store().window_stats(
+                    [
+                        WindowQuery(
+                            parsed.service, parsed.metric, parsed.window_seconds, at, parsed.func
+                        )
+                    ]
+                )[0]
+        except (DatabaseError, StoreUnavailable) as exc:
             raise ProbeError(
                 f"reading the samples failed or took over {timeout:g} s: {exc}"
             ) from exc
+        value, count, newest = stat.value, stat.samples, stat.newest
         raw = {
             "service": parsed.service,
             "metric": parsed.metric,
             "func": parsed.func,
             "window_seconds": parsed.window_seconds,
             "value": value,
+            "samples": count,
         }
         if value is None:
             return Reading(
@@ -108,5 +116,7 @@ class MetricProbe(Probe):
                 raw,
                 f"no samples of {parsed.metric} from {parsed.service} "
                 f"in the {parsed.window_seconds}s before {at.isoformat()}",
+                sample_count=count,
+                newest_at=newest,
             )
-        return Reading(float(value), raw)
+        return Reading(float(value), raw, sample_count=count, newest_at=newest)

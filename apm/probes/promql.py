@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime
 
 import urllib3
@@ -66,6 +67,42 @@ def _error_text(response: urllib3.BaseHTTPResponse) -> str:
         return _text(response)[:500] or f"HTTP {response.status}"
 
 
+_OVER_TIME = re.compile(r"\b[a-z]+_over_time\s*\(")
+
+
+def count_companion(query: str) -> str | None:
+    """The companion query that counts the samples behind ``query`` (docs/VERDICTS.md).
+
+    ``query`` must hold one ``FUNC_over_time(..., SELECTOR[RANGE])`` (optionally inside
+    an aggregation such as ``avg(...)``): the companion is
+    ``sum(count_over_time(SELECTOR[RANGE]))``, the samples of every series in the range.
+    None for any other shape (then ``min_samples`` above 1 is refused on save).
+    """
+    matches = list(_OVER_TIME.finditer(query or ""))
+    if len(matches) != 1:
+        return None
+    start = matches[0].end()
+    depth, args, arg_start = 1, [], start
+    for i in range(start, len(query)):
+        char = query[i]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                args.append(query[arg_start:i])
+                break
+        elif char == "," and depth == 1:
+            args.append(query[arg_start:i])
+            arg_start = i + 1
+    else:
+        return None
+    inner = args[-1].strip()
+    if not inner.endswith("]"):
+        return None
+    return f"sum(count_over_time({inner}))"
+
+
 @register
 class PromqlProbe(Probe):
     kind = ProbeKind.PROMQL
@@ -112,6 +149,15 @@ class PromqlProbe(Probe):
                 "not the query API's JSON)"
             ) from exc
         return _reading(result_type, result)
+
+    def count(self, query: str, at: datetime) -> int | None:
+        """The companion's answer (one more instant query); None when the query has no
+        companion. An empty answer is 0 samples."""
+        companion = count_companion(query)
+        if companion is None:
+            return None
+        reading = self.measure(companion, at)
+        return 0 if reading.value is None else int(reading.value)
 
 
 def _error_type(response: urllib3.BaseHTTPResponse) -> str:

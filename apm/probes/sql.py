@@ -108,11 +108,12 @@ class SqlProbe(Probe):
                 f"the query returned {shape(result)}; a baseline needs one row with one column"
             )
         if result.row_count == 0:
-            return Reading(None, [], "the query returned no rows")
+            return Reading(None, [], "the query returned no rows", sample_count=0)
         value = number_or_none(result.first_row[0])
         if value is None:
             return Reading(None, [[None]], "the query returned NULL")
-        return Reading(value, [[_plain(result.first_row[0])]])
+        # One row is one sample (docs/VERDICTS.md): min_samples > 1 never suits a SQL probe.
+        return Reading(value, [[_plain(result.first_row[0])]], sample_count=1)
 
 
 def _plain(number):

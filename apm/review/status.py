@@ -3,7 +3,9 @@
 The rule (docs/REVIEW.md):
 
 - The quarter's evaluations are the deviations measured in it (up to ``as_of``) that
-  have a value; ``no_data`` and ``error`` runs are counted as missing, not fitted.
+  have a value; ``no_data`` and ``error`` runs are counted as missing, not fitted;
+  runs inside a maintenance window and ``insufficient_data`` runs are left out
+  (``Deviation.objects.counted``, docs/VERDICTS.md).
 - Fewer than ``MIN_EVALUATIONS`` → ``insufficient_data``.
 - *So far*: the mean of the quarter's values. *Projection*: a least-squares line
   through (time, value), read at the quarter's end. Each is *kept* when its deviation
@@ -116,7 +118,7 @@ def review(baselines, quarter: Quarter, as_of: datetime, *, details=True) -> lis
     until = min(as_of, quarter.end)
     rows: dict[int, list] = defaultdict(list)
     newest: dict[int, dict] = {}
-    measured = Deviation.objects.filter(
+    measured = Deviation.objects.counted().filter(
         baseline_id__in=ids, evaluated_at__gte=quarter.start, evaluated_at__lt=until
     )
     for baseline_id, at, actual, status, *figures in measured.order_by().values_list(

@@ -42,8 +42,11 @@ class SLOSerializer(serializers.ModelSerializer):
             "threshold",
             "window_seconds",
             "percentile",
+            "min_samples",
             "state",
             "value",
+            "sample_count",
+            "in_maintenance",
             "since",
             "evaluated_at",
         ]
@@ -113,6 +116,13 @@ class StatusSerializer(serializers.Serializer):
     window_seconds = serializers.IntegerField()
     percentile = serializers.FloatField()
     target = serializers.CharField()
+    min_samples = serializers.IntegerField(help_text="Samples the window needs to be judged.")
+    sample_count = serializers.IntegerField(
+        allow_null=True, help_text="Samples in the window at the last evaluation."
+    )
+    in_maintenance = serializers.BooleanField(
+        help_text="The service is inside a maintenance window: no incident, no action."
+    )
     since = serializers.DateTimeField(allow_null=True)
     evaluated_at = serializers.DateTimeField(
         allow_null=True, help_text="When the evaluator last ran (every few seconds)."

@@ -27,8 +27,8 @@ from ops.api.parsers import (
 from ops.api.permissions import CanIngestMetrics, ServicePermissions
 from ops.api.throttles import IngestRateThrottle
 from ops.budget.evaluate import status_of as error_budget
-from ops.filtersets import SampleFilterSet, ServiceFilterSet
-from ops.models import SLO, Series, Service
+from ops.filtersets import SeriesParams, ServiceFilterSet
+from ops.models import SLO, Service
 from ops.playbook.incidents import open_incident_summary
 from ops.servicedef import DefinitionError
 from ops.slo import last_pass_at
@@ -114,6 +114,9 @@ class ServiceViewSet(
                 "window_seconds": slo.window_seconds,
                 "percentile": slo.percentile,
                 "target": slo.target,
+                "min_samples": slo.min_samples,
+                "sample_count": slo.sample_count,
+                "in_maintenance": slo.in_maintenance,
                 "since": slo.since,
                 "evaluated_at": last_pass_at(),
                 "open_incident": open_incident_summary(service.id),
@@ -165,6 +168,13 @@ class MetricsView(APIView):
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
         except metrics.IngestForbidden as exc:
             raise exceptions.PermissionDenied(str(exc)) from None
+        except metrics.StoreUnavailable as exc:
+            # Nothing was stored: the sender keeps the batch and tries again later.
+            return Response(
+                {"detail": f"the metrics store is unavailable: {exc}"},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
         return Response({"accepted": accepted}, status=status.HTTP_201_CREATED)
 
 
@@ -190,32 +200,26 @@ class SeriesView(APIView):
             params["since"] = (now - DEFAULT_SERIES_WINDOW).isoformat()
         if not params.get("until"):
             params["until"] = now.isoformat()
-        filterset = SampleFilterSet(params, queryset=SampleFilterSet.Meta.model.objects.all())
-        if not filterset.is_valid():
-            return Response(filterset.errors, status=status.HTTP_400_BAD_REQUEST)
-        data = filterset.form.cleaned_data
-        rows = list(
-            filterset.qs.order_by("-ts").values_list("series_id", "ts", "value")[: MAX_POINTS + 1]
+        form = SeriesParams(params)
+        if not form.is_valid():
+            return Response(form.errors, status=status.HTTP_400_BAD_REQUEST)
+        data = form.cleaned_data
+        found = metrics.get_store().points(
+            data["service"], data["name"], data["since"], data["until"], MAX_POINTS
         )
-        truncated = len(rows) > MAX_POINTS
-        rows = rows[:MAX_POINTS][::-1]
-        labels = dict(
-            Series.objects.filter(service_id=data["service"], name=data["name"]).values_list(
-                "id", "labels"
-            )
-        )
-        points: dict[int, list] = {}
-        for series_id, ts, value in rows:
-            points.setdefault(series_id, []).append([ts.isoformat(), value])
         return Response(
             {
                 "service": data["service"],
                 "name": data["name"],
                 "since": data["since"],
                 "until": data["until"],
-                "truncated": truncated,
+                "truncated": found.truncated,
                 "series": [
-                    {"labels": labels.get(sid, {}), "points": pts} for sid, pts in points.items()
+                    {
+                        "labels": one.labels,
+                        "points": [[ts.isoformat(), value] for ts, value in one.points],
+                    }
+                    for one in found.series
                 ],
             }
         )

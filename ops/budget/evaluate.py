@@ -1,9 +1,9 @@
 """Error budgets and burn-rate incidents of the SLOs that declare an ``objective``.
 
-One statement per distinct ``budget_window`` in use (all SLOs sharing a window are
-counted together), whatever the number of SLOs: the samples of every budgeted SLO
-since the earliest window start, counted all and bad (above the threshold) for
-the budget window and each alert window with filtered aggregates.
+One metrics-store call per distinct ``budget_window`` in use (all SLOs sharing a
+window are counted together; one statement on the database store), whatever the
+number of SLOs: the samples of every budgeted SLO counted all and bad (above the
+threshold) for the budget window and each alert window (``count_above``).
 
 ``evaluate(at)`` runs in the SLO tick: for each service whose playbook has a
 ``fast_burn`` or ``slow_burn`` step it opens that condition's incident when the
@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from ops import maintenance
 from ops.budget import windows
-from ops.models import SLO, Incident, Sample
+from ops.metrics.store import CountQuery, get_store
+from ops.models import SLO, Incident
 from ops.playbook import grammar
 from ops.playbook.incidents import definition_of, open_for, resolve_incident
 
@@ -30,48 +30,35 @@ EVALUATOR = "burn-rate-evaluator"
 BURN_CONDITIONS = (grammar.FastBurn, grammar.SlowBurn)
 
 
-def _counts_for(slo_ids: list[int], spec: str, at: datetime) -> dict[int, dict]:
+def _counts_for(slos: list[SLO], spec: str, at: datetime) -> dict[int, dict]:
     """{slo id: {"budget": (all, bad), seconds: (all, bad) for each alert window}}."""
     start, _length = windows.bounds(spec, at)
     factor = windows.scale(spec, at)
-    cuts = {w: at - timedelta(seconds=w * factor) for w in windows.ALERT_WINDOWS}
-    earliest = min(start, *cuts.values())
-    bad = Q(value__gt=F("series__service__slos__threshold"))
-    aggregates = {"all_budget": Count("value", filter=Q(ts__gt=start))}
-    aggregates["bad_budget"] = Count("value", filter=Q(ts__gt=start) & bad)
-    for seconds, cut in cuts.items():
-        aggregates[f"all_{seconds}"] = Count("value", filter=Q(ts__gt=cut))
-        aggregates[f"bad_{seconds}"] = Count("value", filter=Q(ts__gt=cut) & bad)
-    rows = (
-        Sample.objects.filter(
-            series__service__slos__in=slo_ids,
-            series__name=F("series__service__slos__target"),
-            ts__gt=earliest,
-            ts__lte=at,
-        )
-        .values("series__service__slos__id")
-        .annotate(**aggregates)
-        .order_by()
-    )
-    found = {}
-    for row in rows:
-        counts = {"budget": (row["all_budget"], row["bad_budget"])}
-        for seconds in windows.ALERT_WINDOWS:
-            counts[seconds] = (row[f"all_{seconds}"], row[f"bad_{seconds}"])
-        found[row["series__service__slos__id"]] = counts
-    empty = {"budget": (0, 0), **{s: (0, 0) for s in windows.ALERT_WINDOWS}}
-    return {pk: found.get(pk, empty) for pk in slo_ids}
+    starts = (start, *(at - timedelta(seconds=w * factor) for w in windows.ALERT_WINDOWS))
+    queries = [
+        CountQuery(slo.service_id, slo.target, slo.threshold, starts, at, key=slo.pk)
+        for slo in slos
+    ]
+    found = get_store().count_above(queries)
+    result = {}
+    for slo in slos:
+        budget_counts, *alert_counts = found[slo.pk]
+        result[slo.pk] = {
+            "budget": budget_counts,
+            **dict(zip(windows.ALERT_WINDOWS, alert_counts, strict=True)),
+        }
+    return result
 
 
 def counts(slos, at: datetime) -> dict[int, dict]:
     """Counts for every budgeted SLO in ``slos``; one statement per distinct budget window."""
-    by_window: dict[str, list[int]] = defaultdict(list)
+    by_window: dict[str, list[SLO]] = defaultdict(list)
     for slo in slos:
         if slo.objective is not None:
-            by_window[slo.budget_window or windows.DEFAULT_WINDOW].append(slo.pk)
+            by_window[slo.budget_window or windows.DEFAULT_WINDOW].append(slo)
     result: dict[int, dict] = {}
-    for spec, ids in by_window.items():
-        result.update(_counts_for(ids, spec, at))
+    for spec, group in by_window.items():
+        result.update(_counts_for(group, spec, at))
     return result
 
 

@@ -1,10 +1,9 @@
-"""Metric ingestion, window aggregates and the one percentile method.
+"""Metric ingestion and reads, behind the configured metrics store (``ops.metrics.store``).
 
-``ingest(payload, ...)`` validates a sample or a batch of up to ``MAX_SAMPLES``
-and stores it all-or-nothing (PostgreSQL: ``COPY`` in the caller's transaction;
-SQLite: ``bulk_create``). ``aggregate(...)`` is the public read used by the APM
-``metric`` probe. ``percentile`` is linear interpolation between closest ranks,
-exactly PostgreSQL's ``percentile_cont`` — the SLO evaluator uses the same.
+``ingest(payload, ...)`` validates a sample or a batch of up to ``MAX_SAMPLES`` and
+hands it to the store all-or-nothing. ``aggregate(...)`` is the public read used by
+the APM ``metric`` probe and the playbook's metric conditions. ``percentile`` is
+linear interpolation between closest ranks, exactly PostgreSQL's ``percentile_cont``.
 """
 
 from ops.metrics.ingest import ingest, purge_expired
@@ -14,8 +13,8 @@ from ops.metrics.reads import (
     aggregate,
     percentile,
     window_percentile,
-    window_samples,
 )
+from ops.metrics.store import StoreUnavailable, get_store
 from ops.metrics.validation import MAX_SAMPLES, IngestError, IngestForbidden, labels_key
 
 __all__ = [
@@ -24,11 +23,12 @@ __all__ = [
     "PERCENTILES",
     "IngestError",
     "IngestForbidden",
+    "StoreUnavailable",
     "aggregate",
+    "get_store",
     "ingest",
     "labels_key",
     "percentile",
     "purge_expired",
     "window_percentile",
-    "window_samples",
 ]

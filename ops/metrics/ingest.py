@@ -1,18 +1,16 @@
-"""Storing samples: one sensor check, series resolution, one writer (binary COPY on
-PostgreSQL, bulk_create on SQLite), retention."""
+"""Storing samples: one sensor check, then the configured metrics store's ``write``
+(all-or-nothing), and the retention (``purge_expired`` → the store's ``maintain``)."""
 
 from __future__ import annotations
 
-import struct
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
-from django.db import connection, transaction
 from django.utils import timezone
 
+from ops.metrics.store import MaintenanceResult, get_store
+from ops.metrics.store.database import COPY_HEADER, COPY_TRAILER, encode
 from ops.metrics.validation import (
     MAX_REPORTED_ERRORS,
-    UNIX_EPOCH,
     IngestError,
     IngestForbidden,
     SampleError,
@@ -22,12 +20,10 @@ from ops.metrics.validation import (
     samples_of,
     validate,
 )
-from ops.models import Sample, Sensor, Series
+from ops.models import Sensor
 
-PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix microseconds
-COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no extension
-COPY_TRAILER = b"\xff\xff"
-_COPY_ROW = struct.Struct(">hiqiqid")
+# The benchmarks' reference COPY uses the database store's encoder.
+__all__ = ["COPY_HEADER", "COPY_TRAILER", "check_sensors", "encode", "ingest", "purge_expired"]
 _CHUNK = 1000
 
 
@@ -56,78 +52,6 @@ def check_sensors(names: list[tuple], batch: bool, restrict_service: str | None)
         if len(errors) >= MAX_REPORTED_ERRORS:
             break
     raise IngestError({"samples": errors} if batch else errors["0"])
-
-
-def _series_ids(labels: dict[tuple, dict]) -> dict[tuple, int]:
-    """{(service, name, labels_key): labels} -> {key: series id}, creating missing series."""
-    keys = set(labels)
-
-    def lookup():
-        services = {k[0] for k in keys}
-        names = {k[1] for k in keys}
-        found = {}
-        for pk, service_id, name, lkey in Series.objects.filter(
-            service_id__in=services, name__in=names
-        ).values_list("id", "service_id", "name", "labels_key"):
-            found[(service_id, name, lkey)] = pk
-        return found
-
-    found = lookup()
-    missing = [k for k in keys if k not in found]
-    if missing:
-        Series.objects.bulk_create(
-            [
-                Series(service_id=k[0], name=k[1], labels_key=k[2], labels=labels[k])
-                for k in missing
-            ],
-            ignore_conflicts=True,
-        )
-        found = lookup()
-    return {k: found[k] for k in keys}
-
-
-def encode(rows) -> bytes:
-    """(series id, microseconds since the Unix epoch, value) rows as binary COPY tuples.
-
-    PostgreSQL's binary format: (int8, timestamptz, float8) per row, timestamptz being
-    int64 microseconds since 2000-01-01 UTC; no per-row datetime objects. A whole COPY
-    stream is ``COPY_HEADER``, the tuples, ``COPY_TRAILER``.
-    """
-    pack = _COPY_ROW.pack
-    return b"".join([pack(3, 8, sid, 8, us - PG_EPOCH_US, 8, value) for sid, us, value in rows])
-
-
-def _write(chunks, ids: dict[tuple, int]) -> None:
-    """Store each chunk of checked rows ``[(series key, ts_us, value, labels)]`` as it comes.
-
-    On PostgreSQL one binary COPY takes every chunk, so checking the next chunk (when
-    ``chunks`` checks lazily) overlaps the database's work on the last one. A
-    ``SampleError`` (or KeyError) from ``chunks`` aborts it; the caller's transaction
-    then rolls back whatever was written.
-    """
-    if connection.vendor != "postgresql":
-        for rows in chunks:
-            Sample.objects.bulk_create(
-                [
-                    Sample(series_id=ids[k], ts=UNIX_EPOCH + timedelta(microseconds=us), value=v)
-                    for k, us, v, _ in rows
-                ],
-                batch_size=500,
-            )
-        return
-    table = connection.ops.quote_name(Sample._meta.db_table)
-    sql = f"COPY {table} (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
-    # psycopg's own COPY: wrap_database_errors turns its errors into Django's (a dropped
-    # connection is then an OperationalError, and the connection is marked unusable).
-    with (
-        connection.cursor() as cursor,
-        connection.wrap_database_errors,
-        cursor.cursor.copy(sql) as copy,
-    ):
-        copy.write(COPY_HEADER)
-        for rows in chunks:
-            copy.write(encode([(ids[k], us, v) for k, us, v, _ in rows]))
-        copy.write(COPY_TRAILER)
 
 
 def _chunks(samples: list, size: int = _CHUNK):
@@ -175,33 +99,26 @@ def ingest(
     and field.
     """
     window = Window(now or timezone.now())
+    store = get_store()
     samples, batch = samples_of(payload)
     keys = _series_keys(samples, default_service)
     if keys is not None:
         try:
             check_sensors([(service, name) for service, name, _ in keys], batch, restrict_service)
-            with transaction.atomic():
-                checked = (
-                    [check_sample(raw, default_service, window) for raw in chunk]
-                    for chunk in _chunks(samples)
-                )
-                _write(checked, _series_ids(keys))
+            checked = (
+                [check_sample(raw, default_service, window) for raw in chunk]
+                for chunk in _chunks(samples)
+            )
+            store.write(keys, checked)
             return len(samples)
         except (SampleError, KeyError, IngestError, IngestForbidden):
             pass  # nothing stored; the careful pass below explains what was wrong
     rows = validate(samples, batch, default_service, window)
     check_sensors([key[:2] for key, _, _, _ in rows], batch, restrict_service)
-    with transaction.atomic():
-        ids = _series_ids({key: labels for key, _, _, labels in rows})
-        _write(_chunks(rows), ids)
+    store.write({key: labels for key, _, _, labels in rows}, _chunks(rows))
     return len(rows)
 
 
-def purge_expired(now: datetime | None = None) -> int:
-    """Delete samples older than the retention, one series at a time (uses the index)."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.HMS_METRIC_RETENTION_DAYS)
-    deleted = 0
-    for series_id in Series.objects.values_list("id", flat=True).iterator():
-        count, _ = Sample.objects.filter(series_id=series_id, ts__lt=cutoff).delete()
-        deleted += count
-    return deleted
+def purge_expired(now: datetime | None = None) -> MaintenanceResult:
+    """Apply the retention (``HMS_METRIC_RETENTION_DAYS``) and prepare partitions ahead."""
+    return get_store().maintain(now or timezone.now())

@@ -1,5 +1,5 @@
 """Metric storage fit for time-window queries: one ``Series`` per (service, name, labels),
-many ``Sample`` rows indexed on (series, ts)."""
+many ``Sample`` rows keyed on (series, ts)."""
 
 from django.db import models
 
@@ -27,15 +27,20 @@ class Series(models.Model):
 
 
 class Sample(models.Model):
-    # No separate FK index: the (series, ts) index below serves lookups by series too.
+    """One value of one series at one instant; (series, ts) is the key, no surrogate id.
+
+    On PostgreSQL the table is partitioned by day and its key carries the value
+    (``INCLUDE (value)``), see ``ops/metrics/store/partitions.py``; on SQLite it is a
+    plain table with the same key. Only ``ops.metrics.store`` reads and writes it.
+    """
+
+    pk = models.CompositePrimaryKey("series", "ts")
+    # No separate FK index: the (series, ts) key serves lookups by series too.
     series = models.ForeignKey(
         Series, on_delete=models.CASCADE, related_name="samples", db_index=False
     )
     ts = models.DateTimeField()
     value = models.FloatField()
-
-    class Meta:
-        indexes = [models.Index(fields=["series", "ts"], name="ops_sample_series_ts")]
 
     def __str__(self):
         return f"{self.series_id} {self.ts.isoformat()} {self.value}"

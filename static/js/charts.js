@@ -1,5 +1,6 @@
 /* Charts for HMS Monitor pages: uPlot (static/vendor/uplot) with a horizontal target line.
- * A graph is {x: [epoch seconds], y: [values], line: number|null, label: string}. */
+ * A graph is {x: [epoch seconds], y: [values], line: number|null, label: string,
+ * bands: [[from, to], ...] maintenance spans drawn as grey bands}. */
 (function () {
   "use strict";
 
@@ -22,9 +23,29 @@
     return [x, y, line];
   }
 
+  /* Maintenance spans: grey bands behind the lines (measured, not judged). */
+  function drawBands(graph) {
+    return function (u) {
+      var bands = graph.bands || [];
+      if (!bands.length) { return; }
+      var ctx = u.ctx;
+      ctx.save();
+      ctx.fillStyle = "rgba(110, 119, 129, 0.18)";
+      bands.forEach(function (band) {
+        var left = u.valToPos(band[0], "x", true);
+        var right = u.valToPos(band[1], "x", true);
+        var lo = Math.max(left, u.bbox.left);
+        var hi = Math.min(right, u.bbox.left + u.bbox.width);
+        if (hi > lo) { ctx.fillRect(lo, u.bbox.top, hi - lo, u.bbox.height); }
+      });
+      ctx.restore();
+    };
+  }
+
   function options(el, graph) {
     var s = size(el);
     return {
+      hooks: { drawClear: [drawBands(graph)] },
       width: s.width,
       height: s.height,
       // A key, not a readout: a live legend reads "Time: -- actual: --" until the pointer

@@ -135,7 +135,7 @@ def test_the_demos_changed_pages_read_in_words(page, demo):
     source = page.locator("section[aria-labelledby=source-title]")
     expect(source).to_contain_text("Checkpoint scanner sensors")
     expect(source).to_contain_text("Sign-off out of date: given 1\xa0year, 1\xa0month ago")
-    expect(page.locator("[data-role=quality]")).to_contain_text("Data quality")
+    expect(page.locator("#history")).to_contain_text("Data quality")
     screenshot(page, "demo-baseline")
 
     page.context.clear_cookies()  # the public page, logged out, on a phone

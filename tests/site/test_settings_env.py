@@ -83,6 +83,8 @@ def _manage_check(**env):
         ({"DEBUG": "1", "HMS_KUBE_TIMEOUT_SECONDS": "0"}, "HMS_KUBE_TIMEOUT_SECONDS=0.0"),
         ({"DEBUG": "1", "HMS_VALIDATION_MAX_AGE_DAYS": "a year"}, "HMS_VALIDATION_MAX_AGE_DAYS="),
         ({"DEBUG": "1", "HMS_VALIDATION_MAX_AGE_DAYS": "0"}, "HMS_VALIDATION_MAX_AGE_DAYS=0"),
+        ({"DEBUG": "1", "HMS_METRICS_STORE": "influx"}, "HMS_METRICS_STORE='influx'"),
+        ({"DEBUG": "1", "HMS_METRIC_PARTITIONS_AHEAD": "0"}, "HMS_METRIC_PARTITIONS_AHEAD=0"),
     ],
 )
 def test_bad_settings_stop_start_up_naming_the_variable(env, named):

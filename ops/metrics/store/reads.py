@@ -1,0 +1,251 @@
+"""The ``database`` store's reads: many queries per statement, on PostgreSQL and SQLite.
+
+The queries travel as rows of a relation ``q`` joined to the samples: PostgreSQL
+unnests one array per column (one statement whatever the number of queries), SQLite
+gets a ``VALUES`` list (one statement per ``SQLITE_CHUNK`` queries). On PostgreSQL
+each query is a ``LATERAL`` subquery that walks the ``(series_id, ts)`` key of its own
+series (index-only, the value is in the index) in the partitions its window touches;
+``percentile_cont`` does the interpolation. SQLite fetches the sorted values and
+``ops.metrics.percentile`` interpolates the same way.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection
+
+from ops.metrics.percentile import percentile
+from ops.metrics.store.base import Points, SeriesPoints, WindowStat, percentile_of
+from ops.models import Sample, Series
+
+SAMPLE, SERIES = Sample._meta.db_table, Series._meta.db_table
+SQLITE_CHUNK = 2000
+PG_TYPES = {"i": "int", "service": "text", "metric": "text", "start": "timestamptz",
+            "at": "timestamptz", "frac": "float8", "threshold": "float8"}  # fmt: skip
+BUCKET_STATISTICS = {"max": "max", "min": "min", "avg": "avg"}
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _aware(value) -> datetime | None:
+    if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
+        return value
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
+
+
+def _relation(columns: list[str], rows: list[tuple]) -> tuple[str, str, list]:
+    """(WITH prefix, FROM item named ``q``, params) carrying ``rows`` as relation ``q``."""
+    if _pg():
+        arrays = ", ".join(f"%s::{PG_TYPES[c]}[]" for c in columns)
+        return (
+            "",
+            f"unnest({arrays}) AS q({', '.join(columns)})",
+            [list(c) for c in zip(*rows, strict=False)],
+        )
+    to_db = connection.ops.adapt_datetimefield_value
+    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+    params = [to_db(v) if isinstance(v, datetime) else v for row in rows for v in row]
+    return f"WITH q({', '.join(columns)}) AS (VALUES {values}) ", "q", params
+
+
+def _chunks(rows: list) -> list[list]:
+    size = max(len(rows), 1) if _pg() else SQLITE_CHUNK  # PostgreSQL: one statement
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+def _fetch(sql: str, params: list, jit_off: bool = False) -> list[tuple]:
+    with connection.cursor() as cursor:
+        if jit_off:
+            # One round trip: the two statements run as one implicit transaction, so
+            # SET LOCAL holds for the SELECT only (JIT costs more than it saves here).
+            cursor.execute("SET LOCAL jit = off; " + sql, params)
+            cursor.nextset()
+        else:
+            cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+_WINDOW_JOIN = f"""
+    FROM {SERIES} AS se JOIN {SAMPLE} AS smp ON smp.series_id = se.id
+    WHERE se.service_id = q.service AND se.name = q.metric
+      AND smp.ts > q.start AND smp.ts <= q.at"""
+
+
+_PG_SELECTS = {
+    "pct": ("percentile_cont(q.frac) WITHIN GROUP (ORDER BY smp.value) AS v", "w.v"),
+    "agg": (
+        "avg(smp.value) AS avg, min(smp.value) AS min, max(smp.value) AS max, "
+        "sum(smp.value) AS sum, "
+        "(array_agg(smp.value ORDER BY smp.ts DESC, smp.value DESC))[1] AS last",
+        "w.avg, w.min, w.max, w.sum, w.last",
+    ),
+}
+
+
+def _pg_window(kind: str, rows: list[tuple]) -> dict[int, tuple]:
+    """{i: (samples, newest, value…)}: ``pct`` rows carry a ``frac`` column and give the
+    percentile; ``agg`` rows give avg, min, max, sum and last."""
+    columns = ["i", "service", "metric", "start", "at"] + (["frac"] if kind == "pct" else [])
+    _, source, params = _relation(columns, rows)
+    select, values = _PG_SELECTS[kind]
+    sql = (
+        f"SELECT q.i, w.n, w.newest, {values} FROM {source} CROSS JOIN LATERAL ("  # noqa: S608
+        f"SELECT count(*) AS n, max(smp.ts) AS newest, {select} {_WINDOW_JOIN}) AS w"
+    )
+    return {row[0]: row[1:] for row in _fetch(sql, params, jit_off=True)}
+
+
+def _sqlite_window(rows: list[tuple]) -> dict[int, list[tuple]]:
+    """{i: [(value, ts) sorted by value]} for every row (service, metric, start, at)."""
+    found: dict[int, list[tuple]] = defaultdict(list)
+    for chunk in _chunks(rows):
+        prefix, source, params = _relation(["i", "service", "metric", "start", "at"], chunk)
+        sql = f"{prefix}SELECT q.i, smp.value, smp.ts FROM {source} JOIN {SERIES} AS se ON se.service_id = q.service AND se.name = q.metric JOIN {SAMPLE} AS smp ON smp.series_id = se.id AND smp.ts > q.start AND smp.ts <= q.at ORDER BY q.i, smp.value"  # noqa: E501, S608
+        for i, value, ts in _fetch(sql, params):
+            found[i].append((value, _aware(ts)))
+    return found
+
+
+def _from_values(statistic: str, pairs: list[tuple]) -> float | None:
+    values = [v for v, _ in pairs]
+    if not values:
+        return None
+    pct = percentile_of(statistic)
+    if pct is not None:
+        return percentile(values, pct)
+    if statistic == "last":
+        return max(pairs, key=lambda p: (p[1], p[0]))[0]
+    if statistic == "count":
+        return float(len(values))
+    return float(
+        {"avg": lambda v: sum(v) / len(v), "min": min, "max": max, "sum": sum}[statistic](values)
+    )
+
+
+_AGG_INDEX = {"avg": 0, "min": 1, "max": 2, "sum": 3, "last": 4}
+
+
+def _window_key(q) -> tuple:
+    return (q.service, q.metric, q.at - timedelta(seconds=q.window_seconds), q.at, q.statistic)
+
+
+def window_stats(queries) -> list[WindowStat]:
+    distinct: dict[tuple, int] = {}
+    for q in queries:
+        distinct.setdefault(_window_key(q), len(distinct))
+    rows = [(i, *key) for key, i in distinct.items()]
+    answers: dict[int, tuple] = {}
+    if _pg():
+        pct = [(*r[:5], percentile_of(r[5]) / 100.0) for r in rows if percentile_of(r[5])]
+        agg = {r[1:5]: r[0] for r in rows if percentile_of(r[5]) is None}
+        if pct:
+            for i, (n, newest, value) in _pg_window("pct", pct).items():
+                answers[i] = (value, n, newest)
+        if agg:
+            agg_rows = [(i, *key) for key, i in agg.items()]
+            found = _pg_window("agg", agg_rows)
+            for r in rows:
+                if percentile_of(r[5]) is None:
+                    n, newest, *values = found[agg[r[1:5]]]
+                    value = float(n) if r[5] == "count" else values[_AGG_INDEX[r[5]]]
+                    answers[r[0]] = (None if not n else value, n, newest)
+    else:
+        found = _sqlite_window([r[:5] for r in rows])
+        for r in rows:
+            pairs = found.get(r[0], [])
+            newest = max((ts for _, ts in pairs), default=None)
+            answers[r[0]] = (_from_values(r[5], pairs), len(pairs), newest)
+    result = []
+    for q in queries:
+        value, n, newest = answers[distinct[_window_key(q)]]
+        value = None if value is None else float(value)
+        result.append(WindowStat(query=q, value=value, samples=n, newest=_aware(newest)))
+    return result
+
+
+def count_above(queries) -> dict:
+    groups: dict[tuple, dict[tuple, int]] = defaultdict(dict)
+    for q in queries:
+        group = groups[(tuple(q.starts), q.at)]
+        group.setdefault((q.service, q.metric, float(q.threshold)), len(group))
+    counted: dict[tuple, list] = {}
+    for (starts, at), distinct in groups.items():
+        filters = ", ".join(
+            "count(*) FILTER (WHERE smp.ts > %s), "
+            "count(*) FILTER (WHERE smp.ts > %s AND smp.value > q.threshold)"
+            for _ in starts
+        )
+        rows = [(i, *key) for key, i in distinct.items()]
+        to_db = (lambda v: v) if _pg() else connection.ops.adapt_datetimefield_value
+        for chunk in _chunks(rows):
+            prefix, source, params = _relation(["i", "service", "metric", "threshold"], chunk)
+            sql = f"{prefix}SELECT q.i, {filters} FROM {source} JOIN {SERIES} AS se ON se.service_id = q.service AND se.name = q.metric JOIN {SAMPLE} AS smp ON smp.series_id = se.id WHERE smp.ts > %s AND smp.ts <= %s GROUP BY q.i"  # noqa: E501, S608
+            cuts = [to_db(s) for s in starts for _ in (0, 1)]
+            bounds = [to_db(min(starts)), to_db(at)]
+            # SQLite's VALUES list comes first in the statement, PostgreSQL's arrays after
+            # the filters.
+            params = params + cuts + bounds if prefix else cuts + params + bounds
+            for i, *numbers in _fetch(sql, params):
+                counted[((starts, at), i)] = [
+                    (numbers[2 * j], numbers[2 * j + 1]) for j in range(len(starts))
+                ]
+    result = {}
+    for q in queries:
+        group_key = (tuple(q.starts), q.at)
+        i = groups[group_key][(q.service, q.metric, float(q.threshold))]
+        zeros = [(0, 0)] * len(q.starts)
+        result[q.key] = counted.get((group_key, i), zeros)
+    return result
+
+
+def buckets(metrics, since, until, step_seconds: int, statistic: str = "max") -> dict:
+    if statistic not in BUCKET_STATISTICS:
+        raise ValueError(f"statistic must be one of {', '.join(BUCKET_STATISTICS)}")
+    step = int(step_seconds)
+    if step <= 0:
+        raise ValueError("step_seconds must be positive")
+    pairs = sorted(set(metrics))
+    if not pairs:
+        return {}
+    if _pg():
+        bucket = "(floor(extract(epoch FROM smp.ts) / %s) * %s)::bigint"
+    else:
+        bucket = "(CAST(strftime('%%s', smp.ts) AS INTEGER) / %s) * %s"
+    to_db = (lambda v: v) if _pg() else connection.ops.adapt_datetimefield_value
+    graphs: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    for chunk in _chunks([(i, s, m) for i, (s, m) in enumerate(pairs)]):
+        prefix, source, params = _relation(["i", "service", "metric"], chunk)
+        func = BUCKET_STATISTICS[statistic]
+        sql = f"{prefix}SELECT q.service, q.metric, {bucket} AS b, {func}(smp.value) FROM {source} JOIN {SERIES} AS se ON se.service_id = q.service AND se.name = q.metric JOIN {SAMPLE} AS smp ON smp.series_id = se.id WHERE smp.ts > %s AND smp.ts <= %s GROUP BY q.service, q.metric, b"  # noqa: E501, S608
+        steps, window = [step, step], [to_db(since), to_db(until)]
+        params = params + steps + window if prefix else steps + params + window
+        for service, metric, b, value in _fetch(sql, params):
+            graphs[(service, metric)][int(b)] = float(value)
+    return dict(graphs)
+
+
+def points(service: str, metric: str, since, until, limit: int) -> Points:
+    labels = dict(
+        Series.objects.filter(service_id=service, name=metric).values_list("id", "labels")
+    )
+    if not labels:
+        return Points(series=[], truncated=False)
+    rows = list(
+        Sample.objects.filter(series_id__in=list(labels), ts__gte=since, ts__lte=until)
+        .order_by("-ts", "-series_id")
+        .values_list("series_id", "ts", "value")[: limit + 1]
+    )
+    truncated = len(rows) > limit
+    by_series: dict[int, list] = {}
+    for series_id, ts, value in reversed(rows[:limit]):
+        by_series.setdefault(series_id, []).append((ts, value))
+    return Points(
+        series=[SeriesPoints(labels=labels[sid], points=pts) for sid, pts in by_series.items()],
+        truncated=truncated,
+    )
