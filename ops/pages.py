@@ -40,7 +40,13 @@ PAGE_SIZE = 30
 GRAPH_MIN_SECONDS = 3600
 # Over six hours, one point an hour keeps each graph under a few hundred points.
 MINUTE_BUCKETS_UP_TO = 6 * 3600
-STATE_RANK = {SLO.State.BREACHED: 2, SLO.State.NO_DATA: 1, SLO.State.HEALTHY: 0}
+# A tile shows its worst SLO: breached, then no data, then too few samples, then healthy.
+STATE_RANK = {
+    SLO.State.BREACHED: 3,
+    SLO.State.NO_DATA: 2,
+    SLO.State.INSUFFICIENT_DATA: 1,
+    SLO.State.HEALTHY: 0,
+}
 
 IncidentReader = Callable[[list[str]], dict[str, dict]]
 INCIDENT_READERS: list[IncidentReader] = []

@@ -85,7 +85,8 @@ class BaselineForm(forms.ModelForm):
     class Meta:
         model = Baseline
         fields = ["program", "name", "active", "target_value", "compare_op", "threshold_pct",
-                  "probe_kind", "probe_query", "schedule", "data_source"]  # fmt: skip
+                  "min_samples", "probe_kind", "probe_query", "schedule",
+                  "data_source"]  # fmt: skip
 
     def clean(self):
         cleaned = super().clean()
@@ -109,7 +110,7 @@ class BaselineAdmin(ScopedAdmin):
     actions = ["run_now", "sign_off"]
     fieldsets = [
         (None, {"fields": ["program", "name", "active"]}),
-        ("Promise", {"fields": ["target_value", "compare_op", "threshold_pct"]}),
+        ("Promise", {"fields": ["target_value", "compare_op", "threshold_pct", "min_samples"]}),
         ("Probe", {"fields": ["probe_kind", "probe_query", "probe_verified", "probe_note"]}),
         ("Schedule (UTC)", {"fields": ["schedule", "periodic_task_link"]}),
         ("Data source", {"fields": ["data_source", "validated_by", "validated_at"]}),
@@ -252,13 +253,15 @@ class BaselineAdmin(ScopedAdmin):
 @admin.register(Deviation)
 class DeviationAdmin(ScopedAdmin):
     list_display = ("evaluated_at", "baseline", "program", "coloured_status", "actual",
-                    "deviation_pct", "trigger")  # fmt: skip
-    list_filter = ("status", "trigger", ("baseline__program", ScopedRelatedFilter))
+                    "deviation_pct", "sample_count", "in_maintenance", "trigger")  # fmt: skip
+    list_filter = ("status", "trigger", "in_maintenance",
+                   ("baseline__program", ScopedRelatedFilter))  # fmt: skip
     search_fields = ("baseline__name", "baseline__program__code")
     list_select_related = ("baseline__program",)
     date_hierarchy = "evaluated_at"
     fields = ("baseline", "evaluated_at", "coloured_status", "actual", "deviation_pct", "trigger",
-              "slot", "recorded_at", "evidence_pretty")  # fmt: skip
+              "slot", "recorded_at", "sample_count", "newest_sample_at", "completeness", "source",
+              "in_maintenance", "evidence_pretty")  # fmt: skip
     readonly_fields = fields
 
     def view_on_site(self, obj):

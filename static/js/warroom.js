@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var INTERVAL_MS = 2500;
-  var STATES = ["healthy", "breached", "no_data"];
+  var STATES = ["healthy", "breached", "no_data", "insufficient_data"];
 
   function setState(el, state, label) {
     if (!el) { return; }

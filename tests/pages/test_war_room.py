@@ -184,6 +184,7 @@ def test_polling_returns_the_incident_block_the_page_renders_with_dry_runs_label
     register = (
         "id: Hot_Scanner\nowner: TSA\nsensors:\n  - name: queue_time_seconds\n"
         "slo:\n  target: queue_time_seconds\n  threshold: 30\n  window_seconds: 300\n"
+        "  min_samples: 3\n"  # judged on the three readings below
         "playbook:\n  - if: slo_breach\n    then: scale_up compute=+2\n"
         "  - always:\n    log_to: HMS-DTA\n"
     )
@@ -208,3 +209,15 @@ def test_polling_returns_the_incident_block_the_page_renders_with_dry_runs_label
     text = re.sub(r"<[^>]+>", " ", block)
     assert not re.search(ISO, text), text
     assert polled["slos"][0]["value_text"] == "69"
+
+
+def test_too_few_samples_is_a_grey_insufficient_data_tile_not_red(bob_client):
+    f.make_service("Fresh_Scanner", threshold=30, min_samples=None)  # the default, 5
+    f.readings("Fresh_Scanner", [77])
+    slo.evaluate_all()
+    html = bob_client.get(WAR_ROOM).content.decode()
+    fresh = html[html.index('id="tile-Fresh_Scanner"') :].split("</section>")[0]
+    assert 'class="state state-insufficient_data"' in fresh and ">insufficient data<" in fresh
+    assert "state-breached" not in fresh
+    polled = bob_client.get(STATE).json()["tiles"][0]
+    assert (polled["state"], polled["slos"][0]["state"]) == ("insufficient_data",) * 2
