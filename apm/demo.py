@@ -10,7 +10,7 @@ The seed's housing program is there too, for the SDK examples.
 
 from django.contrib.auth.models import Group, Permission
 
-from apm import config_audit, demo_history, policies
+from apm import config_audit, demo_history, demo_signoff, policies
 from apm.models import Baseline, EscalationRoute, Program
 from ops.channels import services as channel_services
 from ops.models import Channel
@@ -160,4 +160,5 @@ def load() -> list[str]:
         config_audit.save(baseline, actor=DEMO)
         created_baselines.append(baseline)
         lines.append(f"baseline {program.code}/{baseline.name}: created ({baseline.schedule} UTC)")
+    lines += demo_signoff.load(created_baselines, staff, DEMO)
     return lines + load_escalations(programs) + demo_history.build(created_baselines)

@@ -30,9 +30,11 @@ from django.db.models import Avg, Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from apm import maintenance, pages_periods
+from apm import maintenance, pages_periods, quality, signoff
+from apm import scorecard as quarter_bars
 from apm.escalations import TOPIC as ESCALATION_TOPIC
 from apm.models import Baseline, Deviation, Escalation, Explanation, Program, Ticket
+from apm.summary import summary
 from hms_site.sqlfunctions import EpochBucket
 from ops.models import Notification
 
@@ -85,7 +87,14 @@ def trends(baselines: list[Baseline], at: datetime) -> dict[int, dict]:
 
 
 def _baselines_prefetch():
-    return Prefetch("baselines", queryset=Baseline.objects.with_latest_deviation().order_by("name"))
+    baselines = (
+        Baseline.objects.with_latest_deviation()
+        .with_latest_quality()
+        .with_data_age()
+        .select_related("validated_by")
+        .order_by("name")
+    )
+    return Prefetch("baselines", queryset=baselines)
 
 
 @dataclass
@@ -105,14 +114,21 @@ def _programs_page(programs, params, at: datetime) -> ProgramsPage:
     for b in baselines:
         b.trend = by_baseline[b.pk]
         b.chart_id = f"trend-{b.pk}"
+    signoff.attach(baselines, at)
+    for b in baselines:
+        latest = {name: getattr(b, f"latest_{name}") for name in quality.FIELDS}
+        words = quality.describe(latest, at) if b.latest_status else ""
+        b.quality_words = "" if words == quality.NOT_RECORDED else words  # a card says less
     return ProgramsPage(page=page, programs=rows, trends=by_baseline)
 
 
 def dashboard(user, params, at: datetime | None = None) -> dict:
-    """Programs ``user`` may see with their baselines' status and trend, escalations, tickets."""
+    """Programs ``user`` may see with their baselines' status and trend, escalations, tickets,
+    and the summary strip (``apm.summary``)."""
     at = at or timezone.now()
     return {
         "at": at,
+        "summary": summary(user, at),
         "programs": _programs_page(Program.objects.visible_to(user), params, at),
         "escalations": open_escalations(user, at),
         "tickets": leadership_tickets(user),
@@ -145,9 +161,13 @@ def baseline_page(user, baseline_id: int, at: datetime | None = None) -> dict:
     """Everything that answers "why is it red?" for one baseline ``user`` may see (else 404)."""
     at = at or timezone.now()
     baseline = get_object_or_404(
-        Baseline.objects.visible_to(user).select_related("program"), pk=baseline_id
+        Baseline.objects.visible_to(user).with_data_age().select_related("program", "validated_by"),
+        pk=baseline_id,
     )
+    baseline.source = signoff.check(baseline, at)
     history = list(baseline.deviations.order_by("-evaluated_at", "-id")[:HISTORY_ROWS])
+    for row in history:
+        row.quality_words = quality.describe(row, at)
     latest = _latest_live(baseline, history)
     chart_rows = list(
         baseline.deviations.filter(evaluated_at__gt=_trend_since(at))
@@ -201,17 +221,19 @@ def _latest_live(baseline: Baseline, history: list[Deviation]) -> Deviation | No
     return baseline.deviations.live().order_by("-evaluated_at", "-id").first()
 
 
-def _latest_explanations(program_ids: list[int]) -> dict:
-    """{baseline id: its newest explanation's public fields}: one statement."""
-    found = {}
+def _explanations(program_ids: list[int]) -> tuple[dict, set]:
+    """({baseline id: its newest explanation's public fields}, {(baseline id, period)}):
+    one statement."""
+    found, periods = {}, set()
     rows = (
         Explanation.objects.filter(baseline__program_id__in=program_ids)
         .order_by("baseline_id", "-period")
         .values("baseline_id", "period", "why", "plan", "due_date")
     )
     for row in rows:
+        periods.add((row["baseline_id"], row["period"]))
         found.setdefault(row.pop("baseline_id"), row)
-    return found
+    return found, periods
 
 
 def _public_label(baseline: Baseline) -> str:
@@ -228,11 +250,24 @@ def _spans_of(trend: dict) -> list[tuple[datetime, datetime]]:
     ]
 
 
+def _public(b: Baseline, bars, explanation) -> dict:
+    promise = quarter_bars.public_promise(b, bars, explanation)
+    promise.update(
+        status="maintenance" if b.latest_in_maintenance else b.latest_status,
+        status_label=_public_label(b),
+        maintenance=_spans_of(b.trend),
+    )
+    return promise
+
+
 def scorecard(params, at: datetime | None = None) -> dict:
-    """The public programs, reduced to what is public (see the module docstring)."""
+    """The public programs, reduced to what is public (see the module docstring), with
+    each promise's last eight quarters (``apm.scorecard``)."""
     at = at or timezone.now()
     result = _programs_page(Program.objects.filter(public=True), params, at)
-    explained = _latest_explanations([p.pk for p in result.programs])
+    explained, periods = _explanations([p.pk for p in result.programs])
+    shown = [b for program in result.programs for b in program.baselines.all() if b.active]
+    history = quarter_bars.bars(shown, at, periods)
     programs = []
     for program in result.programs:
         programs.append(
@@ -241,21 +276,7 @@ def scorecard(params, at: datetime | None = None) -> dict:
                 "name": program.name,
                 "authority": program.authority,
                 "baselines": [
-                    {
-                        "id": b.pk,
-                        "name": b.name,
-                        "target": b.target_value,
-                        "operator": b.get_compare_op_display().split()[0],
-                        "status": "maintenance" if b.latest_in_maintenance else b.latest_status,
-                        "status_label": _public_label(b),
-                        "maintenance": [(start, end) for start, end in _spans_of(b.trend)],
-                        "monitor_fault": b.latest_status == Deviation.Status.ERROR,
-                        "source_connected": b.probe_verified,
-                        "evaluated_at": b.latest_evaluated_at,
-                        "trend": b.trend,
-                        "chart_id": b.chart_id,
-                        "explanation": explained.get(b.pk),
-                    }
+                    _public(b, history[b.pk], explained.get(b.pk))
                     for b in program.baselines.all()
                     if b.active
                 ],

@@ -24,7 +24,7 @@ from datetime import datetime
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 
-from apm import config_audit, escalations, explanations, tickets
+from apm import config_audit, escalations, explanations, quality, tickets
 from apm.models import Deviation, Escalation, Program
 from ops import audit
 from ops.models import AuditEntry
@@ -134,21 +134,28 @@ def _deviation_rows(baseline_ids, cited: dict[int, tuple[int, str]], since, unti
     if until:
         deviations = deviations.filter(evaluated_at__lt=until)
     fields = ("pk", "baseline_id", "evaluated_at", "actual", "deviation_pct", "status", "evidence")
-    rows = deviations.order_by("evaluated_at", "id").values_list(*fields, "trigger")
-    for pk, baseline_id, at, actual, pct, status, evidence, trigger in rows.iterator(CHUNK):
+    rows = deviations.order_by("evaluated_at", "id").values_list(
+        *fields, "trigger", *quality.FIELDS
+    )
+    for pk, baseline_id, at, actual, pct, status, evidence, trigger, *figures in rows.iterator(
+        CHUNK
+    ):
         audit_id, audit_hash = cited.get(pk, (None, ""))
         shown = "no data" if actual is None else f"{actual:g}"
+        data = dict(zip(quality.FIELDS, figures, strict=True))
         yield Row(
             at,
             "deviation",
             f"deviation #{pk}",
-            f"{status}: actual {shown}, {pct:+.1f} % (baseline #{baseline_id})",
+            f"{status}: actual {shown}, {pct:+.1f} % (baseline #{baseline_id}); "
+            f"{quality.describe(data, at, suffix='before the run')}",
             {
                 "baseline": baseline_id,
                 "actual": actual,
                 "deviation_pct": pct,
                 "status": status,
                 "trigger": trigger,
+                "data_quality": data,
                 "evidence": evidence,
             },
             audit_id,

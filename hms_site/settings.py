@@ -264,6 +264,8 @@ if HMS_FISCAL_YEAR_START_MONTH > 12:
     raise ImproperlyConfigured(
         f"HMS_FISCAL_YEAR_START_MONTH={HMS_FISCAL_YEAR_START_MONTH} must be a month, 1-12"
     )
+# How long program staff's sign-off of a baseline's data source stays fresh (apm/signoff.py).
+HMS_VALIDATION_MAX_AGE_DAYS = env_int("HMS_VALIDATION_MAX_AGE_DAYS", 365, minimum=1)
 # The longest any one probe measurement may take (each kind's own timeout is capped by it).
 HMS_PROBE_TIMEOUT_SECONDS = env_float("HMS_PROBE_TIMEOUT_SECONDS", 15.0, minimum=0.1)
 SPECTACULAR_SETTINGS = {

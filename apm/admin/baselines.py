@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from apm import backtest_admin as backtest_page
-from apm import services
+from apm import services, signoff
 from apm.admin.base import ScopedAdmin
 from apm.models import Baseline, Deviation, Program
 from apm.models.access import SQL_PROBE_REFUSED, may_write_probe
@@ -88,7 +88,7 @@ class BaselineForm(forms.ModelForm):
         model = Baseline
         fields = ["program", "name", "active", "target_value", "compare_op", "threshold_pct",
                   "min_samples", "probe_kind", "probe_query", "schedule",
-                  "period", "period_tz"]  # fmt: skip
+                  "period", "period_tz", "data_source"]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -115,23 +115,25 @@ class BaselineForm(forms.ModelForm):
 class BaselineAdmin(ScopedAdmin):
     list_display = (
         "name", "program", "promise", "probe_kind", "schedule", "active", "probe_verified",
-        "latest", "latest_evaluated_at",
+        "latest", "latest_evaluated_at", "validated_at",
     )  # fmt: skip
     list_filter = (LatestStatusFilter, "probe_kind", "compare_op", "active", "probe_verified",
                    ("program", ScopedRelatedFilter))  # fmt: skip
     search_fields = ("name", "program__code", "program__name", "probe_query")
-    list_select_related = ("program",)
-    actions = ["run_now"]
+    list_select_related = ("program", "validated_by")
+    actions = ["run_now", "sign_off"]
     fieldsets = [
         (None, {"fields": ["program", "name", "active"]}),
         ("Promise", {"fields": ["target_value", "compare_op", "threshold_pct", "min_samples"]}),
         ("Probe", {"fields": ["probe_kind", "probe_query", "probe_verified", "probe_note"]}),
         ("Schedule (UTC)", {"fields": ["schedule", "periodic_task_link"]}),
         ("Calendar periods", {"fields": ["period", "period_tz", "period_results"]}),
+        ("Data source", {"fields": ["data_source", "validated_by", "validated_at"]}),
         ("Latest deviations", {"fields": ["latest_deviations", "backtest_link"]}),
     ]
     readonly_fields = ("probe_verified", "probe_note", "periodic_task_link", "latest_deviations",
-                       "period_results", "backtest_link")  # fmt: skip
+                       "period_results", "backtest_link",
+                       "validated_by", "validated_at")  # fmt: skip
 
     form = BaselineForm
 
@@ -252,6 +254,21 @@ class BaselineAdmin(ScopedAdmin):
                 f"deviation {deviation.deviation_pct:+.1f} %",
                 level,
             )
+        if skipped:
+            self.message_user(
+                request, f"{skipped} baseline(s) skipped: not your program.", messages.ERROR
+            )
+
+    @admin.action(description="Sign off data source (I vouch for it as of now)")
+    def sign_off(self, request, queryset):
+        allowed = list(queryset.editable_by(request.user).select_related("program"))
+        for baseline in allowed:
+            signoff.renew(baseline, actor=request.user)
+        if allowed:
+            self.message_user(
+                request, f"{len(allowed)} data source(s) signed off by you.", messages.SUCCESS
+            )
+        skipped = queryset.count() - len(allowed)
         if skipped:
             self.message_user(
                 request, f"{skipped} baseline(s) skipped: not your program.", messages.ERROR

@@ -17,7 +17,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apm import explanations
+from apm import explanations, signoff
 from apm.api.permissions import ProgramAccess
 from apm.models import Baseline, Explanation, ExplanationVersion, Program
 from apm.review.quarters import Quarter, QuarterError
@@ -121,8 +121,15 @@ def quarter_param(request) -> Quarter:
 
 
 def review_rows(program: Program, quarter: Quarter, as_of):
-    baselines = program.baselines.filter(active=True).order_by("name")
-    return review(baselines, quarter, as_of)
+    baselines = (
+        program.baselines.filter(active=True)
+        .with_data_age()
+        .select_related("validated_by")
+        .order_by("name")
+    )
+    rows = review(baselines, quarter, as_of)
+    signoff.attach([r.baseline for r in rows], as_of)
+    return rows
 
 
 def review_payload(program: Program, quarter: Quarter, as_of) -> dict:
@@ -152,6 +159,14 @@ def review_payload(program: Program, quarter: Quarter, as_of) -> dict:
                 "open_escalations": r.open_escalations,
                 "explanation_due": r.explanation_due,
                 "explanation": ExplanationSerializer(r.explanation).data if r.explanation else None,
+                "data_quality": r.quality,
+                "data_quality_text": r.quality_words or None,
+                "data_source": r.baseline.data_source,
+                "validated_by": r.baseline.validated_by.get_username()
+                if r.baseline.validated_by
+                else None,
+                "validated_at": r.baseline.validated_at,
+                "source_check": r.baseline.source.as_dict(),
             }
             for r in review_rows(program, quarter, as_of)
         ],

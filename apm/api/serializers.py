@@ -74,6 +74,7 @@ class BaselineSerializer(ModelCleanSerializer):
     )
     latest_deviation_pct = serializers.FloatField(read_only=True, allow_null=True)
     latest_evaluated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    validated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = Baseline
@@ -82,9 +83,9 @@ class BaselineSerializer(ModelCleanSerializer):
             "threshold_pct", "min_samples", "schedule", "period", "period_tz", "active",
             "probe_verified", "probe_note", "periodic_task", "latest_status",
             "latest_deviation_pct", "latest_evaluated_at",
-            "created_at", "updated_at",
+            "data_source", "validated_by", "validated_at", "created_at", "updated_at",
         ]  # fmt: skip
-        read_only_fields = ["probe_verified", "probe_note", "periodic_task"]
+        read_only_fields = ["probe_verified", "probe_note", "periodic_task", "validated_at"]
 
     def get_fields(self):
         fields = super().get_fields()

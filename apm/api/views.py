@@ -7,7 +7,7 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from apm import backtest, config_audit, services
+from apm import backtest, config_audit, services, signoff
 from apm.api.permissions import ProgramAccess
 from apm.api.serializers import (
     BaselineSerializer,
@@ -64,7 +64,7 @@ class BaselineViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return (
             Baseline.objects.visible_to(self.request.user)
-            .select_related("program")
+            .select_related("program", "validated_by")
             .with_latest_deviation()
             .order_by("program__code", "name")
         )
@@ -108,6 +108,19 @@ class BaselineViewSet(viewsets.ModelViewSet):
             return Response(backtest.run(baseline, request.data))
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from None
+
+    @extend_schema(request=None, responses={200: BaselineSerializer})
+    @action(detail=True, methods=["post"], url_path="sign-off", url_name="sign-off")
+    def sign_off(self, request, pk=None):
+        """Sign the baseline's data source off as of now (staff of its program; audited).
+
+        The sign-off stays fresh ``HMS_VALIDATION_MAX_AGE_DAYS``; changing the
+        ``data_source`` or the probe clears it (docs/REVIEW.md).
+        """
+        baseline = self.get_object()  # 404 outside your scope, 403 when not your program
+        signed = signoff.renew(baseline, actor=request.user)
+        fresh = self.get_queryset().get(pk=signed.pk)
+        return Response(self.get_serializer(fresh).data)
 
     @extend_schema(
         operation_id="v1_baselines_run_many",

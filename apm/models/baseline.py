@@ -1,9 +1,11 @@
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from apm import cron, periods, schedules
 from apm.models.access import ScopedQuerySet
@@ -55,6 +57,39 @@ class BaselineQuerySet(ScopedQuerySet):
             latest_deviation_pct=Subquery(latest.values("deviation_pct")[:1]),
             latest_evaluated_at=Subquery(latest.values("evaluated_at")[:1]),
             latest_in_maintenance=Subquery(latest.values("in_maintenance")[:1]),
+        )
+
+    def with_latest_quality(self):
+        """Annotate ``latest_<figure>`` for each data-quality figure of the newest live run
+        (``sample_count``, ``completeness``, ``newest_sample_at``, ``source``: apm.quality)."""
+        deviation = self.model._meta.get_field("deviations").related_model
+        latest = (
+            deviation.objects.live()
+            .filter(baseline=OuterRef("pk"))
+            .order_by("-evaluated_at", "-id")
+        )
+        figures = ("sample_count", "completeness", "newest_sample_at", "source")
+        return self.annotate(
+            **{f"latest_{name}": Subquery(latest.values(name)[:1]) for name in figures}
+        )
+
+    def with_data_age(self):
+        """Annotate ``newest_data_at`` and ``newest_value``: the newest sample of the newest
+        live run that measured a value (its ``newest_sample_at``, else when it ran), and that
+        value (``no_data`` and ``error`` runs bring no data; see ``apm.signoff``)."""
+        deviation = self.model._meta.get_field("deviations").related_model
+        measured = (
+            deviation.objects.live()
+            .filter(baseline=OuterRef("pk"), actual__isnull=False)
+            .order_by("-evaluated_at", "-id")
+        )
+        return self.annotate(
+            newest_data_at=Subquery(
+                measured.annotate(newest=Coalesce("newest_sample_at", "evaluated_at")).values(
+                    "newest"
+                )[:1]
+            ),
+            newest_value=Subquery(measured.values("actual")[:1]),
         )
 
 
@@ -116,6 +151,22 @@ class Baseline(models.Model):
         help_text="IANA time zone the periods begin and end in (e.g. America/New_York).",
     )
     active = models.BooleanField(default=True)
+    data_source = models.TextField(
+        blank=True,
+        max_length=2000,
+        help_text="Where the numbers come from (system, table or report, who keeps it), "
+        "as program staff vouch for it when they sign it off.",
+    )
+    validated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who last signed the data source off (apm.signoff.renew).",
+    )
+    validated_at = models.DateTimeField(null=True, blank=True, editable=False)
     probe_verified = models.BooleanField(
         default=False,
         editable=False,
@@ -150,15 +201,24 @@ class Baseline(models.Model):
         return f"{self.name} {self.get_compare_op_display().split()[0]} {self.target_value:g}"
 
     def save(self, *args, **kwargs):
-        """Save and keep the django-celery-beat periodic task in step, in one transaction."""
+        """Save and keep the django-celery-beat periodic task in step, in one transaction.
+
+        A sign-off covers the data source as described and queried when it was given:
+        when ``data_source``, ``probe_kind`` or ``probe_query`` change, it is cleared.
+        """
+        signed = getattr(self, "_signed_source", None)
+        if self.validated_at and signed is not None and signed != self.signed_source:
+            self.validated_at, self.validated_by = None, None
         with transaction.atomic():
             super().save(*args, **kwargs)
             schedules.sync(self)
+        self._signed_source = self.signed_source
 
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
         instance._loaded_probe = (instance.probe_kind, instance.probe_query)
+        instance._signed_source = instance.signed_source
         instance._checked_probe = (
             (instance.probe_kind, instance.probe_query) if instance.probe_verified else None
         )
@@ -245,6 +305,11 @@ class Baseline(models.Model):
         self.probe_verified = verification.verified
         self.probe_note = verification.note[:1000]
         self._checked_probe = (self.probe_kind, self.probe_query) if verification.verified else None
+
+    @property
+    def signed_source(self) -> tuple:
+        """What a sign-off vouches for: changing any of it voids the sign-off."""
+        return (self.data_source, self.probe_kind, self.probe_query)
 
     def deviation_pct(self, actual: float) -> float:
         """Positive is worse: ``le`` (actual - target) / |target|; ``ge`` (target - actual) / ..."""

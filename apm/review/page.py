@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from apm import signoff
 from apm.models import Baseline, Program
 from apm.review.quarters import Quarter, QuarterError
 from apm.review.status import review
@@ -30,8 +31,10 @@ def review_page(user, params, at=None) -> dict:
         quarter, error = None, str(exc)
     quarter = quarter or Quarter.containing(at)
     programs = Program.objects.visible_to(user)
-    baselines = Baseline.objects.filter(program__in=programs, active=True).select_related(
-        "program__owner_group"
+    baselines = (
+        Baseline.objects.filter(program__in=programs, active=True)
+        .with_data_age()
+        .select_related("program__owner_group", "validated_by")
     )
     owner = params.get("owner", "")
     if owner:
@@ -40,6 +43,7 @@ def review_page(user, params, at=None) -> dict:
         baselines = baselines.filter(program__code=params["program"])
     sort = params.get("sort") if params.get("sort") in SORTS else "status"
     rows = sorted(review(baselines, quarter, at), key=SORTS[sort])
+    signoff.attach([r.baseline for r in rows], at)
     counts = {status: 0 for status in ORDER}
     for row in rows:
         counts[row.status] += 1
@@ -65,4 +69,5 @@ def review_page(user, params, at=None) -> dict:
         "programs": programs.order_by("code"),
         "error": error,
         "explanations_due": sum(1 for r in rows if r.explanation_due),
+        "sources_flagged": sum(1 for r in rows if not r.baseline.source.ok),
     }

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from django.db.models import Count
 
+from apm import quality
 from apm.models import Baseline, Deviation, Escalation, Explanation
 from apm.review.quarters import Quarter
 
@@ -50,6 +51,9 @@ class BaselineReview:
     direction: str = ""  # improving / worsening / steady
     open_escalations: int = 0
     explanation: Explanation | None = None
+    # the data quality of the quarter's newest evaluation (apm.quality.FIELDS), and in words
+    quality: dict | None = None
+    quality_words: str = ""
 
     @property
     def explanation_due(self) -> bool:
@@ -106,19 +110,25 @@ def judge(baseline: Baseline, rows: list[tuple[datetime, float | None]], quarter
     )
 
 
-def review(baselines, quarter: Quarter, as_of: datetime) -> list[BaselineReview]:
-    """Every baseline's review for ``quarter`` as of ``as_of``: four statements in all."""
+def review(baselines, quarter: Quarter, as_of: datetime, *, details=True) -> list[BaselineReview]:
+    """Every baseline's review for ``quarter`` as of ``as_of``: four statements in all (two
+    without ``details``: open escalations and explanations are then left at 0 / None)."""
     baselines = list(baselines)
     ids = [b.pk for b in baselines]
     until = min(as_of, quarter.end)
     rows: dict[int, list] = defaultdict(list)
+    newest: dict[int, dict] = {}
     measured = Deviation.objects.counted().filter(
         baseline_id__in=ids, evaluated_at__gte=quarter.start, evaluated_at__lt=until
     )
-    for baseline_id, at, actual, status in measured.order_by().values_list(
-        "baseline_id", "evaluated_at", "actual", "status"
+    for baseline_id, at, actual, status, *figures in measured.order_by().values_list(
+        "baseline_id", "evaluated_at", "actual", "status", *quality.FIELDS
     ):
         rows[baseline_id].append((at, actual if status in MEASURED else None))
+        if baseline_id not in newest or at >= newest[baseline_id]["at"]:
+            newest[baseline_id] = {"at": at, **dict(zip(quality.FIELDS, figures, strict=True))}
+    if not details:
+        return [judge(b, sorted(rows[b.pk], key=lambda r: r[0]), quarter) for b in baselines]
     escalations = dict(
         Escalation.objects.filter(baseline_id__in=ids, status__in=Escalation.OPEN_STATUSES)
         .values_list("baseline_id")
@@ -134,5 +144,9 @@ def review(baselines, quarter: Quarter, as_of: datetime) -> list[BaselineReview]
         one = judge(baseline, sorted(rows[baseline.pk], key=lambda r: r[0]), quarter)
         one.open_escalations = escalations.get(baseline.pk, 0)
         one.explanation = explanations.get(baseline.pk)
+        if baseline.pk in newest:
+            figures = newest[baseline.pk]
+            one.quality = {name: figures[name] for name in quality.FIELDS}
+            one.quality_words = quality.describe(one.quality, as_of)
         result.append(one)
     return result

@@ -111,6 +111,14 @@ MATRIX = [
         "run-many",
         everyone(202, outsider=400, viewer=403),
     ),
+    # issue 18: the data-source sign-off (program staff)
+    (
+        "baseline-sign-off",
+        "post",
+        "/api/v1/baselines/{baseline}/sign-off/",
+        None,
+        everyone(200, outsider=404, viewer=403),
+    ),
     ("deviation-list", "get", "/api/v1/deviations/", None, everyone(200)),
     (
         "deviation-detail",

@@ -71,11 +71,12 @@ def test_query_count_of_the_scorecard_does_not_grow_with_programs(
             f.deviation(b, 10)
 
     add(3)
-    # count, programs, baselines with latest status, trend, explanations
-    with django_assert_num_queries(5):
+    # count, programs, baselines with latest status, maintenance windows, trend,
+    # explanations, quarter bars, the current quarter's review
+    with django_assert_num_queries(8):
         assert client.get("/public/").status_code == 200
     add(15)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(8):
         assert client.get("/public/").status_code == 200
 
 

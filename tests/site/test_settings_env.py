@@ -81,6 +81,8 @@ def _manage_check(**env):
         ({"DEBUG": "0"}, "SECRET_KEY must be set"),
         ({"DEBUG": "1", "HMS_KUBE_TIMEOUT_SECONDS": "soon"}, "HMS_KUBE_TIMEOUT_SECONDS='soon'"),
         ({"DEBUG": "1", "HMS_KUBE_TIMEOUT_SECONDS": "0"}, "HMS_KUBE_TIMEOUT_SECONDS=0.0"),
+        ({"DEBUG": "1", "HMS_VALIDATION_MAX_AGE_DAYS": "a year"}, "HMS_VALIDATION_MAX_AGE_DAYS="),
+        ({"DEBUG": "1", "HMS_VALIDATION_MAX_AGE_DAYS": "0"}, "HMS_VALIDATION_MAX_AGE_DAYS=0"),
         ({"DEBUG": "1", "HMS_METRICS_STORE": "influx"}, "HMS_METRICS_STORE='influx'"),
         ({"DEBUG": "1", "HMS_METRIC_PARTITIONS_AHEAD": "0"}, "HMS_METRIC_PARTITIONS_AHEAD=0"),
         (
