@@ -4,7 +4,7 @@ import importlib
 import sys
 
 # Each entry is a module under bench/ with a ``main() -> int`` (0 when its goal was met).
-BENCHMARKS: list[str] = ["watchdog", "ingest", "slo_eval", "playbook_latency", "pages"]
+BENCHMARKS: list[str] = ["watchdog", "ingest", "slo_eval", "playbook_latency", "pages", "sdk_emit"]
 
 
 def main() -> int:

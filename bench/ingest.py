@@ -13,7 +13,7 @@ import json
 import time
 from datetime import UTC, datetime
 
-from bench._support import django_on_scratch_database
+from bench._support import run_on_scratch_database
 
 BATCH = 10_000
 BATCHES = 10
@@ -106,13 +106,7 @@ def run() -> int:
 
 
 def main() -> int:
-    teardown = django_on_scratch_database()
-    if teardown is None:
-        return 0
-    try:
-        return run()
-    finally:
-        teardown()
+    return run_on_scratch_database(run)
 
 
 if __name__ == "__main__":

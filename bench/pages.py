@@ -15,7 +15,7 @@ import statistics
 import time
 from datetime import timedelta
 
-from bench._support import django_on_scratch_database
+from bench._support import run_on_scratch_database
 
 SMALL_SERVICES, SMALL_PROGRAMS = 10, 10
 LARGE_SERVICES, LARGE_PROGRAMS = 1_000, 200
@@ -163,13 +163,7 @@ def run() -> int:
 
 
 def main() -> int:
-    teardown = django_on_scratch_database()
-    if teardown is None:
-        return 0
-    try:
-        return run()
-    finally:
-        teardown()
+    return run_on_scratch_database(run)
 
 
 if __name__ == "__main__":

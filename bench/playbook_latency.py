@@ -15,7 +15,7 @@ import statistics
 import threading
 import time
 
-from bench._support import django_on_scratch_database
+from bench._support import run_on_scratch_database
 
 TRIALS = int(os.environ.get("BENCH_TRIALS", "20"))
 GOAL_P95 = 5.0
@@ -105,13 +105,7 @@ def run() -> int:
 
 
 def main() -> int:
-    teardown = django_on_scratch_database()
-    if teardown is None:
-        return 0
-    try:
-        return run()
-    finally:
-        teardown()
+    return run_on_scratch_database(run)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ import requests
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from ops.channels.base import ChannelError, Message, parse_retry_after
+from ops.channels.base import ChannelError, Message
 from ops.outbound import OutboundError, OutboundRefused, guarded_session, outbound_problem
+from ops.retry import parse_retry_after
 
 USER_AGENT = "hms-monitor"
 ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")  # secret_env names a variable, never holds one

@@ -13,9 +13,11 @@ Configuration (environment or ``ops.configure(...)``):
 - ``HMS_INGEST_KEY``: send samples with the service's ingest key instead of the token.
 
 ``emit`` never blocks: samples go into a bounded buffer (``HMS_EMIT_BUFFER``,
-default 10,000) that a daemon thread sends in batches about every second and
-flushes at interpreter exit. When the buffer is full the oldest sample is
-dropped and counted in ``emitter().dropped``.
+default 100,000) that sender threads (``HMS_EMIT_SENDERS``, default 2) post as gzip
+batches of up to 10,000 (``HMS_EMIT_GZIP=0``: plain JSON), and flush at interpreter
+exit. When the buffer is full the oldest sample is dropped, counted in
+``emitter().dropped`` / ``emitter().stats()``, and reported to the server
+(``hms_sdk_dropped_samples_total`` on its ``/metrics``).
 """
 
 from __future__ import annotations
