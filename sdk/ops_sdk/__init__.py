@@ -31,7 +31,7 @@ from typing import Any
 from hms_sdk import Client, HmsApiError, default_client
 from hms_sdk import configure as _configure_client
 from ops_sdk import dta
-from ops_sdk.emitter import Emitter
+from ops_sdk.emitter import MAX_BUFFER, SENDERS, Emitter
 
 __all__ = [
     "Emitter",
@@ -91,7 +91,13 @@ def emitter() -> Emitter:
     """The process-wide emitter (created on first use from the environment)."""
     global _emitter
     if _emitter is None:
-        _emitter = Emitter.from_env()
+        _emitter = Emitter(
+            service=os.environ.get("HMS_SERVICE") or None,
+            ingest_key=os.environ.get("HMS_INGEST_KEY") or None,
+            max_buffer=_env_int("HMS_EMIT_BUFFER", MAX_BUFFER),
+            senders=_env_int("HMS_EMIT_SENDERS", SENDERS),
+            compress=os.environ.get("HMS_EMIT_GZIP", "1") != "0",
+        )
     return _emitter
 
 
@@ -129,3 +135,16 @@ def configure(
         _emitter.close()
     _emitter = Emitter(client=client, service=service, ingest_key=ingest_key)
     return client
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: must be a whole number") from None
+    if value < 1:
+        raise ValueError(f"{name}={raw!r}: must be at least 1")
+    return value

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import atexit
 import collections
-import logging
 import os
 import threading
 import time
@@ -26,7 +25,8 @@ import requests
 
 from hms_sdk import Client, HmsApiError, default_client
 from hms_sdk.retry import backoff, parse_retry_after
-from ops_sdk.wire import DROPPED_HEADER, Encoder, dropped_header
+from ops_sdk import drops as drop_counts
+from ops_sdk.wire import Encoder
 
 BATCH_SIZE = 10_000  # MAX_SAMPLES per request on the server (ops/metrics/validation.py)
 MAX_BUFFER = 100_000
@@ -35,9 +35,6 @@ FLUSH_INTERVAL = 1.0
 BACKOFF_BASE = 1.0
 MAX_BACKOFF = 30.0
 GZIP_LEVEL = 1  # fast: JSON samples shrink about 8x at level 1 already
-WARN_EVERY = 1.0
-
-log = logging.getLogger("ops_sdk")
 
 
 class Emitter:
@@ -71,12 +68,11 @@ class Emitter:
         self.interval = interval
         self.senders = senders
         self.compress = compress
-        self.dropped = 0
         self.rejected = 0
         self.sent = 0
         self.requests = 0
         self.last_error: str | None = None
-        self._dropped_by: collections.Counter = collections.Counter()  # not yet told
+        self._drops = drop_counts.Drops(max_buffer)
         self._buffer: collections.deque = collections.deque()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -85,20 +81,9 @@ class Emitter:
         self._closed = False
         self._threads: list[threading.Thread] = []
         self._clients: dict[int, Client] = {}
-        self._warned_at = 0.0
         self._failures = 0
         self._paused_until = 0.0
         self._encoder = Encoder()
-
-    @classmethod
-    def from_env(cls) -> Emitter:
-        return cls(
-            service=os.environ.get("HMS_SERVICE") or None,
-            ingest_key=os.environ.get("HMS_INGEST_KEY") or None,
-            max_buffer=_env_int("HMS_EMIT_BUFFER", MAX_BUFFER),
-            senders=_env_int("HMS_EMIT_SENDERS", SENDERS),
-            compress=os.environ.get("HMS_EMIT_GZIP", "1") != "0",
-        )
 
     # --- caller side ------------------------------------------------------------------
 
@@ -127,13 +112,13 @@ class Emitter:
             return len(self._buffer) + self._in_flight
 
     def stats(self) -> dict:
-        """Counts so far: ``sent``, ``dropped`` (and ``dropped_by_service`` not yet reported
-        to the server), ``rejected``, ``pending``, ``requests``, ``last_error``."""
+        """Counts so far: ``sent``, ``dropped`` (and ``dropped_unreported`` by service, not yet
+        told to the server), ``rejected``, ``pending``, ``requests``, ``last_error``."""
         with self._lock:
             return {
                 "sent": self.sent,
                 "dropped": self.dropped,
-                "dropped_unreported": dict(self._dropped_by),
+                "dropped_unreported": dict(self._drops.untold),
                 "rejected": self.rejected,
                 "pending": len(self._buffer) + self._in_flight,
                 "requests": self.requests,
@@ -161,27 +146,21 @@ class Emitter:
 
     # --- drops ------------------------------------------------------------------------
 
+    @property
+    def dropped(self) -> int:
+        """Samples dropped so far (the buffer was full)."""
+        return self._drops.total
+
     def _drop(self, sample: tuple) -> None:
-        """Count one lost sample (the lock is held)."""
-        self.dropped += 1
-        self._dropped_by[sample[0] or ""] += 1  # "": the ingest key's own service
-        now = time.monotonic()
-        if now - self._warned_at >= WARN_EVERY:
-            self._warned_at = now
-            log.warning(
-                "ops_sdk: buffer full (%d samples), %d dropped so far; the server is told",
-                self.max_buffer,
-                self.dropped,
-            )
+        self._drops.count(sample[0])  # the lock is held
 
     def _take_drops(self) -> dict:
         with self._lock:
-            drops, self._dropped_by = dict(self._dropped_by), collections.Counter()
-            return drops
+            return self._drops.take()
 
-    def _return_drops(self, drops: dict) -> None:
+    def _return_drops(self, taken: dict) -> None:
         with self._lock:
-            self._dropped_by.update(drops)
+            self._drops.give_back(taken)
 
     # --- sender side ------------------------------------------------------------------
 
@@ -215,7 +194,7 @@ class Emitter:
         if self.compress:
             headers["Content-Encoding"] = "gzip"
         if drops:
-            headers[DROPPED_HEADER] = dropped_header(drops)
+            headers[drop_counts.HEADER] = drop_counts.header_value(drops)
         return headers
 
     def _take(self) -> list | None:
@@ -312,16 +291,3 @@ class Emitter:
         self._put_back(batch)
         self._done(batch)
         return False
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r}: must be a whole number") from None
-    if value < 1:
-        raise ValueError(f"{name}={raw!r}: must be at least 1")
-    return value

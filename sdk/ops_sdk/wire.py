@@ -1,14 +1,10 @@
-"""What the emitter sends: a batch as JSON text, and the ``X-HMS-Dropped`` header.
+"""What the emitter sends: a batch as JSON text.
 
 A batch is ``{"samples": [{"service", "name", "labels"?, "value", "ts"}, ...]}``. The
 part of a sample that repeats (service, name, labels) is encoded once per series and
 kept; value and time are written with ``repr`` (the shortest text that reads back as
 the same float, valid JSON for a finite number), so encoding a sample is one string
 join, not a ``json.dumps`` of a dict.
-
-``X-HMS-Dropped: <service>=<count>, ...`` tells the server how many samples the
-sender had to drop (buffer full) since its last accepted request; a bare ``<count>``
-is the ingest key's own service (samples sent without ``service``).
 """
 
 from __future__ import annotations
@@ -16,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 
-DROPPED_HEADER = "X-HMS-Dropped"
 MAX_SERIES_CACHED = 10_000
 
 
@@ -70,8 +65,3 @@ def _number(value) -> str:
     if (type(value) is float or type(value) is int) and math.isfinite(value):
         return repr(float(value))
     return json.dumps(value)
-
-
-def dropped_header(drops: dict[str, int]) -> str:
-    """``{"svc": 3, "": 2}`` -> ``"svc=3, 2"`` ("" is the ingest key's service)."""
-    return ", ".join(f"{service}={n}" if service else str(n) for service, n in drops.items() if n)

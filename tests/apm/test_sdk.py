@@ -97,7 +97,8 @@ def test_a_run_still_rate_limited_after_its_attempts_raises_the_429(monkeypatch)
         Watchdog.run(1, client=Client(server.url, "t"))
     assert refused.value.status == 429
     assert len(server.requests) == RUN_ATTEMPTS
-    assert waits == [7.0] * (RUN_ATTEMPTS - 1)  # never sooner than the server asked
+    # the one back-off (1, 2, 4, 8 s ...), never sooner than the server asked
+    assert waits == [max(7.0, 2.0 ** (n - 1)) for n in range(1, RUN_ATTEMPTS)] == [7, 7, 7, 8]
 
 
 def test_a_429_without_retry_after_waits_the_back_off(monkeypatch):
