@@ -232,3 +232,22 @@ def test_the_service_document_may_be_sent_as_gzip_yaml(admin_client_token):
     )
     assert response.status_code == 201, response.content
     assert Service.objects.get().source == SCANNER_YAML
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/yaml"])
+def test_a_parser_reached_past_the_middleware_refuses_an_encoded_body(
+    admin_client_token, settings, content_type
+):
+    """Defence in depth: without the middleware, the parsers still never read gzip bytes."""
+    settings.MIDDLEWARE = [
+        m for m in settings.MIDDLEWARE if not m.endswith("RequestBodyLimitMiddleware")
+    ]
+    response = admin_client_token.post(
+        "/api/v1/services/",
+        data=gzip.compress(b'{"id": "x"}'),
+        content_type=content_type,
+        HTTP_CONTENT_ENCODING="gzip",
+    )
+    assert response.status_code == 415
+    assert response.json() == {"detail": "Content-Encoding 'gzip' is not supported"}
+    assert not Service.objects.exists()
