@@ -115,7 +115,8 @@ def _raw_http(url: str, key: str, body: bytes, connections: int, seconds: float)
             with lock:
                 accepted[0] += BATCH_SIZE
 
-    return accepted[0] / for_seconds(seconds, post, connections)
+    elapsed = for_seconds(seconds, post, connections)
+    return accepted[0] / elapsed
 
 
 def _emitter(url: str, key: str):
@@ -172,7 +173,7 @@ def run() -> int:
     server = start_gunicorn(port, workers=2, threads=2, var="bench-sdk")
     url = f"http://127.0.0.1:{port}"
     try:
-        reference = _raw_http(url, key, body, SENDERS, SECONDS / 2)
+        reference = _raw_http(url, key, body, SENDERS, SECONDS)
         calls, call_stats = _call_rate(url, key)
         delivered, stored, stats = _delivered(url, key)
     finally:
