@@ -10,7 +10,6 @@ whose notification gave up (they never heard of it).
 from __future__ import annotations
 
 from ops import outbox
-from ops.channels import registry
 from ops.clock import human_duration as human
 from ops.models import Notification
 
@@ -24,26 +23,12 @@ def subject_of(escalation, tag: str = "") -> str:
     return f"{prefix}[{escalation.level.upper()}] {baseline.program.code} / {baseline.name}"
 
 
-def takes_follow_ups(channel) -> bool:
-    kind = registry.get(channel.kind)
-    return kind is not None and kind.takes_follow_ups
+takes_follow_ups = outbox.takes_follow_ups
 
 
 def told_channels(escalation) -> list:
     """Channels that were sent (or are still sending) the escalation's announcements."""
-    rows = (
-        Notification.objects.filter(source_topic=TOPIC, source_id=str(escalation.pk))
-        .exclude(status=Notification.Status.FAILED)
-        .select_related("channel")
-        .order_by("pk")
-    )
-    channels = {}
-    for row in rows:
-        if (row.payload or {}).get("event") in FOLLOW_UP_EVENTS:
-            continue
-        if takes_follow_ups(row.channel):
-            channels.setdefault(row.channel_id, row.channel)
-    return list(channels.values())
+    return outbox.told_channels(TOPIC, escalation.pk, FOLLOW_UP_EVENTS)
 
 
 def announce_resolved(escalation) -> list[Notification]:

@@ -26,6 +26,7 @@ BENCHMARKS: list[str] = [
     "store_bytes",
     "mass_breach",
     "backtest",
+    "sdk_emit",
 ]
 
 

@@ -9,10 +9,8 @@ Afterwards every accepted sample must be in the database (counts equal, not
 """
 
 import os
-import secrets
 import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -21,7 +19,7 @@ from pathlib import Path
 
 import requests
 
-from bench._support import django_on_scratch_database
+from bench._support import django_on_scratch_database, for_seconds, free_port, start_gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 EMITTERS = int(os.environ.get("HMS_LOAD_EMITTERS", "50"))
@@ -37,51 +35,6 @@ slo:
   threshold: 30
   window_seconds: 300
 """
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_gunicorn(database_name: str, port: int) -> subprocess.Popen:
-    from django.db import connection
-
-    (ROOT / "var" / "load" / "static").mkdir(parents=True, exist_ok=True)
-    settings = connection.settings_dict
-    url = f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{database_name}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "hms_site.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(60),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "HMS_INGEST_RATE": "1000000/min",
-        "HMS_VAR_DIR": str(ROOT / "var" / "load"),
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "hms_site.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "3",
-            "--threads",
-            "8",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
 
 
 def _emitter(index, url, key, stop, results, lock):
@@ -127,37 +80,15 @@ def main() -> int:
     from ops.services import register_service
 
     key = register_service(DEFINITION, actor="bench.load_ingest").ingest_key
-    database_name = connection.settings_dict["NAME"]
     connection.close()
-    port = _free_port()
-    server = _start_gunicorn(database_name, port)
+    port = free_port()
+    server = start_gunicorn(port, workers=3, threads=8, var="load")
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                print("gunicorn did not come up")
-                return 1
-            time.sleep(0.2)
-
-        stop, lock, results = threading.Event(), threading.Lock(), []
-        threads = [
-            threading.Thread(target=_emitter, args=(i, url, key, stop, results, lock))
-            for i in range(EMITTERS)
-        ]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        time.sleep(SECONDS)
-        stop.set()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
+        lock, results = threading.Lock(), []
+        elapsed = for_seconds(
+            SECONDS, lambda stop, i: _emitter(i, url, key, stop, results, lock), EMITTERS
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

@@ -137,7 +137,7 @@ def main() -> int:
     if shutil.which("prometheus") is None:
         print("skipped: the prometheus binary is not installed (apt-get install prometheus)")
         return 0
-    teardown = django_on_scratch_database()
+    teardown = django_on_scratch_database("prom_ingest")
     if teardown is None:
         return 0
     from tests.support.remote_write import RemoteWritePrometheus

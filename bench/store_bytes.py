@@ -92,7 +92,7 @@ def run() -> int:
 
 
 def main() -> int:
-    teardown = django_on_scratch_database()
+    teardown = django_on_scratch_database("store_bytes")
     if teardown is None:
         return 0
     try:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from django.db.models import Count, Min, Q
 from django.utils import timezone
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ops.budget import evaluate as budget
 
 
 class OpsCollector:
-    """``hms_slo_*``, ``hms_incidents_open``, ``hms_notifications_*``, ``hms_playbook_*``."""
+    """``hms_slo_*``, ``hms_incidents_open``, ``hms_notifications_*``, ``hms_playbook_*``,
+    ``hms_sdk_dropped_samples_total``."""
 
     def describe(self):
         return []
@@ -27,6 +28,7 @@ class OpsCollector:
         yield self._incidents()
         yield from self._notifications(now)
         yield from self._playbook(now)
+        yield self._sdk_dropped()
 
     def _slos(self, now):
         from ops.models import SLO
@@ -141,3 +143,16 @@ class OpsCollector:
         age.add_metric([], max(0.0, (now - first).total_seconds()) if first else 0.0)
         yield queued
         yield age
+
+    def _sdk_dropped(self):
+        from ops.models import Service
+
+        family = CounterMetricFamily(
+            "hms_sdk_dropped_samples",
+            "Samples the service's SDK senders dropped before sending (buffer full), as they "
+            "reported them (X-HMS-Dropped).",
+            labels=["service"],
+        )
+        for service, n in Service.objects.values_list("id", "sdk_dropped_samples").order_by("id"):
+            family.add_metric([service], n)
+        return family

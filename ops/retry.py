@@ -5,16 +5,11 @@ both wait ``backoff(...)`` before a failed attempt is tried again; each keeps it
 attempt budget and settings (``HMS_NOTIFY_*``, ``HMS_PLAYBOOK_*``). Celery itself
 retries nothing: a retry is a row put back to pending with a later due time, so it
 survives a worker or broker restart and every attempt is stored.
+
+The functions themselves live in ``hms_sdk.retry`` (importable without Django), so
+the SDK's senders wait by the same policy; the server imports them from here.
 """
 
-from __future__ import annotations
+from hms_sdk.retry import backoff, parse_retry_after
 
-
-def backoff(attempt: int, base: float, cap: float, retry_after: float | None = None) -> float:
-    """Seconds to wait after failed attempt number ``attempt`` (1, 2, ...).
-
-    ``base``, ``2 x base``, ``4 x base`` ... never more than ``cap``, and never
-    shorter than the peer's ``retry_after`` (a Retry-After header wins over the cap).
-    """
-    delay = min(base * 2 ** max(0, attempt - 1), cap)
-    return max(delay, retry_after or 0.0)
+__all__ = ["backoff", "parse_retry_after"]

@@ -8,6 +8,10 @@ found by a scan that never recurses, before ``json.loads`` could raise a
 Body size is not checked here: ``hms_site.limits.RequestBodyLimitMiddleware``
 answers a body over its endpoint's limit with a 413 before anything reads it, and
 the stream handed to a parser is bounded by the ``Content-Length`` it checked.
+It also inflates a ``Content-Encoding: gzip`` body (the limit applies inflated) and
+removes the header, so a parser only ever reads plain text; a body that still
+carries a coding (the middleware was bypassed) is refused here with a 415, never
+parsed as compressed bytes.
 """
 
 import json
@@ -23,10 +27,23 @@ class YamlDocument(str):
     """The raw YAML text; parsed later so errors can name lines."""
 
 
+def refuse_encoded(parser_context) -> None:
+    """A 415 for a body that still has a ``Content-Encoding`` (the middleware inflates gzip
+    and drops the header; anything left is a coding nothing here can read)."""
+    request = (parser_context or {}).get("request")
+    coding = request.META.get("HTTP_CONTENT_ENCODING", "").strip() if request else ""
+    if coding and coding.lower() != "identity":
+        raise exceptions.UnsupportedMediaType(
+            f"Content-Encoding {coding[:40]}",
+            detail=f"Content-Encoding {coding[:40]!r} is not supported",
+        )
+
+
 class YamlParser(parsers.BaseParser):
     media_type = "application/yaml"
 
     def parse(self, stream, media_type=None, parser_context=None):
+        refuse_encoded(parser_context)
         raw = stream.read(MAX_DOCUMENT_BYTES + 1) if stream else b""
         # Over-size text is passed on whole-enough to be refused by the loader.
         return YamlDocument(raw.decode("utf-8", errors="replace"))
@@ -157,6 +174,7 @@ class JSONParser(parsers.BaseParser):
     allow_nan = False
 
     def parse(self, stream, media_type=None, parser_context=None):
+        refuse_encoded(parser_context)
         body = stream.read() if stream else b""
         return self.decode(body)
 
@@ -199,6 +217,7 @@ class DocumentJSONParser(JSONParser):
     """A service definition as JSON: capped like the YAML text (a document limit, a 400)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
+        refuse_encoded(parser_context)
         body = stream.read(MAX_DOCUMENT_BYTES + 1) if stream else b""
         if len(body) > MAX_DOCUMENT_BYTES:
             raise exceptions.ParseError(f"document is larger than {MAX_DOCUMENT_BYTES} bytes")

@@ -29,6 +29,7 @@ from ops.api.permissions import CanIngestMetrics, ServicePermissions
 from ops.api.throttles import IngestRateThrottle
 from ops.budget.evaluate import status_of as error_budget
 from ops.filtersets import SeriesParams, ServiceFilterSet
+from ops.metrics import dropped
 from ops.models import SLO, Service
 from ops.playbook.incidents import open_incident_summary
 from ops.servicedef import DefinitionError
@@ -167,18 +168,22 @@ class MetricsView(APIView):
                 '{"samples": {"3": {"value": ["must be a finite number"]}}}'
             ),
             403: OpenApiResponse(description="an ingest key writing another service"),
-            413: OpenApiResponse(description="body larger than 4 MiB"),
+            413: OpenApiResponse(description="body larger than 4 MiB (inflated, for gzip)"),
+            415: OpenApiResponse(description="a Content-Encoding other than gzip"),
         },
         description="Send one sample object (`service`, `name`, `value`, `ts`?, `labels`?) or "
         '`{"samples": [...]}`. Authenticate with a user token (needs ops.add_sample) or the '
-        "service's ingest key: `Authorization: Bearer <key>` or `X-HMS-Ingest-Key: <key>`.",
+        "service's ingest key: `Authorization: Bearer <key>` or `X-HMS-Ingest-Key: <key>`. "
+        "The body may be gzip (`Content-Encoding: gzip`; the size limit applies inflated). "
+        "`X-HMS-Dropped: <service>=<count>, ...` reports samples the sender dropped "
+        "(counted when the batch is accepted; a bare count is the ingest key's service).",
     )
     def post(self, request):
         principal = request.auth if isinstance(request.auth, IngestPrincipal) else None
         service_id = principal.service_id if principal else None
         try:
-            accepted = metrics.ingest(
-                request.data, default_service=service_id, restrict_service=service_id
+            accepted = dropped.ingest_reporting_drops(
+                request.data, request.META.get(dropped.META_KEY), service_id=service_id
             )
         except metrics.IngestError as exc:
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)

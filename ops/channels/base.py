@@ -3,10 +3,8 @@
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 
 from django.conf import settings
-from django.utils import timezone
 
 
 class ChannelError(Exception):
@@ -92,18 +90,3 @@ class ChannelKind:
 
     def find_delivered(self, channel, message: Message, since: datetime) -> dict | None:
         return None
-
-
-def parse_retry_after(value) -> float | None:
-    """Retry-After as seconds: a number, or an HTTP date."""
-    if value in (None, ""):
-        return None
-    try:
-        return max(0.0, float(value))
-    except (TypeError, ValueError):
-        pass
-    try:
-        when = parsedate_to_datetime(str(value))
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - timezone.now()).total_seconds())

@@ -17,8 +17,9 @@ import requests
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from ops.channels.base import ChannelError, Message, parse_retry_after
+from ops.channels.base import ChannelError, ChannelKind, Message
 from ops.outbound import OutboundError, OutboundRefused, guarded_session, outbound_problem
+from ops.retry import parse_retry_after
 
 USER_AGENT = "hms-monitor"
 ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")  # secret_env names a variable, never holds one
@@ -119,3 +120,29 @@ def validate_webhook(channel, *, target_help: str) -> dict[str, str]:
     if not is_url(target):
         return {"target": target_help}
     return {}
+
+
+class ChatWebhookChannel(ChannelKind):
+    """A kind that posts one JSON body to a chat incoming webhook (Teams, Mattermost).
+
+    A subclass names its peer (``peer``, in error messages), the help for a missing
+    target, its ``payload`` and any rule of its own for ``target`` (``check_target``);
+    validation and the guarded POST are the same for all.
+    """
+
+    peer = ""
+    target_help = ""
+
+    def validate(self, channel) -> dict[str, str]:
+        errors = validate_webhook(channel, target_help=self.target_help)
+        self.check_target(channel, errors)
+        return errors
+
+    def check_target(self, channel, errors: dict[str, str]) -> None:
+        """Add an error for ``target`` when it breaks the kind's own rule (none by default)."""
+
+    def payload(self, channel, message: Message) -> dict:
+        raise NotImplementedError
+
+    def send(self, channel, message: Message) -> dict:
+        return send_json(self.peer, webhook_url(channel), self.payload(channel, message), message)

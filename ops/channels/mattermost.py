@@ -7,8 +7,8 @@ webhook's default channel otherwise, e.g. ``town-square``).
 
 import re
 
-from ops.channels.base import ChannelKind, Message
-from ops.channels.http import send_json, validate_webhook, webhook_url
+from ops.channels.base import Message
+from ops.channels.http import ChatWebhookChannel
 
 USERNAME = "hms-monitor"
 CHANNEL_RE = re.compile(r"^@?[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -24,20 +24,19 @@ def body(channel, message: Message) -> dict:
     return payload
 
 
-class MattermostChannel(ChannelKind):
+class MattermostChannel(ChatWebhookChannel):
     kind = "mattermost"
     label = "Mattermost (incoming webhook)"
+    peer = "Mattermost"
+    target_help = (
+        "Enter the Mattermost incoming-webhook URL, or name the environment "
+        "variable holding it in secret_env (then the target is the channel, optional)."
+    )
 
-    def validate(self, channel) -> dict[str, str]:
-        errors = validate_webhook(
-            channel,
-            target_help="Enter the Mattermost incoming-webhook URL, or name the environment "
-            "variable holding it in secret_env (then the target is the channel, optional).",
-        )
+    def check_target(self, channel, errors: dict[str, str]) -> None:
         target = channel.target.strip()
         if channel.secret_env and target and not CHANNEL_RE.match(target):
             errors["target"] = "A Mattermost channel name (town-square) or @username."
-        return errors
 
-    def send(self, channel, message: Message) -> dict:
-        return send_json("Mattermost", webhook_url(channel), body(channel, message), message)
+    def payload(self, channel, message: Message) -> dict:
+        return body(channel, message)

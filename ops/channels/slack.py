@@ -15,7 +15,8 @@ from django.conf import settings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from ops.channels.base import ChannelError, ChannelKind, Message, parse_retry_after
+from ops.channels.base import ChannelError, ChannelKind, Message
+from ops.retry import parse_retry_after
 
 EVENT_TYPE = "hms_notification"
 CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{6,}$")

@@ -12,8 +12,8 @@ The webhook URL carries its own signature (``sig=``): keep it in the
 environment (``secret_env`` names the variable) rather than in ``target``.
 """
 
-from ops.channels.base import ChannelKind, Message
-from ops.channels.http import send_json, validate_webhook, webhook_url
+from ops.channels.base import Message
+from ops.channels.http import ChatWebhookChannel
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -59,19 +59,18 @@ def card(message: Message) -> dict:
     }
 
 
-class TeamsChannel(ChannelKind):
+class TeamsChannel(ChatWebhookChannel):
     kind = "teams"
     label = "Microsoft Teams (Workflows webhook, Adaptive Card)"
+    peer = "Teams"
+    target_help = (
+        "Enter the Teams Workflows webhook URL, or name the environment "
+        "variable holding it in secret_env."
+    )
 
-    def validate(self, channel) -> dict[str, str]:
-        errors = validate_webhook(
-            channel,
-            target_help="Enter the Teams Workflows webhook URL, or name the environment "
-            "variable holding it in secret_env.",
-        )
+    def check_target(self, channel, errors: dict[str, str]) -> None:
         if channel.secret_env and channel.target.strip() and "secret_env" not in errors:
             errors["target"] = "Leave the target empty: the URL comes from secret_env."
-        return errors
 
-    def send(self, channel, message: Message) -> dict:
-        return send_json("Teams", webhook_url(channel), card(message), message)
+    def payload(self, channel, message: Message) -> dict:
+        return card(message)

@@ -18,6 +18,12 @@ class Service(models.Model):
     document = models.JSONField()
     source = models.TextField(blank=True, help_text="The YAML text as registered, when given.")
     version = models.PositiveIntegerField(default=1)
+    sdk_dropped_samples = models.PositiveBigIntegerField(
+        default=0,
+        editable=False,
+        help_text="Samples the service's senders dropped before sending (buffer full), as "
+        "they reported them (X-HMS-Dropped).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from ops import audit, clock, outbox
-from ops.channels import registry
 from ops.clock import human_duration
 from ops.models import ActionRun, Channel, Incident, Notification, PageRepeat
 from ops.playbook.executors import ACTOR, AUDIT_TOPIC, incident_summary
@@ -110,20 +109,8 @@ def send_one(repeat_id: int, now: datetime):
 
 
 def paged_channels(incident: Incident) -> list[Channel]:
-    rows = (
-        Notification.objects.filter(source_topic=AUDIT_TOPIC, source_id=str(incident.pk))
-        .exclude(status=Notification.Status.FAILED)
-        .select_related("channel")
-        .order_by("pk")
-    )
-    channels = {}
-    for row in rows:
-        if (row.payload or {}).get("event") in FOLLOW_UP_EVENTS:
-            continue
-        kind = registry.get(row.channel.kind)
-        if kind is not None and kind.takes_follow_ups:
-            channels.setdefault(row.channel_id, row.channel)
-    return list(channels.values())
+    """Channels the incident's pages went to (and that take follow-ups)."""
+    return outbox.told_channels(AUDIT_TOPIC, incident.pk, FOLLOW_UP_EVENTS)
 
 
 def announce_resolved(incident: Incident) -> list[Notification]:

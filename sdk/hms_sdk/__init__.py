@@ -17,9 +17,12 @@ DEFAULT_TIMEOUT = 10.0
 class HmsApiError(Exception):
     """The server refused a request; ``status`` and ``body`` say why."""
 
-    def __init__(self, status: int, body: Any, method: str, path: str):
+    def __init__(
+        self, status: int, body: Any, method: str, path: str, retry_after: str | None = None
+    ):
         self.status = status
         self.body = body
+        self.retry_after = retry_after  # the answer's Retry-After header, as sent
         super().__init__(f"{method} {path} -> HTTP {status}: {body}")
 
 
@@ -39,8 +42,14 @@ class Client:
             raise ValueError("no API token: pass token=... or set HMS_TOKEN")
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self.session = requests.Session()
+        self._token = token
+        self.session = requests.Session()  # keeps its connection alive between requests
         self.session.headers["Authorization"] = f"Token {token}"
+
+    def copy(self) -> Client:
+        """The same server and token on a session (a connection) of its own, e.g. for
+        another thread."""
+        return Client(self.url, self._token, timeout=self.timeout)
 
     def request(self, method: str, path: str, **kwargs) -> Any:
         """``path`` is relative to ``/api/v1/``; returns the decoded JSON (or None)."""
@@ -51,7 +60,8 @@ class Client:
         except ValueError:
             body = response.text
         if response.status_code >= 400:
-            raise HmsApiError(response.status_code, body, method, path)
+            retry_after = response.headers.get("Retry-After")
+            raise HmsApiError(response.status_code, body, method, path, retry_after)
         return body
 
     def get(self, path: str, **kwargs) -> Any:

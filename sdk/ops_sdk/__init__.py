@@ -13,9 +13,11 @@ Configuration (environment or ``ops.configure(...)``):
 - ``HMS_INGEST_KEY``: send samples with the service's ingest key instead of the token.
 
 ``emit`` never blocks: samples go into a bounded buffer (``HMS_EMIT_BUFFER``,
-default 10,000) that a daemon thread sends in batches about every second and
-flushes at interpreter exit. When the buffer is full the oldest sample is
-dropped and counted in ``emitter().dropped``.
+default 100,000) that sender threads (``HMS_EMIT_SENDERS``, default 2) post as gzip
+batches of up to 10,000 (``HMS_EMIT_GZIP=0``: plain JSON), and flush at interpreter
+exit. When the buffer is full the oldest sample is dropped, counted in
+``emitter().dropped`` / ``emitter().stats()``, and reported to the server
+(``hms_sdk_dropped_samples_total`` on its ``/metrics``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 from hms_sdk import Client, HmsApiError, default_client
 from hms_sdk import configure as _configure_client
 from ops_sdk import dta
-from ops_sdk.emitter import Emitter
+from ops_sdk.emitter import MAX_BUFFER, SENDERS, Emitter
 
 __all__ = [
     "Emitter",
@@ -89,7 +91,13 @@ def emitter() -> Emitter:
     """The process-wide emitter (created on first use from the environment)."""
     global _emitter
     if _emitter is None:
-        _emitter = Emitter.from_env()
+        _emitter = Emitter(
+            service=os.environ.get("HMS_SERVICE") or None,
+            ingest_key=os.environ.get("HMS_INGEST_KEY") or None,
+            max_buffer=_env_int("HMS_EMIT_BUFFER", MAX_BUFFER),
+            senders=_env_int("HMS_EMIT_SENDERS", SENDERS),
+            compress=os.environ.get("HMS_EMIT_GZIP", "1") != "0",
+        )
     return _emitter
 
 
@@ -127,3 +135,16 @@ def configure(
         _emitter.close()
     _emitter = Emitter(client=client, service=service, ingest_key=ingest_key)
     return client
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: must be a whole number") from None
+    if value < 1:
+        raise ValueError(f"{name}={raw!r}: must be at least 1")
+    return value

@@ -2,14 +2,18 @@
 
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from apm.models import Deviation
 from hms_apm import Baseline, CronError, HmsApiError, Watchdog
+from hms_apm.watchdog import RUN_ATTEMPTS
+from hms_sdk import Client
 from tests import factories as f
 from tests.support.history import EVAL_TIME
+from tests.support.http_server import LoopbackServer, Reply, Script
 
 AT = datetime.fromtimestamp(EVAL_TIME, tz=UTC)
 
@@ -62,6 +66,65 @@ def test_run_once_runs_every_active_baseline_you_may_see(sdk, staff_dave):
     assert sorted(d["status"] for d in deviations) == ["breach", "ok"]
     assert Deviation.objects.count() == 2
     assert {b.name for b in Baseline.list(active="true")} == {"red", "green"}
+
+
+def test_run_once_past_the_run_rate_waits_out_each_429_and_runs_every_baseline(
+    sdk, settings, monkeypatch
+):
+    """Five baselines, a rate of 2 a second: the server answers 429 with Retry-After, the
+    SDK waits that long (the one back-off) and every baseline is run exactly once."""
+    settings.HMS_RUN_RATE = "2/s"
+    program = f.program()
+    for i in range(5):
+        f.baseline(program, name=f"b{i}", probe_query="SELECT 3")
+    waits = []
+    monkeypatch.setattr(Watchdog, "sleep", staticmethod(lambda s: (waits.append(s), time.sleep(s))))
+
+    deviations = Watchdog.run_once()
+
+    assert len(deviations) == 5 and Deviation.objects.count() == 5
+    assert sorted(Deviation.objects.values_list("baseline__name", flat=True)) == [
+        f"b{i}" for i in range(5)
+    ]
+    assert waits and all(w >= 1.0 for w in waits)  # Retry-After rounds up to whole seconds
+
+
+def test_a_run_still_rate_limited_after_its_attempts_raises_the_429(monkeypatch):
+    replies = Script(Reply(429, {"detail": "Request was throttled."}, headers={"Retry-After": "7"}))
+    waits = []
+    monkeypatch.setattr(Watchdog, "sleep", staticmethod(waits.append))
+    with LoopbackServer(replies) as server, pytest.raises(HmsApiError) as refused:
+        Watchdog.run(1, client=Client(server.url, "t"))
+    assert refused.value.status == 429
+    assert len(server.requests) == RUN_ATTEMPTS
+    # the one back-off (1, 2, 4, 8 s ...), never sooner than the server asked
+    assert waits == [max(7.0, 2.0 ** (n - 1)) for n in range(1, RUN_ATTEMPTS)] == [7, 7, 7, 8]
+
+
+def test_a_429_without_retry_after_waits_the_back_off(monkeypatch):
+    replies = Script(Reply(429, {"detail": "slow"}), Reply(429, {"detail": "slow"}), Reply(201, {}))
+    waits = []
+    monkeypatch.setattr(Watchdog, "sleep", staticmethod(waits.append))
+    with LoopbackServer(replies) as server:
+        assert Watchdog.run(1, client=Client(server.url, "t")) == {}
+    assert waits == [1.0, 2.0] and len(server.requests) == 3
+
+
+def test_other_refusals_are_not_retried(monkeypatch):
+    monkeypatch.setattr(Watchdog, "sleep", staticmethod(pytest.fail))
+    with (
+        LoopbackServer(Script(Reply(403, {"detail": "no"}))) as server,
+        pytest.raises(HmsApiError),
+    ):
+        Watchdog.run(1, client=Client(server.url, "t"))
+    assert len(server.requests) == 1
+
+
+def test_run_once_queued_hands_every_baseline_to_the_worker_in_one_request(sdk):
+    program = f.program()
+    ids = [f.baseline(program, name=f"q{i}", probe_query="SELECT 3").pk for i in range(3)]
+    assert sorted(Watchdog.run_once(queued=True)) == sorted(ids)
+    assert not Deviation.objects.exists()  # queued to the worker: nothing ran in the request
 
 
 def test_scheduled_checks_run_at_their_cron_times(scheduled):

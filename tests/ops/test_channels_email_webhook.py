@@ -169,7 +169,7 @@ def test_webhook_channel_stores_a_variable_name_never_a_secret(db):
     assert "not the secret itself" in error.value.message_dict["secret_env"][0]
 
 
-# --- the outbound guard on the webhook path (ops/outbound.py) ------------------------------
+# --- the outbound guard on the webhook path (ops/outbound/) ------------------------------
 
 
 @pytest.mark.parametrize(

@@ -85,7 +85,7 @@ def test_a_second_run_right_after_the_first_does_not_scrape_again():
     assert Sample.objects.count() == 2
 
 
-# --- the outbound guard on the scrape path (ops/outbound.py) -------------------------------
+# --- the outbound guard on the scrape path (ops/outbound/) -------------------------------
 
 SECRET = "hmsk_live_0123456789abcdef"
 

@@ -1,5 +1,7 @@
 """ops_sdk against a live server: the seed's register, heartbeat and status snippets, unchanged."""
 
+import gzip
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +18,7 @@ from ops.models import Sample, Service
 from ops.services import register_service
 from ops_sdk.emitter import Emitter
 from tests.factories import SCANNER_YAML, make_user, staff_alice
-from tests.support.http_server import LoopbackServer, Reply
+from tests.support.http_server import LoopbackServer, Reply, Script
 from tests.support.services import free_port, wait_until
 
 BASE = Path(settings.BASE_DIR)
@@ -126,9 +128,13 @@ def test_emit_never_blocks_on_a_slow_server_and_counts_what_it_drops():
         assert emitter.dropped >= 800
         assert emitter.pending <= 100 + emitter.batch_size
         assert emitter.flush(timeout=10)
-    body = server.requests[0].json()
+    first = server.requests[0]
+    assert first.headers["content-encoding"] == "gzip"
+    body = json.loads(gzip.decompress(first.body))
     assert body["samples"][0]["service"] == "svc"
     assert emitter.sent + emitter.dropped == 1000
+    told = [r.headers.get("x-hms-dropped") for r in server.requests]
+    assert sum(int(t.removeprefix("svc=")) for t in told if t) == emitter.dropped
 
 
 def test_failed_sends_are_retried_and_refused_batches_are_counted():
@@ -144,6 +150,66 @@ def test_failed_sends_are_retried_and_refused_batches_are_counted():
     assert (emitter.sent, emitter.rejected) == (2, 1)
     assert "HTTP 400" in emitter.last_error
     assert len(server.requests) == 3
+
+
+def test_a_burst_is_delivered_whole_to_a_live_server(live_server, transactional_db):
+    """30,000 samples emitted at once: every one stored, none dropped, gzip batches of 10,000."""
+    key = register_service(SCANNER_YAML).ingest_key
+    emitter = Emitter(client=Client(live_server.url, key), ingest_key=key, interval=0.05)
+    for i in range(30_000):
+        emitter.emit("queue_time_seconds", float(i % 40), ts=time.time() - 60 + i * 1e-3)
+    assert emitter.flush(timeout=120), emitter.stats()
+    stats = emitter.stats()
+    assert (stats["sent"], stats["dropped"], stats["rejected"]) == (30_000, 0, 0)
+    assert stats["requests"] <= 6  # full batches, not a request per interval
+    assert Sample.objects.count() == 30_000
+    assert Service.objects.get().sdk_dropped_samples == 0
+
+
+def test_drops_while_the_server_is_down_are_counted_then_told_to_the_server(
+    live_server, transactional_db, caplog
+):
+    key = register_service(SCANNER_YAML).ingest_key
+    client = Client(f"http://127.0.0.1:{free_port()}", key)  # nothing listens: down
+    emitter = Emitter(client=client, ingest_key=key, max_buffer=100, interval=0.05, senders=1)
+    for i in range(250):
+        emitter.emit("queue_time_seconds", float(i % 40))
+    assert not emitter.flush(timeout=0.5)
+    stats = emitter.stats()
+    assert stats["sent"] == 0 and stats["dropped"] >= 150
+    assert stats["dropped"] + stats["pending"] == 250
+    assert stats["dropped_unreported"] == {"": stats["dropped"]}  # the key's own service
+    assert "ConnectionError" in stats["last_error"]
+    assert any("buffer full" in r.getMessage() for r in caplog.records)
+
+    client.url = live_server.url  # the server comes back
+    assert emitter.flush(timeout=60), emitter.stats()
+    after = emitter.stats()
+    assert after["sent"] + after["dropped"] == 250 and after["dropped_unreported"] == {}
+    assert Sample.objects.count() == after["sent"]
+    assert Service.objects.get().sdk_dropped_samples == after["dropped"]
+    scraped = Client(live_server.url, "unused").session.get(f"{live_server.url}/metrics").text
+    line = f'hms_sdk_dropped_samples_total{{service="DCA_Luggage_Scanner"}} {after["dropped"]}.0'
+    assert line in scraped.splitlines()
+
+
+def test_a_429_is_waited_out_for_its_retry_after_then_sent():
+    script = Script(
+        Reply(429, {"detail": "slow down"}, headers={"Retry-After": "2"}),
+        Reply(201, {"accepted": 1}),
+    )
+    arrivals = []
+
+    def answer(request):
+        arrivals.append(time.monotonic())
+        return script(request)
+
+    with LoopbackServer(answer) as server:
+        emitter = Emitter(client=Client(server.url, "t"), service="svc", interval=0.05)
+        emitter.emit("m", 1.0)
+        assert emitter.flush(timeout=10)
+    assert emitter.sent == 1 and len(arrivals) == 2
+    assert arrivals[1] - arrivals[0] >= 2.0  # the back-off's 1 s would be sooner
 
 
 def test_emit_refuses_bad_values_and_a_missing_service_at_the_call():

@@ -1,4 +1,4 @@
-"""The outbound guard (ops/outbound.py), attacked as an SSRF attacker would.
+"""The outbound guard (ops/outbound/), attacked as an SSRF attacker would.
 
 Every request here goes to 127.0.0.1 or to nowhere: names resolve from
 ``tests.support.dns`` (no DNS query), and ``no_foreign_connects`` fails the

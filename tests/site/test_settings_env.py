@@ -184,10 +184,12 @@ def test_a_short_generated_key_is_refused_like_any_other(tmp_path):
 
 def _names_read_by_the_settings_and_scripts() -> set[str]:
     names = set()
-    settings_py = (ROOT / "hms_site" / "settings.py").read_text()
-    names |= set(re.findall(r"env_[a-z]+\(\s*\"([A-Z][A-Z0-9_]*)\"", settings_py))
+    settings_modules = sorted((ROOT / "hms_site").glob("settings*.py"))  # settings + its groups
+    assert ROOT / "hms_site" / "settings.py" in settings_modules
+    for module in settings_modules:
+        names |= set(re.findall(r"env_[a-z]+\(\s*\"([A-Z][A-Z0-9_]*)\"", module.read_text()))
     for source in [
-        ROOT / "hms_site" / "settings.py",
+        *settings_modules,
         ROOT / "deploy" / "gunicorn.conf.py",
         *(ROOT / "sdk").rglob("*.py"),
     ]:
