@@ -7,10 +7,12 @@ from tests import factories as f
 pytestmark = pytest.mark.django_db
 
 # session, user, the user's permissions (2, for "reads everything"), program count, programs,
-# baselines with their latest status, trends, open escalations, leadership tickets
-DASHBOARD_QUERIES = 10
-# session, user, permissions (2), baseline, history, chart, escalations, notifications
-BASELINE_QUERIES = 9
+# baselines with their latest status, maintenance windows, trends, open escalations,
+# leadership tickets
+DASHBOARD_QUERIES = 11
+# session, user, permissions (2), baseline, history, maintenance windows, chart,
+# escalations, notifications
+BASELINE_QUERIES = 10
 
 
 @pytest.fixture
