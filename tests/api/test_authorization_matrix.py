@@ -29,6 +29,7 @@ from tests.factories import service_yaml
 ROLES = ("admin", "staff", "outsider", "viewer", "anonymous", "ingest")
 NEW_PROGRAM = {"code": "new-prog", "name": "New", "authority": "Act §1", "owner_group": "Housing"}
 SAMPLE = {"service": "DCA_Luggage_Scanner", "name": "queue_time_seconds", "value": 12}
+WINDOW = {"starts_at": "2030-01-10T02:00:00Z", "ends_at": "2030-01-10T04:00:00Z"}
 
 
 def everyone(status, **overrides):
@@ -365,6 +366,36 @@ MATRIX = [
     ),
     ("schedule-detail", "delete", "/api/v1/schedules/{schedule}/", None, everyone(403, admin=204)),
     ("schedule-on-call", "get", "/api/v1/schedules/{schedule}/on-call/", None, everyone(200)),
+    # issue 15: maintenance windows (program staff, like routes)
+    ("maintenance-window-list", "get", "/api/v1/maintenance-windows/", None, everyone(200)),
+    (
+        "maintenance-window-list",
+        "post",
+        "/api/v1/maintenance-windows/",
+        "new-window",
+        everyone(201, outsider=400, viewer=403),
+    ),
+    (
+        "maintenance-window-detail",
+        "get",
+        "/api/v1/maintenance-windows/{window}/",
+        None,
+        everyone(200, outsider=404),
+    ),
+    (
+        "maintenance-window-detail",
+        "patch",
+        "/api/v1/maintenance-windows/{window}/",
+        {"reason": "moved"},
+        everyone(200, outsider=404, viewer=403),
+    ),
+    (
+        "maintenance-window-detail",
+        "delete",
+        "/api/v1/maintenance-windows/{window}/",
+        None,
+        everyone(204, outsider=404, viewer=403),
+    ),
     # issue 18: explanations (program staff), the quarterly review and the trail (readers)
     ("explanation-list", "get", "/api/v1/explanations/", None, everyone(200)),
     (
@@ -491,6 +522,11 @@ def world(db, django_user_model):
     explanation = Explanation.objects.create(
         baseline=baseline, period="2026Q3", why="Staff left.", plan="Hire.", due_date="2026-12-31"
     )
+    from apm.models import MaintenanceWindow
+
+    window = MaintenanceWindow.objects.create(
+        program=program, starts_at=WINDOW["starts_at"], ends_at=WINDOW["ends_at"], reason="x"
+    )
 
     users = {
         "admin": django_user_model.objects.create_superuser("admin_ada", "a@example.org", "pw"),
@@ -513,6 +549,7 @@ def world(db, django_user_model):
             "route": route.pk,
             "schedule": schedule.pk,
             "explanation": explanation.pk,
+            "window": window.pk,
             "audit": AuditEntry.objects.order_by("pk").values_list("pk", flat=True).first(),
         },
         "program": program,
@@ -563,6 +600,8 @@ def body_for(spec, world):
             "plan": "A second feed.",
             "due_date": "2026-09-30",
         }
+    if spec == "new-window":
+        return {"program": world["ids"]["program"], "reason": "ledger migration", **WINDOW}
     if spec == "alert":
         labels = {"alertname": "HighErrorRate", "service": "DCA_Luggage_Scanner"}
         alert = {"status": "firing", "labels": labels, "fingerprint": "0123abcd"}

@@ -18,6 +18,7 @@ def form_data(program, **changes):
         "target_value": "30",
         "compare_op": "le",
         "threshold_pct": "20",
+        "min_samples": "1",
         "probe_kind": "promql",
         "probe_query": f.VALID_HOUSING_QUERY,
         "schedule": "0 2 * * *",
