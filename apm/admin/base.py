@@ -5,9 +5,10 @@ superuser) and are saved through ``apm.config_audit`` (audited).
 """
 
 from django.contrib import admin, messages
+from django.utils.html import format_html
 
 from apm import config_audit, escalations
-from apm.models import Baseline
+from apm.models import Baseline, Deviation
 from apm.models.access import may_write, reads_everything
 
 
@@ -86,3 +87,25 @@ class ReadOnlyScopedAdmin(ScopedAdmin):
             self.message_user(
                 request, f"{skipped} skipped (not your program, or not open).", messages.WARNING
             )
+
+
+STATUS_COLOURS = {
+    Deviation.Status.OK: "#1a7f37",
+    Deviation.Status.BREACH: "#cf222e",
+    Deviation.Status.NO_DATA: "#bc4c00",
+    Deviation.Status.ERROR: "#8250df",
+    Deviation.Status.INSUFFICIENT_DATA: "#6e7781",  # grey: never red or green
+}
+
+
+def status_badge(status, pct=None):
+    if not status:
+        return "—"
+    label = Deviation.Status(status).label
+    if pct is not None:
+        label = f"{label} ({pct:+.1f} %)"
+    return format_html(
+        '<strong style="color:#fff;background:{};padding:1px 6px;border-radius:3px">{}</strong>',
+        STATUS_COLOURS[status],
+        label,
+    )

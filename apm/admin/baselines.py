@@ -1,69 +1,23 @@
-"""APM admin: programs, baselines (with their latest deviations and "Run now"), deviations.
+"""APM admin: baselines (with their latest deviations, "Run now", sign-off and backtest).
 
 Every page is scoped by ``visible_to`` / ``editable_by`` (apm.models.access),
 the same rules as the API.
 """
 
-import json
-
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.models import Group
-from django.db.models import Count
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from apm import backtest_admin as backtest_page
 from apm import services, signoff
-from apm.admin.base import ScopedAdmin
+from apm.admin.base import ScopedAdmin, status_badge
 from apm.models import Baseline, Deviation, Program
 from apm.models.access import SQL_PROBE_REFUSED, may_write_probe
 from apm.pages_periods import period_strip
 from ops.admin.filters import ScopedRelatedFilter
 
-STATUS_COLOURS = {
-    Deviation.Status.OK: "#1a7f37",
-    Deviation.Status.BREACH: "#cf222e",
-    Deviation.Status.NO_DATA: "#bc4c00",
-    Deviation.Status.ERROR: "#8250df",
-    Deviation.Status.INSUFFICIENT_DATA: "#6e7781",  # grey: never red or green
-}
 LATEST_SHOWN = 10
-
-
-def status_badge(status, pct=None):
-    if not status:
-        return "—"
-    label = Deviation.Status(status).label
-    if pct is not None:
-        label = f"{label} ({pct:+.1f} %)"
-    return format_html(
-        '<strong style="color:#fff;background:{};padding:1px 6px;border-radius:3px">{}</strong>',
-        STATUS_COLOURS[status],
-        label,
-    )
-
-
-@admin.register(Program)
-class ProgramAdmin(ScopedAdmin):
-    list_display = ("code", "name", "authority", "owner_group", "public", "baseline_count")
-    list_filter = ("public", ("owner_group", ScopedRelatedFilter))
-    search_fields = ("code", "name", "authority")
-    list_select_related = ("owner_group",)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(baseline_count=Count("baselines"))
-
-    @admin.display(description="baselines", ordering="baseline_count")
-    def baseline_count(self, obj):
-        return obj.baseline_count
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "owner_group" and not request.user.is_superuser:
-            # Staff may only hand a program to one of their own groups (or lose it).
-            kwargs["queryset"] = Group.objects.filter(user=request.user)
-            kwargs["required"] = True
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class LatestStatusFilter(admin.SimpleListFilter):
@@ -285,49 +239,4 @@ class BaselineAdmin(ScopedAdmin):
             f"{len(queued)} baseline(s) queued to the worker; their deviations appear "
             "below as each run finishes.",
             messages.SUCCESS,
-        )
-
-
-@admin.register(Deviation)
-class DeviationAdmin(ScopedAdmin):
-    list_display = ("evaluated_at", "baseline", "program", "coloured_status", "actual",
-                    "deviation_pct", "sample_count", "in_maintenance", "trigger")  # fmt: skip
-    list_filter = ("status", "trigger", "in_maintenance",
-                   ("baseline__program", ScopedRelatedFilter))  # fmt: skip
-    search_fields = ("baseline__name", "baseline__program__code")
-    list_select_related = ("baseline__program",)
-    date_hierarchy = "evaluated_at"
-    fields = ("baseline", "evaluated_at", "coloured_status", "actual", "deviation_pct", "trigger",
-              "slot", "recorded_at", "sample_count", "newest_sample_at", "completeness", "source",
-              "in_maintenance", "evidence_pretty")  # fmt: skip
-    readonly_fields = fields
-
-    def view_on_site(self, obj):
-        return reverse("apm_pages:baseline", args=[obj.baseline_id])
-
-    @staticmethod
-    def program_of(obj):
-        return obj.baseline.program
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # the ledger is evidence: read-only
-
-    def has_delete_permission(self, request, obj=None):
-        return obj is not None and self.program_of(obj).editable_by(request.user)
-
-    @admin.display(description="program", ordering="baseline__program__code")
-    def program(self, obj):
-        return obj.baseline.program.code
-
-    @admin.display(description="status", ordering="status")
-    def coloured_status(self, obj):
-        return status_badge(obj.status)
-
-    @admin.display(description="evidence")
-    def evidence_pretty(self, obj):
-        return format_html(
-            "<pre>{}</pre>", json.dumps(obj.evidence, indent=2, ensure_ascii=False, default=str)
         )
