@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 
 from apm import maintenance
+from apm.api.permissions import ProgramAccess
 from apm.api.serializers import AwareDateTimeField
 from apm.maintenance import may_edit
 from apm.models import Baseline, MaintenanceWindow, Program
-from apm.models.access import may_write
 from ops.models import Service
 
 
@@ -88,17 +88,9 @@ class MaintenanceWindowSerializer(serializers.ModelSerializer):
         return self._call(maintenance.update_window, instance, **validated_data)
 
 
-class MaintenanceAccess(permissions.BasePermission):
+class MaintenanceAccess(ProgramAccess):
     message = "Only staff of the program's owner group (or with apm.silence_service)."
-
-    def has_permission(self, request, view):
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return request.method in permissions.SAFE_METHODS or may_write(user)
-
-    def has_object_permission(self, request, view, obj):
-        return request.method in permissions.SAFE_METHODS or may_edit(request.user, obj)
+    may_edit = staticmethod(may_edit)
 
 
 class MaintenanceWindowViewSet(viewsets.ModelViewSet):

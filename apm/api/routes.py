@@ -11,10 +11,11 @@ from datetime import timedelta
 
 import django_filters
 from django.db.models import Q
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 
 from apm import config_audit
+from apm.api.permissions import ProgramAccess
 from apm.api.serializers import ModelCleanSerializer
 from apm.models import EscalationRoute, Program
 from apm.models.access import may_write, reads_everything
@@ -76,17 +77,9 @@ def may_edit(user, route) -> bool:
     return Program.objects.editable_by(user).filter(pk=route.program_id).exists()
 
 
-class RouteAccess(permissions.BasePermission):
+class RouteAccess(ProgramAccess):
     message = "Only staff of the program's owner group (an admin for every-program routes)."
-
-    def has_permission(self, request, view):
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return request.method in permissions.SAFE_METHODS or may_write(user)
-
-    def has_object_permission(self, request, view, obj):
-        return request.method in permissions.SAFE_METHODS or may_edit(request.user, obj)
+    may_edit = staticmethod(may_edit)
 
 
 class RouteViewSet(viewsets.ModelViewSet):
