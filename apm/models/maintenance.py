@@ -16,18 +16,19 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from apm.models.access import may_write, reads_everything
+from apm.models.access import ScopedQuerySet
 from apm.models.baseline import Baseline
 from apm.models.program import Program
 
 WEEK = timedelta(days=7)
 
 
-class MaintenanceWindowQuerySet(models.QuerySet):
+class MaintenanceWindowQuerySet(ScopedQuerySet):
     """Scoped like the other APM rows: staff see and edit their programs' windows.
 
     A window on an OPS service belongs to no program: everyone who reads
     everything sees it; writing one takes a superuser or ``apm.silence_service``.
+    ``visible_to`` / ``editable_by`` are ``ScopedQuerySet``'s; only ownership differs.
     """
 
     def _owned_by(self, user):
@@ -36,20 +37,6 @@ class MaintenanceWindowQuerySet(models.QuerySet):
         if user.has_perm("apm.silence_service"):
             owned |= Q(service__isnull=False)
         return self.filter(owned)
-
-    def visible_to(self, user):
-        if reads_everything(user):
-            return self
-        if may_write(user):
-            return self._owned_by(user)
-        return self.none()
-
-    def editable_by(self, user):
-        if not may_write(user):
-            return self.none()
-        if user.is_superuser:
-            return self
-        return self._owned_by(user)
 
     def may_cover(self, at: datetime):
         """Windows that can contain ``at``: one-off ones around it, weekly ones begun by then."""
