@@ -215,3 +215,35 @@ def test_the_beat_task_is_thin_and_scheduled(prom, settings):
     b = promql_baseline("avg_over_time(quarter_backlog_days[$__range])", period="quarter")
     result = close_periods.apply().get()
     assert b.pk in {int(k) for k in result}
+
+
+def test_a_quarter_covered_by_maintenance_is_maintenance_and_a_partly_covered_one_is_judged(prom):
+    from apm.models import MaintenanceWindow
+
+    b = promql_baseline("avg_over_time(quarter_backlog_days[$__range])", period="quarter")
+    # 2026Q2 wholly inside two windows that meet; 2026Q3 only half covered.
+    for start, end in [
+        (datetime(2026, 3, 20, tzinfo=UTC), datetime(2026, 5, 15, tzinfo=UTC)),
+        (datetime(2026, 5, 15, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)),
+        (datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 8, 15, tzinfo=UTC)),
+    ]:
+        MaintenanceWindow.objects.create(
+            baseline=b, starts_at=start, ends_at=end, reason="data migration"
+        )
+    got = {r.label: r.status for r in period_results.close_due(b, NOW, count=3)}
+    q3 = "kept" if QUARTER_LEVELS["2026Q3"] <= 38.5 else "missed"
+    assert got == {
+        "2026Q1": "kept" if QUARTER_LEVELS["2026Q1"] <= 38.5 else "missed",
+        "2026Q2": "maintenance",
+        "2026Q3": q3,
+    }
+
+
+def test_a_period_value_from_too_few_samples_is_insufficient_data_never_kept_or_missed():
+    b = f.baseline(target_value=35, threshold_pct=10, min_samples=5, clean=False)
+    assert period_results.judge(b, 30.0, count=4)[0] == PeriodResult.Status.INSUFFICIENT_DATA
+    assert period_results.judge(b, 99.0, count=4)[0] == PeriodResult.Status.INSUFFICIENT_DATA
+    assert period_results.judge(b, 30.0, count=5)[0] == PeriodResult.Status.KEPT
+    assert period_results.judge(b, 99.0, count=5)[0] == PeriodResult.Status.MISSED
+    assert period_results.judge(b, 30.0, count=0)[0] == PeriodResult.Status.MISSED  # no data
+    assert period_results.judge(b, 30.0)[0] == PeriodResult.Status.KEPT  # not counted
