@@ -70,10 +70,14 @@ class Tile:
     state: str
     slos: list[dict] = field(default_factory=list)
     incident: dict | None = None
+    in_maintenance: bool = False
 
     @property
     def state_label(self) -> str:
-        return SLO.State(self.state).label
+        """The state in words; a service in a maintenance window says so (its playbook runs
+        only ``always`` steps there: docs/VERDICTS.md)."""
+        label = SLO.State(self.state).label
+        return f"{label} · in maintenance" if self.in_maintenance else label
 
     def incident_html(self, at: datetime) -> str:
         """The incident block, as the page renders it (empty without an open incident)."""
@@ -87,6 +91,7 @@ class Tile:
             "owner": self.service.owner,
             "state": self.state,
             "state_label": self.state_label,
+            "in_maintenance": self.in_maintenance,
             "slos": self.slos,
             "incident": self.incident,
             "incident_html": self.incident_html(at),
@@ -219,6 +224,7 @@ def war_room(user, params, at: datetime | None = None, with_owners: bool = True)
                     for slo in service_slos
                 ],
                 incident=incidents.get(service.id),
+                in_maintenance=any(slo.in_maintenance for slo in service_slos),
             )
         )
     owners = []

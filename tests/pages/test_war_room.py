@@ -223,3 +223,28 @@ def test_too_few_samples_is_a_grey_insufficient_data_tile_not_red(bob_client):
     assert "state-breached" not in fresh
     polled = bob_client.get(STATE).json()["tiles"][0]
     assert (polled["state"], polled["slos"][0]["state"]) == ("insufficient_data",) * 2
+
+
+def test_a_service_in_a_maintenance_window_says_so_on_its_tile(bob_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apm.models import MaintenanceWindow
+
+    f.make_service("Quiet_Scanner", threshold=30)
+    f.readings("Quiet_Scanner", [77] * 6)
+    now = timezone.now()
+    MaintenanceWindow.objects.create(
+        service_id="Quiet_Scanner",
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=1),
+        reason="scanner firmware",
+    )
+    evaluate()
+    html = bob_client.get(WAR_ROOM).content.decode()
+    tile = html[html.index('id="tile-Quiet_Scanner"') :].split("</section>")[0]
+    assert ">breached · in maintenance<" in tile
+    polled = bob_client.get(STATE).json()["tiles"][0]
+    assert polled["in_maintenance"] is True
+    assert polled["state_label"] == "breached · in maintenance"
