@@ -46,9 +46,14 @@ class BaselineForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("period", "period_tz"):  # left out: the model's default (rolling, UTC)
+        # left out: the model's default (rolling, UTC, one sample enough)
+        for name in ("period", "period_tz", "min_samples"):
             if name in self.fields:
                 self.fields[name].required = False
+
+    def clean_min_samples(self):
+        value = self.cleaned_data.get("min_samples")
+        return Baseline._meta.get_field("min_samples").default if value is None else value
 
     def clean_period(self):
         return self.cleaned_data.get("period") or Baseline.Period.ROLLING

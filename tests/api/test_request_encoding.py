@@ -5,6 +5,7 @@ every other coding a 415 naming it — on every write route."""
 import gzip
 import io
 import json
+import time
 import zlib
 
 import pytest
@@ -40,8 +41,11 @@ def _post(client, path, body: bytes, encoding: str | None = "gzip", method="post
 
 
 def _batch(*values) -> bytes:
+    # Each its own time: a (series, ts) pair is one reading (the last write of it wins).
+    now = time.time()
     samples = [
-        {"service": "DCA_Luggage_Scanner", "name": "queue_time_seconds", "value": v} for v in values
+        {"service": "DCA_Luggage_Scanner", "name": "queue_time_seconds", "value": v, "ts": now - i}
+        for i, v in enumerate(values)
     ]
     return json.dumps({"samples": samples}).encode()
 

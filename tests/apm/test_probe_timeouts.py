@@ -86,12 +86,13 @@ def test_the_database_deadline_interrupts_a_slow_read(db):
 def test_a_metric_probe_read_past_its_deadline_is_an_error_deviation(db, settings, monkeypatch):
     from apm.probes import metric
 
-    def slow_aggregate(*args):
-        with connection.cursor() as cursor:
-            cursor.execute(_slow_statement())
-            cursor.fetchall()
+    class SlowStore:  # the database store's read, stuck in the database
+        def window_stats(self, queries):
+            with connection.cursor() as cursor:
+                cursor.execute(_slow_statement())
+                cursor.fetchall()
 
-    monkeypatch.setattr(metric, "aggregate", slow_aggregate)
+    monkeypatch.setattr(metric, "get_store", SlowStore)
     settings.HMS_PROBE_TIMEOUT_SECONDS = 0.2
     baseline = f.baseline(
         probe_kind="metric",

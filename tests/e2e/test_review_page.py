@@ -58,7 +58,7 @@ def row(page, name):
 
 def test_kept_trending_and_missed_read_on_track_at_risk_and_off_track(page, housing):
     log_in(page, "staff_alice", "pw", "/dashboard/review/?quarter=2026Q3")
-    expect(page.locator("h1")).to_have_text("Quarterly review — 2026Q3")
+    expect(page.locator("h1")).to_have_text("Quarterly review — 2026Q3 (FY2026 Q4)")
     rows = page.locator("table.review tbody tr")
     expect(rows).to_have_count(3)
     # worst first
