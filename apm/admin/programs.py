@@ -8,7 +8,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
-from apm.admin.base import ScopedAdmin, status_badge
+from apm.admin.base import ReadOnlyScopedAdmin, ScopedAdmin, status_badge
 from apm.models import Deviation, Program
 from ops.admin.filters import ScopedRelatedFilter
 
@@ -36,7 +36,7 @@ class ProgramAdmin(ScopedAdmin):
 
 
 @admin.register(Deviation)
-class DeviationAdmin(ScopedAdmin):
+class DeviationAdmin(ReadOnlyScopedAdmin):
     list_display = ("evaluated_at", "baseline", "program", "coloured_status", "actual",
                     "deviation_pct", "sample_count", "in_maintenance", "trigger")  # fmt: skip
     list_filter = ("status", "trigger", "in_maintenance",
@@ -52,16 +52,7 @@ class DeviationAdmin(ScopedAdmin):
     def view_on_site(self, obj):
         return reverse("apm_pages:baseline", args=[obj.baseline_id])
 
-    @staticmethod
-    def program_of(obj):
-        return obj.baseline.program
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # the ledger is evidence: read-only
-
+    # The ledger is evidence: read-only, but program staff may delete a run of their program.
     def has_delete_permission(self, request, obj=None):
         return obj is not None and self.program_of(obj).editable_by(request.user)
 

@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -166,21 +167,37 @@ def test_a_burst_is_delivered_whole_to_a_live_server(live_server, transactional_
     assert Service.objects.get().sdk_dropped_samples == 0
 
 
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
 def test_drops_while_the_server_is_down_are_counted_then_told_to_the_server(
-    live_server, transactional_db, caplog
+    live_server, transactional_db, monkeypatch
 ):
+    # On the SDK's own logger: an in-process Celery worker of an earlier test may have
+    # taken the root logger's handlers (caplog's among them) or disabled this one.
+    sdk_log, seen = logging.getLogger("ops_sdk"), _Records()
+    monkeypatch.setattr(sdk_log, "disabled", False)
+    sdk_log.addHandler(seen)
+    monkeypatch.setattr(sdk_log, "handlers", [*sdk_log.handlers])  # removed again after
     key = register_service(SCANNER_YAML).ingest_key
     client = Client(f"http://127.0.0.1:{free_port()}", key)  # nothing listens: down
     emitter = Emitter(client=client, ingest_key=key, max_buffer=100, interval=0.05, senders=1)
-    for i in range(250):
-        emitter.emit("queue_time_seconds", float(i % 40))
+    start = time.time() - 60
+    for i in range(250):  # each at its own millisecond: a (series, ts) pair is one reading
+        emitter.emit("queue_time_seconds", float(i % 40), ts=start + i / 1000)
     assert not emitter.flush(timeout=0.5)
     stats = emitter.stats()
     assert stats["sent"] == 0 and stats["dropped"] >= 150
     assert stats["dropped"] + stats["pending"] == 250
     assert stats["dropped_unreported"] == {"": stats["dropped"]}  # the key's own service
     assert "ConnectionError" in stats["last_error"]
-    assert any("buffer full" in r.getMessage() for r in caplog.records)
+    assert any("buffer full" in r.getMessage() for r in seen.records)
 
     client.url = live_server.url  # the server comes back
     assert emitter.flush(timeout=60), emitter.stats()

@@ -207,3 +207,13 @@ class MetricsStore(abc.ABC):
     @abc.abstractmethod
     def maintain(self, now: datetime) -> MaintenanceResult:
         """Prepare partitions ahead and apply the retention; idempotent."""
+
+
+def bucket_step(statistic: str, step_seconds, statistics) -> int:
+    """``buckets``' arguments checked, as every store checks them; the step in seconds."""
+    if statistic not in statistics:
+        raise ValueError(f"statistic must be one of {', '.join(statistics)}")
+    step = int(step_seconds)
+    if step <= 0:
+        raise ValueError("step_seconds must be positive")
+    return step

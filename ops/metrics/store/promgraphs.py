@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ops.metrics.store.base import Points, SeriesPoints
+from ops.metrics.store.base import Points, SeriesPoints, bucket_step
 from ops.metrics.store.promhttp import query_range, selector, to_ms
 from ops.metrics.store.promreads import moment, ms_of, raw_points
 from ops.metrics.store.promwire import SERVICE_LABEL, metric_name
@@ -62,11 +62,7 @@ def _partial_bucket(graphs, metric, services, lo_ms, hi_ms, step_ms, statistic) 
 
 
 def buckets(metrics, since, until, step_seconds: int, statistic: str = "max") -> dict:
-    if statistic not in BUCKET_STATISTICS:
-        raise ValueError(f"statistic must be one of {', '.join(BUCKET_STATISTICS)}")
-    step = int(step_seconds)
-    if step <= 0:
-        raise ValueError("step_seconds must be positive")
+    step = bucket_step(statistic, step_seconds, BUCKET_STATISTICS)
     by_metric: dict[str, set] = defaultdict(set)
     for service, metric in metrics:
         by_metric[metric].add(service)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection
 
 from ops.metrics.percentile import percentile
-from ops.metrics.store.base import Points, SeriesPoints, WindowStat, percentile_of
+from ops.metrics.store.base import Points, SeriesPoints, WindowStat, bucket_step, percentile_of
 from ops.models import Sample, Series
 
 SAMPLE, SERIES = Sample._meta.db_table, Series._meta.db_table
@@ -213,11 +213,7 @@ def count_above(queries) -> dict:
 
 
 def buckets(metrics, since, until, step_seconds: int, statistic: str = "max") -> dict:
-    if statistic not in BUCKET_STATISTICS:
-        raise ValueError(f"statistic must be one of {', '.join(BUCKET_STATISTICS)}")
-    step = int(step_seconds)
-    if step <= 0:
-        raise ValueError("step_seconds must be positive")
+    step = bucket_step(statistic, step_seconds, BUCKET_STATISTICS)
     pairs = sorted(set(metrics))
     if not pairs:
         return {}
