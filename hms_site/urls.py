@@ -32,3 +32,5 @@ urlpatterns = [
 
 admin.site.site_header = "HMS Monitor"
 admin.site.site_title = "HMS Monitor"
+
+handler400 = "hms_site.errors.bad_request"

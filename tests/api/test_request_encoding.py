@@ -255,3 +255,13 @@ def test_a_parser_reached_past_the_middleware_refuses_an_encoded_body(
     assert response.status_code == 415
     assert response.json() == {"detail": "Content-Encoding 'gzip' is not supported"}
     assert not Service.objects.exists()
+
+
+def test_a_form_body_with_too_many_fields_is_a_json_400_not_an_html_page(admin_client_token):
+    body = "&".join(f"baselines={i}" for i in range(1500))
+    response = admin_client_token.post(
+        "/api/v1/baselines/run/", body, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "bad request" in response.json()["detail"]

@@ -17,6 +17,7 @@ import ops_sdk
 from hms_sdk import Client
 from ops.models import Sample, Service
 from ops.services import register_service
+from ops_sdk import drops
 from ops_sdk.emitter import Emitter
 from tests.factories import SCANNER_YAML, make_user, staff_alice
 from tests.support.http_server import LoopbackServer, Reply, Script
@@ -181,10 +182,10 @@ def test_drops_while_the_server_is_down_are_counted_then_told_to_the_server(
 ):
     # On the SDK's own logger: an in-process Celery worker of an earlier test may have
     # taken the root logger's handlers (caplog's among them) or disabled this one.
-    sdk_log, seen = logging.getLogger("ops_sdk"), _Records()
-    monkeypatch.setattr(sdk_log, "disabled", False)
+    seen = _Records()
+    sdk_log = logging.Logger("ops_sdk test")  # whatever earlier tests did to logging
     sdk_log.addHandler(seen)
-    monkeypatch.setattr(sdk_log, "handlers", [*sdk_log.handlers])  # removed again after
+    monkeypatch.setattr(drops, "log", sdk_log)
     key = register_service(SCANNER_YAML).ingest_key
     client = Client(f"http://127.0.0.1:{free_port()}", key)  # nothing listens: down
     emitter = Emitter(client=client, ingest_key=key, max_buffer=100, interval=0.05, senders=1)
