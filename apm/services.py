@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from kombu.exceptions import OperationalError
 
-from apm import cron, escalations, maintenance
+from apm import cron, escalations, maintenance, quality
 from apm.models import Baseline, Deviation
 from apm.probes import ProbeError, Reading, probe_for
 
@@ -114,9 +114,7 @@ def _quality(baseline: Baseline, reading: Reading) -> dict:
     return {
         "sample_count": count,
         "newest_sample_at": reading.newest_at,
-        "completeness": (
-            round(min(count / expected, 1.0), 4) if count is not None and expected else None
-        ),
+        "completeness": quality.completeness(count, expected),
         "source": f"{baseline.probe_kind}: {counted} read by {baseline.probe_query}"[:500],
     }
 

@@ -11,6 +11,8 @@ Program staff vouch for a baseline's ``data_source`` (``renew``: the admin's
 - The data is **stale** when the newest measured value (``newest_data_at``: the
   newest live run with a value) is older than ``STALE_RUNS`` scheduled runs: at
   least that many of the baseline's cron fire times have passed since it.
+- The data is **incomplete** when that run's ``completeness`` is below
+  ``HMS_COMPLETENESS_MIN`` (``apm.quality``; docs/VERDICTS.md).
 
 ``check`` turns those into sentences for the pages; it needs a baseline
 annotated by ``Baseline.objects.with_data_age()`` (no query of its own).
@@ -26,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from apm import config_audit, cron
+from apm import config_audit, cron, quality
 from apm.models import Baseline
 
 STALE_RUNS = 3
@@ -76,6 +78,7 @@ class SourceCheck:
     flags: list[str] = field(default_factory=list)  # each problem, as a sentence
     state: str = "current"  # current / unsigned / stale_signoff
     stale_data: bool = False
+    low_completeness: bool = False
     short: list[str] = field(default_factory=list)  # the same problems in a few words
 
     @property
@@ -86,6 +89,7 @@ class SourceCheck:
         return {
             "signoff": self.state,
             "stale_data": self.stale_data,
+            "low_completeness": self.low_completeness,
             "summary": self.signed,
             "flags": self.flags,
         }
@@ -118,7 +122,15 @@ def check(baseline: Baseline, at: datetime | None = None) -> SourceCheck:
             f"{STALE_RUNS} or more scheduled runs ago."
         )
         short.append(f"Stale data: newest value {_ago(newest, at)}")
-    return SourceCheck(signed, flags, state, stale, short)
+    complete = getattr(baseline, "newest_completeness", None)
+    low = quality.low_completeness(complete)
+    if low:
+        flags.append(
+            f"Incomplete data: the newest value rests on {complete * 100:.0f} % of the samples "
+            f"its window should hold (below {settings.HMS_COMPLETENESS_MIN * 100:.0f} %)."
+        )
+        short.append(f"Incomplete data: {complete * 100:.0f} % of the samples")
+    return SourceCheck(signed, flags, state, stale, short=short, low_completeness=low)
 
 
 def attach(baselines, at: datetime | None = None) -> None:

@@ -54,6 +54,10 @@ if HMS_FISCAL_YEAR_START_MONTH > 12:
 HMS_VALIDATION_MAX_AGE_DAYS = env_int("HMS_VALIDATION_MAX_AGE_DAYS", 365, minimum=1)
 # The longest any one probe measurement may take (each kind's own timeout is capped by it).
 HMS_PROBE_TIMEOUT_SECONDS = env_float("HMS_PROBE_TIMEOUT_SECONDS", 15.0, minimum=0.1)
+# A verdict whose data covers less of its window than this is flagged (apm/quality.py).
+HMS_COMPLETENESS_MIN = env_float("HMS_COMPLETENESS_MIN", 0.8, minimum=0.0)
+if HMS_COMPLETENESS_MIN > 1:
+    raise ImproperlyConfigured(f"HMS_COMPLETENESS_MIN={HMS_COMPLETENESS_MIN} must be 0..1")
 SPECTACULAR_SETTINGS = {
     "TITLE": "HMS Monitor API",
     "DESCRIPTION": "Programs, baselines and deviations (APM); services, metrics and SLOs (OPS).",

@@ -184,7 +184,12 @@ class ProgramReviewView(APIView):
             "ProgramReview",
             {
                 "quarter": serializers.CharField(),
-                "baselines": serializers.ListField(child=serializers.DictField()),
+                "baselines": serializers.ListField(
+                    child=serializers.DictField(),
+                    help_text="One row per baseline (docs/REVIEW.md): status, trend, projection, "
+                    "data_quality (sample_count, completeness, newest_sample_at, source) and "
+                    "source_check (signoff, stale_data, low_completeness, summary, flags).",
+                ),
             },
         ),
     )

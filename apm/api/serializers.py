@@ -112,6 +112,13 @@ class DeviationSerializer(serializers.ModelSerializer):
             "completeness", "source", "in_maintenance",
         ]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {  # the schema's words (docs/VERDICTS.md, "Completeness")
+            "completeness": {
+                "help_text": "Fraction of the evaluated window the samples cover (0..1): "
+                "samples / (window / the sensor's interval), at most 1. Null: the probe "
+                "cannot know (PromQL and SQL probes; a metric window with one sample)."
+            }
+        }
 
 
 class AwareDateTimeField(serializers.DateTimeField):

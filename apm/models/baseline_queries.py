@@ -46,9 +46,10 @@ class BaselineQuerySet(ScopedQuerySet):
         )
 
     def with_data_age(self):
-        """Annotate ``newest_data_at`` and ``newest_value``: the newest sample of the newest
-        live run that measured a value (its ``newest_sample_at``, else when it ran), and that
-        value (``no_data`` and ``error`` runs bring no data; see ``apm.signoff``)."""
+        """Annotate ``newest_data_at``, ``newest_value`` and ``newest_completeness``: the newest
+        sample of the newest live run that measured a value (its ``newest_sample_at``, else
+        when it ran), that value and how complete its window was (``no_data`` and ``error``
+        runs bring no data; see ``apm.signoff``)."""
         deviation = self.model._meta.get_field("deviations").related_model
         measured = (
             deviation.objects.live()
@@ -62,4 +63,5 @@ class BaselineQuerySet(ScopedQuerySet):
                 )[:1]
             ),
             newest_value=Subquery(measured.values("actual")[:1]),
+            newest_completeness=Subquery(measured.values("completeness")[:1]),
         )

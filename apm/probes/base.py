@@ -71,7 +71,7 @@ class Reading:
     details: dict[str, Any] = field(default_factory=dict)
     sample_count: int | None = None
     newest_at: datetime | None = None
-    expected: int | None = None
+    expected: float | None = None
 
 
 @dataclass(frozen=True)

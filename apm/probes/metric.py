@@ -24,6 +24,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 
+from apm import quality
 from apm.probes.base import (
     Probe,
     ProbeError,
@@ -119,6 +120,8 @@ class MetricProbe(Probe):
                         )
                     ]
                 )[0]
+                # Completeness (docs/VERDICTS.md): the samples the window should hold.
+                expected = quality.expected_samples(stat)
         except (DatabaseError, StoreUnavailable) as exc:
             raise ProbeError(
                 f"reading the samples failed or took over {timeout:g} s: {exc}"
@@ -140,5 +143,6 @@ class MetricProbe(Probe):
                 f"in the {parsed.window_seconds}s before {at.isoformat()}",
                 sample_count=count,
                 newest_at=newest,
+                expected=expected,
             )
-        return Reading(float(value), raw, sample_count=count, newest_at=newest)
+        return Reading(float(value), raw, sample_count=count, newest_at=newest, expected=expected)

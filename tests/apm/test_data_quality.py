@@ -38,7 +38,9 @@ def measured():
 def test_the_words_leave_out_what_the_probe_did_not_report():
     at = timezone.now()
     assert quality.describe({"sample_count": 1}, at) == "1 sample"
+    # A missing completeness is not left out: it says why the probe kind cannot know it.
     assert quality.describe({"source": "sql: reporting.housing_decisions"}, at) == (
+        "completeness unknown: SQL rows have no sampling interval · "
         "sql: reporting.housing_decisions"
     )
     assert quality.describe({}, at) == "data quality not recorded"
