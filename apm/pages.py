@@ -25,8 +25,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.contrib.auth.models import Permission
 from django.core.paginator import Paginator
-from django.db.models import Avg, Prefetch
+from django.db.models import Avg, Prefetch, Q, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -34,7 +35,7 @@ from apm import maintenance, pages_periods, quality, signoff
 from apm import scorecard as quarter_bars
 from apm.escalations import TOPIC as ESCALATION_TOPIC
 from apm.models import Baseline, Deviation, Escalation, Explanation, Program, Ticket
-from apm.summary import summary
+from apm.summary import summary, with_age_counts
 from hms_site.sqlfunctions import EpochBucket
 from ops.models import Notification
 
@@ -105,9 +106,16 @@ class ProgramsPage:
 
 
 def _programs_page(programs, params, at: datetime) -> ProgramsPage:
-    programs = programs.order_by("code").prefetch_related(_baselines_prefetch())
-    page = Paginator(programs, PROGRAMS_PER_PAGE).get_page(params.get("page"))
-    rows = list(page.object_list)
+    """A page of ``programs`` (a queryset, or a list already read in ``code`` order) with
+    their baselines' latest runs, trends, periods, sign-offs and data quality."""
+    if isinstance(programs, list):
+        page = Paginator(programs, PROGRAMS_PER_PAGE).get_page(params.get("page"))
+        rows = list(page.object_list)
+        prefetch_related_objects(rows, _baselines_prefetch())
+    else:
+        programs = programs.order_by("code").prefetch_related(_baselines_prefetch())
+        page = Paginator(programs, PROGRAMS_PER_PAGE).get_page(params.get("page"))
+        rows = list(page.object_list)
     baselines = [b for program in rows for b in program.baselines.all()]
     by_baseline = trends(baselines, at)
     pages_periods.attach(baselines, at)
@@ -126,23 +134,40 @@ def dashboard(user, params, at: datetime | None = None) -> dict:
     """Programs ``user`` may see with their baselines' status and trend, escalations, tickets,
     and the summary strip (``apm.summary``)."""
     at = at or timezone.now()
+    load_permissions(user)
+    # Every program the user sees, read once: the strip counts them all, the page shows 20.
+    programs = list(Program.objects.visible_to(user).order_by("code"))
+    escalations = open_escalations(user, at)
     return {
         "at": at,
-        "summary": summary(user, at),
-        "programs": _programs_page(Program.objects.visible_to(user), params, at),
-        "escalations": open_escalations(user, at),
+        "summary": summary(programs, escalations, at),
+        "programs": _programs_page(programs, params, at),
+        "escalations": escalations,
         "tickets": leadership_tickets(user),
     }
 
 
-def open_escalations(user, at: datetime) -> list:
-    """Open and acknowledged escalations, oldest red streak first, with their age."""
-    rows = list(
-        Escalation.objects.visible_to(user)
-        .open()
-        .select_related("baseline__program")
-        .order_by("red_since", "pk")[:SECTION_ROWS]
+def load_permissions(user) -> None:
+    """Read ``user``'s permissions in one statement where ``ModelBackend`` takes two (its own
+    and its groups'), into the cache ``ModelBackend.get_all_permissions`` reads first; a
+    superuser or an inactive user needs none (``apm.models.access``)."""
+    if not (user.is_authenticated and user.is_active) or user.is_superuser:
+        return
+    if hasattr(user, "_perm_cache"):
+        return
+    rows = (
+        Permission.objects.filter(Q(user=user) | Q(group__user=user))
+        .values_list("content_type__app_label", "codename")
+        .distinct()
     )
+    user._perm_cache = {f"{app}.{codename}" for app, codename in rows}
+
+
+def open_escalations(user, at: datetime) -> list:
+    """Open and acknowledged escalations, oldest red streak first, with their age; each row
+    also carries the summary strip's counts of all of them by age (``with_age_counts``)."""
+    visible = Escalation.objects.visible_to(user).open().select_related("baseline__program")
+    rows = list(with_age_counts(visible, at).order_by("red_since", "pk")[:SECTION_ROWS])
     for row in rows:
         row.age = at - row.red_since
     return rows

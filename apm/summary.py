@@ -6,18 +6,21 @@ A program's state this quarter is its worst promise's quarterly review
 ``on_track`` → kept; else (nothing measured enough yet) not enough data.
 
 Open escalations (open or acknowledged) are counted by the age of their red
-streak in ``AGE_BUCKETS``. Four statements whatever the number of programs.
+streak in ``AGE_BUCKETS``. One statement whatever the number of programs: the
+programs are read by the dashboard, which shows them too, and the ages are window
+counts on the dashboard's list of open escalations (``with_age_counts``).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Window
 
-from apm.models import Baseline, Escalation, Program
+from apm.models import Baseline, Deviation, Program
 from apm.review.quarters import Quarter
-from apm.review.status import review
+from apm.review.status import MEASURED, judge
 
 # (key, words, youngest age, oldest age): the strip's buckets, youngest first
 AGE_BUCKETS = (
@@ -41,32 +44,83 @@ def program_state(statuses: list[str]) -> str:
     return "kept" if "on_track" in statuses else "insufficient_data"
 
 
-def escalation_ages(user, at: datetime) -> list[dict]:
-    """Open escalations ``user`` may see, counted per age bucket: one statement."""
+def with_age_counts(escalations, at: datetime):
+    """``escalations`` with ``age_<bucket>``: how many rows of the whole (unsliced) set fall
+    in each of ``AGE_BUCKETS``, as window counts, so a page's first rows carry the strip's
+    counts in the same statement."""
     counts = {}
     for key, _, young, old in AGE_BUCKETS:
         age = Q(red_since__lte=at - young)
         if old is not None:
             age &= Q(red_since__gt=at - old)
-        counts[key] = Count("id", filter=age)
-    found = Escalation.objects.visible_to(user).open().aggregate(**counts)
+        counts[f"age_{key}"] = Window(Count("id", filter=age))
+    return escalations.annotate(**counts)
+
+
+def escalation_ages(rows) -> list[dict]:
+    """The strip's buckets from rows annotated by ``with_age_counts`` (none: all zero)."""
+    first = rows[0] if rows else None
     return [
-        {"key": key, "label": label, "count": found[key] or 0} for key, label, _, _ in AGE_BUCKETS
+        {"key": key, "label": label, "count": getattr(first, f"age_{key}", 0) or 0}
+        for key, label, _, _ in AGE_BUCKETS
     ]
 
 
-def summary(user, at: datetime) -> dict:
-    """Context for the strip: the quarter, programs per state, escalations per age."""
+def quarter_statuses(program_ids: list[int], quarter: Quarter, at: datetime) -> dict:
+    """{program id: [the review status of each active promise measured this quarter]}, in one
+    statement: the quarter's counted evaluations with the few baseline fields ``judge``
+    reads. A promise without an evaluation this quarter is ``insufficient_data``, which
+    never decides a program's state, so it needs no row."""
+    until = min(at, quarter.end)
+    rows = (
+        Deviation.objects.counted()
+        .filter(
+            baseline__program_id__in=program_ids,
+            baseline__active=True,
+            evaluated_at__gte=quarter.start,
+            evaluated_at__lt=until,
+        )
+        .order_by()
+        .values_list(
+            "baseline_id",
+            "baseline__program_id",
+            "baseline__target_value",
+            "baseline__compare_op",
+            "baseline__threshold_pct",
+            "evaluated_at",
+            "actual",
+            "status",
+        )
+    )
+    baselines: dict[int, Baseline] = {}
+    evaluations: dict[int, list] = defaultdict(list)
+    for pk, program_id, target, op, threshold, evaluated_at, actual, status in rows:
+        if pk not in baselines:
+            baselines[pk] = Baseline(
+                pk=pk,
+                program_id=program_id,
+                target_value=target,
+                compare_op=op,
+                threshold_pct=threshold,
+            )
+        evaluations[pk].append((evaluated_at, actual if status in MEASURED else None))
+    by_program: dict[int, list[str]] = {pk: [] for pk in program_ids}
+    for pk, baseline in baselines.items():
+        one = judge(baseline, sorted(evaluations[pk], key=lambda r: r[0]), quarter)
+        by_program[baseline.program_id].append(one.status)
+    return by_program
+
+
+def summary(programs: list[Program], escalations: list, at: datetime) -> dict:
+    """Context for the strip: the quarter, ``programs`` (those the user sees) per state, and
+    the open escalations the user sees per age (``escalations``: the dashboard's rows,
+    annotated ``with_age_counts``); one statement."""
     quarter = Quarter.containing(at)
-    programs = Program.objects.visible_to(user)
-    baselines = Baseline.objects.filter(program__in=programs, active=True)
-    by_program: dict[int, list[str]] = {pk: [] for pk in programs.values_list("pk", flat=True)}
-    for row in review(baselines, quarter, at, details=False):
-        by_program[row.baseline.program_id].append(row.status)
+    by_program = quarter_statuses([p.pk for p in programs], quarter, at)
     counts = dict.fromkeys((key for key, _ in PROGRAM_STATES), 0)
     for statuses in by_program.values():
         counts[program_state(statuses)] += 1
-    ages = escalation_ages(user, at)
+    ages = escalation_ages(escalations)
     return {
         "quarter": quarter,
         "programs": [

@@ -6,11 +6,11 @@ from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
-# session, user, the user's permissions (2, for "reads everything"), program count, programs,
-# baselines with their latest status, trends, maintenance windows, open escalations,
-# leadership tickets; the summary strip: program ids, active baselines, the quarter's
-# evaluations, escalations by age
-DASHBOARD_QUERIES = 15
+# session, user, the user's permissions (one statement, for "reads everything"), every
+# visible program, the strip's quarter evaluations, the page's baselines with their latest
+# status, trends, maintenance windows, open escalations with the strip's counts by age,
+# leadership tickets
+DASHBOARD_QUERIES = 10
 # session, user, permissions (2), baseline (with its data age and sign-off), history, chart,
 # maintenance spans, escalations, notifications
 BASELINE_QUERIES = 10
