@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, Window
+from django.db.models import Count, FloatField, Func, Q, Window
 
 from apm.models import Baseline, Deviation, Program
 from apm.review.quarters import Quarter
-from apm.review.status import MEASURED, judge
+from apm.review.status import DAY, MEASURED, judge_points
 
 # (key, words, youngest age, oldest age): the strip's buckets, youngest first
 AGE_BUCKETS = (
@@ -66,11 +66,26 @@ def escalation_ages(rows) -> list[dict]:
     ]
 
 
+class EpochSeconds(Func):
+    """``expression`` (a datetime) as Unix epoch seconds, a float computed by the database."""
+
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"EXTRACT(EPOCH FROM {sql})::double precision", params
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])  # UTC text
+        return f"((julianday({sql}) - 2440587.5) * 86400.0)", params
+
+
 def quarter_statuses(program_ids: list[int], quarter: Quarter, at: datetime) -> dict:
     """{program id: [the review status of each active promise measured this quarter]}, in one
-    statement: the quarter's counted evaluations with the few baseline fields ``judge``
-    reads. A promise without an evaluation this quarter is ``insufficient_data``, which
-    never decides a program's state, so it needs no row."""
+    statement: the quarter's counted evaluations (times as epoch seconds: no ``datetime``
+    a row) with the few baseline fields ``judge_points`` reads. A promise without an
+    evaluation this quarter is ``insufficient_data``, which never decides a program's
+    state, so it needs no row."""
     until = min(at, quarter.end)
     rows = (
         Deviation.objects.counted()
@@ -80,6 +95,7 @@ def quarter_statuses(program_ids: list[int], quarter: Quarter, at: datetime) -> 
             evaluated_at__gte=quarter.start,
             evaluated_at__lt=until,
         )
+        .annotate(epoch=EpochSeconds("evaluated_at"))
         .order_by()
         .values_list(
             "baseline_id",
@@ -87,14 +103,15 @@ def quarter_statuses(program_ids: list[int], quarter: Quarter, at: datetime) -> 
             "baseline__target_value",
             "baseline__compare_op",
             "baseline__threshold_pct",
-            "evaluated_at",
+            "epoch",
             "actual",
             "status",
         )
     )
+    start = quarter.start.timestamp()
     baselines: dict[int, Baseline] = {}
     evaluations: dict[int, list] = defaultdict(list)
-    for pk, program_id, target, op, threshold, evaluated_at, actual, status in rows:
+    for pk, program_id, target, op, threshold, epoch, actual, status in rows:
         if pk not in baselines:
             baselines[pk] = Baseline(
                 pk=pk,
@@ -103,10 +120,12 @@ def quarter_statuses(program_ids: list[int], quarter: Quarter, at: datetime) -> 
                 compare_op=op,
                 threshold_pct=threshold,
             )
-        evaluations[pk].append((evaluated_at, actual if status in MEASURED else None))
+        evaluations[pk].append(((epoch - start) / DAY, actual if status in MEASURED else None))
     by_program: dict[int, list[str]] = {pk: [] for pk in program_ids}
     for pk, baseline in baselines.items():
-        one = judge(baseline, sorted(evaluations[pk], key=lambda r: r[0]), quarter)
+        rows_in_order = sorted(evaluations[pk], key=lambda r: r[0])
+        points = [(x, v) for x, v in rows_in_order if v is not None]
+        one = judge_points(baseline, points, len(rows_in_order) - len(points), quarter)
         by_program[baseline.program_id].append(one.status)
     return by_program
 

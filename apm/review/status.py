@@ -87,7 +87,13 @@ def _direction(baseline: Baseline, slope: float, days: float) -> str:
 def judge(baseline: Baseline, rows: list[tuple[datetime, float | None]], quarter: Quarter):
     """The review of one baseline from its quarter's ``(evaluated_at, actual)`` rows."""
     points = [((at - quarter.start).total_seconds() / DAY, v) for at, v in rows if v is not None]
-    missing = len(rows) - len(points)
+    return judge_points(baseline, points, len(rows) - len(points), quarter)
+
+
+def judge_points(baseline: Baseline, points: list[tuple[float, float]], missing: int, quarter):
+    """``judge`` from the measured ``(days since the quarter's start, value)`` points in time
+    order and the count of runs without a value (the dashboard's strip reads the days as
+    numbers from the database, without a ``datetime`` a row)."""
     if len(points) < MIN_EVALUATIONS:
         return BaselineReview(baseline, Status.INSUFFICIENT_DATA, len(points), missing)
     days = (quarter.end - quarter.start).total_seconds() / DAY

@@ -162,3 +162,23 @@ def test_the_pages_flag_unsigned_sources_and_stale_data_in_words(client, housing
         html = client.get(url).content.decode()
         assert "Data source not signed off" not in html and "Stale data" not in html, url
         assert "Signed off by staff_alice just now" in html, url
+
+
+@pytest.mark.parametrize("schedule", ["*/15 * * * *", "0 6 * * *", "30 2 * * 1", "0 0 1 * *"])
+def test_stale_data_is_three_fire_times_after_the_newest_value_to_the_minute(schedule):
+    """The one-line-per-schedule rule equals stepping three fire times from each newest value."""
+    from datetime import UTC, datetime, timedelta
+
+    from apm import cron
+
+    at = datetime(2026, 12, 2, 13, 37, 20, tzinfo=UTC)
+    line = cron.previous(schedule, at)
+    for _ in range(2):
+        line = cron.previous(schedule, line - timedelta(minutes=1))
+    for newest in (line - timedelta(seconds=1), line, line + timedelta(seconds=59)):
+        due = newest
+        for _ in range(signoff.STALE_RUNS):
+            due = cron.next_after(schedule, due)
+        assert signoff.data_is_stale(schedule, newest, at) is (due <= at), (schedule, newest)
+    assert signoff.data_is_stale(schedule, line - timedelta(seconds=1), at)
+    assert not signoff.data_is_stale(schedule, line, at)

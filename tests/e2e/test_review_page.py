@@ -136,6 +136,10 @@ def test_the_demos_changed_pages_read_in_words(page, demo):
     expect(source).to_contain_text("Checkpoint scanner sensors")
     expect(source).to_contain_text("Sign-off out of date: given 1\xa0year, 1\xa0month ago")
     expect(page.locator("#history")).to_contain_text("Data quality")
+    # The replayed metric runs say how complete their window was, in words (issue 18).
+    expect(page.locator("[data-role=data-quality]")).to_contain_text(re.compile(r"\d+ % complete"))
+    expect(page.locator("#history")).to_contain_text(re.compile(r"\d+ samples · \d+ % complete"))
+    assert not RAW_TIME.search(page.locator("main").inner_text())
     screenshot(page, "demo-baseline")
 
     page.context.clear_cookies()  # the public page, logged out, on a phone
