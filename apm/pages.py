@@ -148,12 +148,9 @@ def dashboard(user, params, at: datetime | None = None) -> dict:
 
 
 def load_permissions(user) -> None:
-    """Read ``user``'s permissions in one statement where ``ModelBackend`` takes two (its own
-    and its groups'), into the cache ``ModelBackend.get_all_permissions`` reads first; a
-    superuser or an inactive user needs none (``apm.models.access``)."""
-    if not (user.is_authenticated and user.is_active) or user.is_superuser:
-        return
-    if hasattr(user, "_perm_cache"):
+    """``user``'s permissions in one statement (``ModelBackend`` takes two), into the cache its
+    ``get_all_permissions`` reads first; superusers and inactive users need none."""
+    if not user.is_active or user.is_superuser or hasattr(user, "_perm_cache"):
         return
     rows = (
         Permission.objects.filter(Q(user=user) | Q(group__user=user))

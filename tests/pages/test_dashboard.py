@@ -156,3 +156,20 @@ def test_the_baseline_page_shows_its_escalations_and_their_notifications(
     assert notifications.count("<tr>") == 2
     assert "housing_wait_days" in notifications and "kpi-alerts" in notifications
     assert "voucher_approval_rate" not in notifications
+
+
+@pytest.mark.parametrize("granted", ["group", "user"])
+def test_a_viewer_reads_every_program_with_the_permission_from_a_group_or_their_own(
+    client, granted
+):
+    """The dashboard reads permissions in one statement: a group's and the user's own count."""
+    from django.contrib.auth.models import Permission
+
+    f.program(name="Transit Subsidy", owner_group=f.group("Transit staff"))
+    viewers = f.group("Viewers")
+    viewer = f.staff_user("viewer_vic", viewers)
+    view_program = Permission.objects.get(codename="view_program", content_type__app_label="apm")
+    client.force_login(viewer)
+    assert "Transit Subsidy" not in client.get("/dashboard/").content.decode()
+    (viewers.permissions if granted == "group" else viewer.user_permissions).add(view_program)
+    assert "Transit Subsidy" in client.get("/dashboard/").content.decode()
