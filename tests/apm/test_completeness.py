@@ -137,3 +137,12 @@ def test_the_api_gives_completeness_and_its_flag(incomplete):
     assert by_name["avg_wait_days"]["data_quality"]["completeness"] == pytest.approx(0.45)
     results = api.get(f"/api/v1/deviations/?baseline={wait.pk}").json()["results"]
     assert [row["completeness"] for row in results] == [pytest.approx(0.45)]
+
+
+def test_the_openapi_schema_says_what_completeness_is():
+    api = f.api_client(f.staff_user("staff_bob", f.group("Housing staff")))
+    schema = api.get("/api/schema/?format=json").json()
+    field = schema["components"]["schemas"]["Deviation"]["properties"]["completeness"]
+    assert field["readOnly"] is True and field.get("nullable") is True
+    assert field["description"].startswith("Fraction of the evaluated window the samples cover")
+    assert "cannot know" in field["description"]
