@@ -223,6 +223,7 @@ def baseline_page(user, baseline_id: int, at: datetime | None = None) -> dict:
         "raw_result": json.dumps(latest.evidence.get("raw_result"), indent=2, default=str)
         if latest
         else "",
+        "completeness_unknown": quality.unknown_completeness(latest) if latest else "",
         "history": history,
         "chart": chart,
         "maintenance_spans": spans,

@@ -77,6 +77,16 @@ def expected_samples(stat) -> float | None:
     return max(1.0, query.window_seconds / interval)
 
 
+def unknown_completeness(row) -> str:
+    """Why ``row`` (a deviation or a dict) has no completeness, by its probe kind ("" when it
+    has one, or its source names no kind)."""
+    figures = fields(row)
+    if figures["completeness"] is not None:
+        return ""
+    kind = (figures["source"] or "").strip().split(":", 1)[0]
+    return UNKNOWN_COMPLETENESS.get(kind, "")
+
+
 def low_completeness(value: float | None) -> bool:
     """Below ``HMS_COMPLETENESS_MIN``: the pages flag it like a stale source."""
     return value is not None and value < settings.HMS_COMPLETENESS_MIN
@@ -106,11 +116,10 @@ def describe(row, at: datetime, *, suffix: str = "ago") -> str:
     if count is not None:
         parts.append(f"{count} sample{'' if count == 1 else 's'}")
     source = (figures["source"] or "").strip()
-    kind = source.split(":", 1)[0]
     if figures["completeness"] is not None:
         parts.append(f"{figures['completeness'] * 100:.0f} % complete")
-    elif kind in UNKNOWN_COMPLETENESS:
-        parts.append(UNKNOWN_COMPLETENESS[kind])
+    elif unknown_completeness(figures):
+        parts.append(unknown_completeness(figures))
     if figures["newest_sample_at"] is not None:
         parts.append(f"newest {_ago(figures['newest_sample_at'], at, suffix)}")
     if source:

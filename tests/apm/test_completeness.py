@@ -75,13 +75,18 @@ def test_an_empty_window_is_nothing_and_one_sample_cannot_tell(pushed):
     )
 
 
-def test_other_kinds_say_why_they_cannot_know(settings):
+def test_other_kinds_say_why_they_cannot_know(client, django_user_model):
     sql = f.baseline(probe_query="SELECT 1", target_value=1)
     deviation = services.run_baseline(sql, at=AT)
     assert deviation.completeness is None
     assert "completeness unknown: SQL rows have no sampling interval" in quality.describe(
         deviation, AT
     )
+    client.force_login(django_user_model.objects.create_superuser("root_ann", password="pw"))
+    page = client.get(f"/dashboard/baselines/{sql.pk}/").content.decode()
+    data = page[page.index('data-role="data-quality"') :]
+    data = data[: data.index("</dd>")]
+    assert "1 sample (this baseline needs 1), completeness unknown: SQL rows have no" in data
     words = quality.describe({"source": "promql", "sample_count": 3}, AT)
     assert words == (
         "3 samples · completeness unknown: Prometheus does not tell HMS its scrape interval"
