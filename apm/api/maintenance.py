@@ -18,12 +18,13 @@ from apm.api.permissions import ProgramAccess
 from apm.api.serializers import AwareDateTimeField
 from apm.maintenance import may_edit
 from apm.models import Baseline, MaintenanceWindow, Program
+from ops.filtering import IdFilter
 from ops.models import Service
 
 
 class MaintenanceWindowFilterSet(django_filters.FilterSet):
-    program = django_filters.NumberFilter(field_name="program_id")
-    baseline = django_filters.NumberFilter(field_name="baseline_id")
+    program = IdFilter(field_name="program_id")
+    baseline = IdFilter(field_name="baseline_id")
     service = django_filters.CharFilter(field_name="service_id")
     recurrence = django_filters.ChoiceFilter(choices=MaintenanceWindow.Recurrence.choices)
 

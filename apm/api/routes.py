@@ -19,6 +19,7 @@ from apm.api.permissions import ProgramAccess
 from apm.api.serializers import ModelCleanSerializer
 from apm.models import EscalationRoute, Program
 from apm.models.access import may_write, reads_everything
+from ops.filtering import IdFilter
 from ops.models import Channel
 
 SHORT_DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d)\s*$")
@@ -36,7 +37,7 @@ class ShortDurationField(serializers.DurationField):
 
 
 class RouteFilterSet(django_filters.FilterSet):
-    program = django_filters.NumberFilter(field_name="program_id")
+    program = IdFilter(field_name="program_id")
     channel = django_filters.CharFilter(field_name="channel__name", help_text="channel name")
     min_level = django_filters.ChoiceFilter(
         choices=EscalationRoute._meta.get_field("min_level").choices
