@@ -219,8 +219,10 @@ def rotate_ingest_key(service: Service, *, actor=None) -> str:
 
 def service_for_ingest_key(key: str) -> str | None:
     """The service id a live ingest key may write, or None."""
-    return (
+    # Unordered: the model's ordering (first() keeps it) joined ops_service on every request.
+    found = (
         IngestKey.objects.filter(key_hash=hash_ingest_key(key), revoked_at__isnull=True)
-        .values_list("service_id", flat=True)
-        .first()
+        .order_by()
+        .values_list("service_id", flat=True)[:1]
     )
+    return next(iter(found), None)

@@ -15,8 +15,7 @@ from ops.metrics.validation import (
     IngestForbidden,
     SampleError,
     Window,
-    check_sample,
-    labels_key,
+    check_batch,
     samples_of,
     validate,
 )
@@ -39,7 +38,8 @@ def check_sensors(names: list[tuple], batch: bool, restrict_service: str | None)
         index = next(i for i, (service, _) in enumerate(names) if service != restrict_service)
         where = f"sample {index}: " if batch else ""
         raise IngestForbidden(f"{where}this ingest key may only write service {restrict_service!r}")
-    known = set(Sensor.objects.filter(service_id__in=services).values_list("service_id", "name"))
+    sensors = Sensor.objects.filter(service_id__in=services).order_by()  # no join to order
+    known = set(sensors.values_list("service_id", "name"))
     if pairs <= known:
         return
     found = {service for service, _ in known}
@@ -73,27 +73,6 @@ def _chunks(samples: list, size: int = _CHUNK):
     return (samples[start : start + size] for start in range(0, len(samples), size))
 
 
-def _series_keys(samples: list, default_service) -> dict[tuple, dict] | None:
-    """{(service, name, labels_key): labels} named by the samples, or None when a sample is
-    too malformed to say (the validator then explains what is wrong)."""
-    keys: dict[tuple, dict] = {}
-    try:
-        for raw in samples:
-            if type(raw) is not dict:
-                return None
-            labels = raw.get("labels") or {}
-            if type(labels) is not dict:
-                return None
-            key = (raw.get("service", default_service), raw.get("name"), labels_key(labels))
-            if key not in keys:
-                if type(key[0]) is not str or type(key[1]) is not str:
-                    return None
-                keys[key] = labels
-    except TypeError:  # unhashable service/name, unsortable labels
-        return None
-    return keys
-
-
 def ingest(
     payload,
     *,
@@ -107,33 +86,23 @@ def ingest(
     service with ``IngestForbidden``; ``default_service`` fills a missing ``service``.
     All-or-nothing: one bad sample and nothing is stored.
 
-    A clean batch is checked once: its series are resolved from the samples' keys
-    and their sensors checked, then samples are checked and streamed into the writer
-    in one pass. Anything wrong (or any doubt) rolls that back, and the same validator
-    and sensor check run over the whole request first, naming each bad sample by index
-    and field.
+    The samples are checked in one pass (``check_batch``) that also collects their
+    series; at the first bad sample the careful validator runs over the whole request,
+    naming each bad sample by index and field. Then the sensors are checked (one
+    statement) and the store writes the rows; nothing is written before all is checked.
     """
     window = Window(now or timezone.now())
     store = get_store()
     samples, batch = samples_of(payload)
-    keys = _series_keys(samples, default_service)
-    if keys is not None:
-        try:
-            check_sensors([(service, name) for service, name, _ in keys], batch, restrict_service)
-            if any(store.series_problem(labels) for labels in keys.values()):
-                raise IngestError({})  # the careful pass names the samples
-            checked = (
-                [check_sample(raw, default_service, window) for raw in chunk]
-                for chunk in _chunks(samples)
-            )
-            store.write(keys, checked)
-            return len(samples)
-        except (SampleError, KeyError, IngestError, IngestForbidden):
-            pass  # nothing stored; the careful pass below explains what was wrong
-    rows = validate(samples, batch, default_service, window)
-    check_sensors([key[:2] for key, _, _, _ in rows], batch, restrict_service)
-    check_series(store, rows, batch)
-    store.write({key: labels for key, _, _, labels in rows}, _chunks(rows))
+    try:
+        rows, keys = check_batch(samples, default_service, window)
+    except SampleError:
+        rows = validate(samples, batch, default_service, window)  # names every bad sample
+        keys = {key: labels for key, _, _, labels in rows}
+    check_sensors([(service, name) for service, name, _ in keys], batch, restrict_service)
+    if any(store.series_problem(labels) for labels in keys.values()):
+        check_series(store, rows, batch)
+    store.write(keys, _chunks(rows))
     return len(rows)
 
 

@@ -175,6 +175,52 @@ def samples_of(payload) -> tuple[list, bool]:
     return samples, True
 
 
+_NO_LABELS: dict = {}
+
+
+def check_batch(samples: list, default_service, window: Window) -> tuple[list, dict]:
+    """One pass over clean samples -> (rows as ``check_sample`` gives them, {series key:
+    labels}); ``SampleError`` at the first bad sample (``validate`` then names them all).
+
+    The usual sample (float value and epoch-seconds ``ts``, no labels) is checked
+    inline against the exact types JSON produces; any other goes through ``check_sample``.
+    """
+    rows: list = []
+    keys: dict = {}
+    plain: dict = {}
+    append = rows.append
+    earliest, latest = window.earliest_epoch, window.latest_epoch
+    fields = SAMPLE_FIELDS.issuperset
+    for raw in samples:
+        if type(raw) is dict and not raw.get("labels"):
+            value = raw.get("value")
+            ts = raw.get("ts")
+            name = raw.get("name")
+            service = raw.get("service", default_service)
+            if (
+                type(value) is float
+                and value - value == 0  # finite
+                and type(ts) is float
+                and earliest <= ts <= latest  # NaN fails both
+                and type(name) is str
+                and name
+                and type(service) is str
+                and service
+                and fields(raw)
+            ):
+                key = plain.get((service, name))
+                if key is None:
+                    key = plain[(service, name)] = (service, name, "{}")
+                    keys[key] = _NO_LABELS
+                append((key, round(ts * 1_000_000), value, _NO_LABELS))
+                continue
+        row = check_sample(raw, default_service, window)
+        append(row)
+        if row[0] not in keys:
+            keys[row[0]] = row[3]
+    return rows, keys
+
+
 def validate(samples: list, batch: bool, default_service, window: Window) -> list:
     """Every sample checked -> [(series_key, ts_us, value, labels)]; else IngestError by index."""
     if not batch:

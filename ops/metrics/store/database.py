@@ -53,9 +53,11 @@ def series_ids(labels: dict[SeriesKey, dict]) -> dict[SeriesKey, int]:
         services = {k[0] for k in keys}
         names = {k[1] for k in keys}
         found = {}
-        for pk, service_id, name, lkey in Series.objects.filter(
-            service_id__in=services, name__in=names
-        ).values_list("id", "service_id", "name", "labels_key"):
+        for pk, service_id, name, lkey in (
+            Series.objects.filter(service_id__in=services, name__in=names)
+            .order_by()
+            .values_list("id", "service_id", "name", "labels_key")
+        ):
             found[(service_id, name, lkey)] = pk
         return found
 
@@ -88,33 +90,46 @@ def _upsert_postgresql(cursor, rows: list[tuple[int, int, float]]) -> None:
     )
 
 
-def _write_postgresql(chunks: Iterable[list[Row]], ids: dict) -> int:
-    written: list[tuple[int, int, float]] = []
-    remaining = iter(chunks)
+def _copy_postgresql(chunks: Iterable[list[Row]], ids: dict, done: list) -> None:
+    """Binary COPY of the rows (in the caller's transaction); ``done`` keeps each chunk."""
+    pack = _COPY_ROW.pack
     sql = f"COPY {partitions.TABLE} (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
+    # psycopg's own COPY: wrap_database_errors turns its errors into Django's (a dropped
+    # connection is then an OperationalError, and the connection is marked unusable).
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(sql) as copy,
+    ):
+        copy.write(COPY_HEADER)
+        for rows in chunks:
+            done.append(rows)
+            copy.write(
+                b"".join([pack(3, 8, ids[k], 8, us - PG_EPOCH_US, 8, v) for k, us, v, _ in rows])
+            )
+        copy.write(COPY_TRAILER)
+
+
+def _write_postgresql(series: dict[SeriesKey, dict], chunks: Iterable[list[Row]]) -> int:
+    """One savepoint: series resolved, rows COPYed. When the key refuses a row (a duplicate),
+    that savepoint is rolled back and the rows go in again with the upsert."""
+    done: list[list[Row]] = []
+    remaining = iter(chunks)
     try:
-        # psycopg's own COPY: wrap_database_errors turns its errors into Django's (a dropped
-        # connection is then an OperationalError, and the connection is marked unusable).
-        with (
-            transaction.atomic(),
-            connection.cursor() as cursor,
-            connection.wrap_database_errors,
-            cursor.cursor.copy(sql) as copy,
-        ):
-            copy.write(COPY_HEADER)
-            for rows in remaining:
-                encoded = [(ids[k], us, v) for k, us, v, _ in rows]
-                written.extend(encoded)
-                copy.write(encode(encoded))
-            copy.write(COPY_TRAILER)
+        with transaction.atomic():
+            ids = series_ids(series)
+            _copy_postgresql(remaining, ids, done)
     except IntegrityError as exc:
         if not _is_unique_violation(exc):
             raise
-        for rows in remaining:
-            written.extend((ids[k], us, v) for k, us, v, _ in rows)
-        with connection.cursor() as cursor:
-            _upsert_postgresql(cursor, written)
-    return len(written)
+        done.extend(remaining)
+        with transaction.atomic():
+            ids = series_ids(series)
+            with connection.cursor() as cursor:
+                _upsert_postgresql(
+                    cursor, [(ids[k], us, v) for rows in done for k, us, v, _ in rows]
+                )
+    return sum(len(rows) for rows in done)
 
 
 def _write_sqlite(chunks: Iterable[list[Row]], ids: dict) -> int:
@@ -141,11 +156,10 @@ class DatabaseStore(MetricsStore):
     name = "database"
 
     def write(self, series: dict[SeriesKey, dict], chunks: Iterable[list[Row]]) -> int:
+        if connection.vendor == "postgresql":
+            return _write_postgresql(series, chunks)
         with transaction.atomic():
-            ids = series_ids(series)
-            if connection.vendor == "postgresql":
-                return _write_postgresql(chunks, ids)
-            return _write_sqlite(chunks, ids)
+            return _write_sqlite(chunks, series_ids(series))
 
     def window_stats(self, queries):
         return reads.window_stats(queries)
