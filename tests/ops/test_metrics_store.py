@@ -14,12 +14,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ops.metrics import labels_key
-from ops.metrics.store import compaction
 from ops.metrics.store import (
     CountQuery,
     StoreRefused,
     StoreUnavailable,
     WindowQuery,
+    compaction,
     get_store,
     percentile_statistic,
 )

@@ -73,7 +73,7 @@ def source(low: str | datetime, high: str | datetime, now: datetime | None = Non
     high = _literal(high) if isinstance(high, datetime) else high
     table = partitions.TABLE
     return (
-        f"(SELECT series_id, ts, value FROM {table} UNION ALL "
+        f"(SELECT series_id, ts, value FROM {table} UNION ALL "  # noqa: S608
         f"SELECT b.series_id, u.ts, u.value FROM {BLOCKS} AS b "
         "CROSS JOIN LATERAL unnest(b.ts, b.vals) AS u(ts, value) "
         f"WHERE b.hour > {low} - interval '1 hour' AND b.hour <= {high} "
@@ -108,7 +108,7 @@ FROM (
 ) AS merged
 GROUP BY series_id, hour
 ON CONFLICT (series_id, hour) DO UPDATE SET ts = EXCLUDED.ts, vals = EXCLUDED.vals
-"""
+"""  # noqa: S608
 
 
 def compact_partition(cursor, name: str) -> int:
