@@ -13,8 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from ops.metrics.store import CountQuery, WindowQuery, compaction, get_store, partitions
-from tests.ops.test_metrics_store import METRIC, SERVICE, at_second, write
 from tests.factories import make_service
+from tests.ops.test_metrics_store import METRIC, SERVICE, at_second, write
 
 pytestmark = pytest.mark.django_db
 postgresql = pytest.mark.skipif(
