@@ -167,3 +167,19 @@ def test_sqlite_keeps_its_plain_table(store):
     assert not compaction.reaches_blocks(now - timedelta(days=30))
     (stat,) = store.window_stats([WindowQuery(SERVICE, METRIC, 3 * 86400, now, "sum")])
     assert stat.value == 1.0
+
+
+@postgresql
+def test_the_backtest_reads_compacted_days_too(store):
+    from types import SimpleNamespace
+
+    from ops import backtest
+
+    now = at_second()
+    _history(store, now)
+    chosen = SimpleNamespace(service_id=SERVICE, target=METRIC, window_seconds=3600)
+    since, until = now - timedelta(days=3), now - timedelta(days=1)
+    before = backtest._samples(chosen, since, until)
+    assert len(before[0]) > 500
+    store.maintain(now)
+    assert _blocks()[1] > 500 and backtest._samples(chosen, since, until) == before

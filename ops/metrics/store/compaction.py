@@ -181,3 +181,16 @@ def points(series_ids: list[int], since: datetime, until: datetime, limit: int) 
             (series_ids, since, until, limit),
         )
         return cursor.fetchall()
+
+
+def metric_samples(service: str, metric: str, low: datetime, high: datetime, limit: int):
+    """(ts, value) of every label set of a metric in ``(low, high]``, oldest first, at
+    most ``limit``: the backtest's read over raw rows and blocks."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT smp.ts, smp.value FROM ops_series AS se JOIN {source(low, high)} AS smp "  # noqa: S608
+            "ON smp.series_id = se.id WHERE se.service_id = %s AND se.name = %s "
+            "AND smp.ts > %s AND smp.ts <= %s ORDER BY smp.ts LIMIT %s",
+            (service, metric, low, high, limit),
+        )
+        return cursor.fetchall()
