@@ -62,23 +62,37 @@ def reaches_blocks(since: datetime, now: datetime | None = None) -> bool:
     return since < read_horizon(now or datetime.now(UTC))
 
 
-def source(low: str | datetime, high: str | datetime, now: datetime | None = None) -> str:
+def source(low, high, now: datetime | None = None, series: str | None = None) -> str:
     """A relation (series_id, ts, value) of raw rows and block samples, for ``FROM``.
 
     ``low``/``high`` bound the samples wanted (``(low, high]``, looser is fine): SQL
-    expressions (``q.start``) or datetimes; they select the blocks by hour.
+    expressions (``q.start``) or datetimes; they select the blocks by hour. ``series``:
+    an SQL expression of the one series wanted (``se.id``, from the statement's series
+    join); the relation is then ``LATERAL`` and each branch walks that series' key only.
     """
     horizon = _literal(read_horizon(now or datetime.now(UTC)))
     low = _literal(low) if isinstance(low, datetime) else low
     high = _literal(high) if isinstance(high, datetime) else high
     table = partitions.TABLE
+    raw = f"WHERE series_id = {series} AND ts > {low} AND ts <= {high}" if series else ""
+    block = f"AND b.series_id = {series} " if series else ""
+    sid = series or "b.series_id"
+    # A raw row < horizon is a late sample of a compacted day: it hides the block sample
+    # of its instant. Looked for once per block (``late``), per sample only in a block
+    # that has one.
+    late = (
+        f"SELECT EXISTS (SELECT 1 FROM {table} AS r WHERE r.series_id = {sid} "  # noqa: S608
+        f"AND r.ts >= b.hour AND r.ts < b.hour + interval '1 hour' AND r.ts < {horizon}) "
+        "OFFSET 0"  # once per block, not folded into the per-sample filter
+    )
     return (
-        f"(SELECT series_id, ts, value FROM {table} UNION ALL "  # noqa: S608
-        f"SELECT b.series_id, u.ts, u.value FROM {BLOCKS} AS b "
+        f"{'LATERAL ' if series else ''}(SELECT series_id, ts, value FROM {table} {raw} "  # noqa: S608
+        f"UNION ALL SELECT b.series_id, u.ts, u.value FROM {BLOCKS} AS b "
+        f"CROSS JOIN LATERAL ({late}) AS l(late) "
         "CROSS JOIN LATERAL unnest(b.ts, b.vals) AS u(ts, value) "
-        f"WHERE b.hour > {low} - interval '1 hour' AND b.hour <= {high} "
-        f"AND NOT EXISTS (SELECT 1 FROM {table} AS r WHERE r.series_id = b.series_id "
-        f"AND r.ts = u.ts AND r.ts < {horizon}))"
+        f"WHERE b.hour > {low} - interval '1 hour' AND b.hour <= {high} {block}"
+        f"AND (NOT l.late OR NOT EXISTS (SELECT 1 FROM {table} AS r WHERE r.series_id = {sid} "
+        f"AND r.ts = u.ts AND r.ts < {horizon})))"
     )
 
 
@@ -88,7 +102,8 @@ def samples(since: datetime, low=None, high=None, now: datetime | None = None) -
     (``low`` defaults to ``since``, ``high`` to no bound)."""
     if not reaches_blocks(since, now):
         return partitions.TABLE
-    return source(since if low is None else low, "'infinity'" if high is None else high, now)
+    low, high = since if low is None else low, "'infinity'" if high is None else high
+    return source(low, high, now, series="se.id")
 
 
 _MERGE = f"""
@@ -188,7 +203,7 @@ def metric_samples(service: str, metric: str, low: datetime, high: datetime, lim
     most ``limit``: the backtest's read over raw rows and blocks."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT smp.ts, smp.value FROM ops_series AS se JOIN {source(low, high)} AS smp "  # noqa: S608
+            f"SELECT smp.ts, smp.value FROM ops_series AS se JOIN {samples(low, low, high)} AS smp "  # noqa: S608
             "ON smp.series_id = se.id WHERE se.service_id = %s AND se.name = %s "
             "AND smp.ts > %s AND smp.ts <= %s ORDER BY smp.ts LIMIT %s",
             (service, metric, low, high, limit),
