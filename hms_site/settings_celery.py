@@ -44,6 +44,9 @@ HMS_SCRAPE_SECONDS = env_float("HMS_SCRAPE_SECONDS", 15.0, minimum=1.0)
 HMS_METRIC_RETENTION_DAYS = env_int("HMS_METRIC_RETENTION_DAYS", 30, minimum=1)
 # database store on PostgreSQL: day partitions created this many days ahead (hourly).
 HMS_METRIC_PARTITIONS_AHEAD = env_int("HMS_METRIC_PARTITIONS_AHEAD", 3, minimum=1)
+# database store on PostgreSQL: a day partition is compacted into hourly blocks once its
+# end is this many hours old (the grace for late samples; later ones are merged too).
+HMS_METRIC_COMPACT_AFTER_HOURS = env_int("HMS_METRIC_COMPACT_AFTER_HOURS", 2, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ops.tasks.record_heartbeat", "schedule": HEARTBEAT_SECONDS},
     # A pass or scrape not started within its interval is dropped: the next one supersedes it.

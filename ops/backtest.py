@@ -25,6 +25,7 @@ from django.utils import timezone
 from ops import slo as evaluator
 from ops import whatif
 from ops.metrics import percentile
+from ops.metrics.store import compaction
 from ops.models import SLO, Sample, Service
 from ops.playbook import grammar
 from ops.playbook.incidents import CORRECTIVE, OPENING_TRIGGERS, definition_of
@@ -69,16 +70,22 @@ def candidate(service: Service, data: dict) -> SLO:
 
 
 def _samples(chosen: SLO, since: datetime, until: datetime) -> tuple[list, list]:
-    rows = list(
-        Sample.objects.filter(
-            series__service_id=chosen.service_id,
-            series__name=chosen.target,
-            ts__gt=since - timedelta(seconds=chosen.window_seconds),
-            ts__lte=until,
+    low = since - timedelta(seconds=chosen.window_seconds)
+    if compaction.reaches_blocks(low):  # days compacted into blocks (PostgreSQL)
+        rows = compaction.metric_samples(
+            chosen.service_id, chosen.target, low, until, MAX_SAMPLES + 1
         )
-        .order_by("ts")
-        .values_list("ts", "value")[: MAX_SAMPLES + 1]
-    )
+    else:
+        rows = list(
+            Sample.objects.filter(
+                series__service_id=chosen.service_id,
+                series__name=chosen.target,
+                ts__gt=low,
+                ts__lte=until,
+            )
+            .order_by("ts")
+            .values_list("ts", "value")[: MAX_SAMPLES + 1]
+        )
     if len(rows) > MAX_SAMPLES:
         raise ValidationError(
             {"since": f"more than {MAX_SAMPLES} samples in the range: a shorter range"}

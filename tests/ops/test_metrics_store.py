@@ -19,6 +19,7 @@ from ops.metrics.store import (
     StoreRefused,
     StoreUnavailable,
     WindowQuery,
+    compaction,
     get_store,
     percentile_statistic,
 )
@@ -26,16 +27,27 @@ from tests.factories import make_service
 
 pytestmark = pytest.mark.django_db
 
-STORE_NAMES = ["database", "prometheus"]
+STORE_NAMES = ["database", "database:compacted", "database:mixed", "prometheus"]
+# ``database:compacted``: every batch the tests write is compacted into hourly blocks
+# (PostgreSQL, ops/metrics/store/compaction.py) before the reads; ``database:mixed``:
+# half of each batch compacted, the other half written raw after it (late samples).
+LAYOUT = {"name": "raw"}
 SERVICE, METRIC = "DCA_Luggage_Scanner", "queue_time_seconds"
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(params=STORE_NAMES)
-def store(request, settings):
+def store(request, settings, monkeypatch):
     if request.param == "prometheus":  # the real Prometheus on loopback, emptied
         request.getfixturevalue("prometheus_store")
-    settings.HMS_METRICS_STORE = request.param
+    name, _, layout = request.param.partition(":")
+    if layout and connection.vendor != "postgresql":
+        pytest.skip("SQLite keeps a plain table: no compaction")
+    if layout:
+        # Every day up to two days ahead counts as closed: today's samples get compacted.
+        settings.HMS_METRIC_COMPACT_AFTER_HOURS = -72
+    monkeypatch.setitem(LAYOUT, "name", layout or "raw")
+    settings.HMS_METRICS_STORE = name
     make_service()
     return get_store()
 
@@ -49,7 +61,25 @@ def write(store, points, service=SERVICE, metric=METRIC, labels=None):
     labels = labels or {}
     key = (service, metric, labels_key(labels))
     rows = [(key, _us(ts), float(value), labels) for ts, value in points]
-    return store.write({key: labels}, [rows])
+    if LAYOUT["name"] == "raw":
+        return store.write({key: labels}, [rows])
+    if LAYOUT["name"] == "compacted":
+        written = store.write({key: labels}, [rows])
+        _compact(rows)
+        return written
+    written = store.write({key: labels}, [rows[0::2]])  # mixed
+    _compact(rows[0::2])
+    return written + store.write({key: labels}, [rows[1::2]])
+
+
+def _compact(rows):
+    """Compact what was just written: every distinct instant of it moves (in these tests
+    every sample falls in a day partition), no raw row is left."""
+    moved = compaction.compact(timezone.now())
+    assert sum(moved.values()) >= len({row[1] for row in rows})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM ops_sample")
+        assert cursor.fetchone()[0] == 0
 
 
 def stats(store, *queries):
@@ -334,6 +364,8 @@ def test_retention_drops_whole_day_partitions(settings):
 
     settings.HMS_METRICS_STORE = "database"
     settings.HMS_METRIC_RETENTION_DAYS = 30
+    # Raw partitions here (maintain compacts closed days: test_metrics_compaction.py).
+    settings.HMS_METRIC_COMPACT_AFTER_HOURS = 24 * 365
     make_service()
     store = get_store()
     now = datetime(2031, 3, 15, 12, 0, tzinfo=UTC)

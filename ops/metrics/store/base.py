@@ -157,9 +157,12 @@ class MaintenanceResult:
     dropped: list[str] = field(default_factory=list)
     deleted_rows: int = 0
     note: str = ""  # what an engine that keeps its own retention did instead (prometheus)
+    compacted: dict[str, int] = field(default_factory=dict)  # partition -> rows into blocks
 
     def as_dict(self) -> dict:
         done = {"created": self.created, "dropped": self.dropped, "deleted_rows": self.deleted_rows}
+        if self.compacted:
+            done["compacted"] = self.compacted
         return {**done, "note": self.note} if self.note else done
 
 

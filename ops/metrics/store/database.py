@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from ops.metrics.store import partitions, reads
+from ops.metrics.store import compaction, partitions, reads
 from ops.metrics.store.base import MaintenanceResult, MetricsStore, Row, SeriesKey
 from ops.metrics.validation import UNIX_EPOCH
 from ops.models import Sample, Series
@@ -180,4 +180,8 @@ class DatabaseStore(MetricsStore):
             return MaintenanceResult(deleted_rows=deleted)
         created = partitions.ensure(now)
         dropped, deleted = partitions.drop_expired(cutoff)
-        return MaintenanceResult(created=created, dropped=dropped, deleted_rows=deleted)
+        deleted += compaction.drop_expired(cutoff)
+        compacted = compaction.compact(now)
+        return MaintenanceResult(
+            created=created, dropped=dropped, deleted_rows=deleted, compacted=compacted
+        )

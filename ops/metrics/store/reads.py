@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection
 
 from ops.metrics.percentile import percentile
+from ops.metrics.store import compaction
 from ops.metrics.store.base import Points, SeriesPoints, WindowStat, bucket_step, percentile_of
 from ops.models import Sample, Series
 
@@ -79,10 +80,17 @@ def _fetch(sql: str, params: list, jit_off: bool = False) -> list[tuple]:
         return cursor.fetchall()
 
 
-_WINDOW_JOIN = f"""
-    FROM {SERIES} AS se JOIN {SAMPLE} AS smp ON smp.series_id = se.id
+_WINDOW_JOIN = """
+    FROM {series} AS se JOIN {samples} AS smp ON smp.series_id = se.id
     WHERE se.service_id = q.service AND se.name = q.metric
       AND smp.ts > q.start AND smp.ts <= q.at"""
+
+
+def _window_join(rows: list[tuple]) -> str:
+    """``_WINDOW_JOIN`` on the raw table, or raw + blocks when a window (``rows``'
+    ``start``) reaches before the compaction horizon."""
+    since = min(_aware(r[3]) for r in rows)
+    return _WINDOW_JOIN.format(series=SERIES, samples=compaction.samples(since, "q.start", "q.at"))
 
 
 _PG_SELECTS = {
@@ -104,7 +112,7 @@ def _pg_window(kind: str, rows: list[tuple]) -> dict[int, tuple]:
     select, values = _PG_SELECTS[kind]
     sql = (
         f"SELECT q.i, w.n, w.newest, {values} FROM {source} CROSS JOIN LATERAL ("  # noqa: S608
-        f"SELECT count(*) AS n, max(smp.ts) AS newest, {select} {_WINDOW_JOIN}) AS w"
+        f"SELECT count(*) AS n, max(smp.ts) AS newest, {select} {_window_join(rows)}) AS w"
     )
     return {row[0]: row[1:] for row in _fetch(sql, params, jit_off=True)}
 
@@ -193,7 +201,8 @@ def count_above(queries) -> dict:
         to_db = (lambda v: v) if _pg() else connection.ops.adapt_datetimefield_value
         for chunk in _chunks(rows):
             prefix, source, params = _relation(["i", "service", "metric", "threshold"], chunk)
-            sql = f"{prefix}SELECT q.i, {filters} FROM {source} JOIN {SERIES} AS se ON se.service_id = q.service AND se.name = q.metric JOIN {SAMPLE} AS smp ON smp.series_id = se.id WHERE smp.ts > %s AND smp.ts <= %s GROUP BY q.i"  # noqa: E501, S608
+            samples = compaction.samples(min(starts), min(starts), at)
+            sql = f"{prefix}SELECT q.i, {filters} FROM {source} JOIN {SERIES} AS se ON se.service_id = q.service AND se.name = q.metric JOIN {samples} AS smp ON smp.series_id = se.id WHERE smp.ts > %s AND smp.ts <= %s GROUP BY q.i"  # noqa: E501, S608
             cuts = [to_db(s) for s in starts for _ in (0, 1)]
             bounds = [to_db(min(starts)), to_db(at)]
             # SQLite's VALUES list comes first in the statement, PostgreSQL's arrays after
@@ -226,7 +235,8 @@ def buckets(metrics, since, until, step_seconds: int, statistic: str = "max") ->
     for chunk in _chunks([(i, s, m) for i, (s, m) in enumerate(pairs)]):
         prefix, source, params = _relation(["i", "service", "metric"], chunk)
         func = BUCKET_STATISTICS[statistic]
-        sql = f"{prefix}SELECT q.service, q.metric, {bucket} AS b, {func}(smp.value) FROM {source} JOIN {SERIES} AS se ON se.service_id = q.service AND se.name = q.metric JOIN {SAMPLE} AS smp ON smp.series_id = se.id WHERE smp.ts > %s AND smp.ts <= %s GROUP BY q.service, q.metric, b"  # noqa: E501, S608
+        samples = compaction.samples(since, since, until)
+        sql = f"{prefix}SELECT q.service, q.metric, {bucket} AS b, {func}(smp.value) FROM {source} JOIN {SERIES} AS se ON se.service_id = q.service AND se.name = q.metric JOIN {samples} AS smp ON smp.series_id = se.id WHERE smp.ts > %s AND smp.ts <= %s GROUP BY q.service, q.metric, b"  # noqa: E501, S608
         steps, window = [step, step], [to_db(since), to_db(until)]
         params = params + steps + window if prefix else steps + params + window
         for service, metric, b, value in _fetch(sql, params):
@@ -240,11 +250,14 @@ def points(service: str, metric: str, since, until, limit: int) -> Points:
     )
     if not labels:
         return Points(series=[], truncated=False)
-    rows = list(
-        Sample.objects.filter(series_id__in=list(labels), ts__gte=since, ts__lte=until)
-        .order_by("-ts", "-series_id")
-        .values_list("series_id", "ts", "value")[: limit + 1]
-    )
+    if compaction.reaches_blocks(since):
+        rows = compaction.points(list(labels), since, until, limit + 1)
+    else:
+        rows = list(
+            Sample.objects.filter(series_id__in=list(labels), ts__gte=since, ts__lte=until)
+            .order_by("-ts", "-series_id")
+            .values_list("series_id", "ts", "value")[: limit + 1]
+        )
     truncated = len(rows) > limit
     by_series: dict[int, list] = {}
     for series_id, ts, value in reversed(rows[:limit]):

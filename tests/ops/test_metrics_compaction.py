@@ -1,0 +1,185 @@
+"""Compaction of closed day partitions into hourly blocks (ops/metrics/store/compaction.py).
+
+Every read answers the same before and after compaction, with late samples mixed in;
+a compaction that fails half-way leaves the raw rows; the tick's recent windows keep
+the raw-only statement. The store suite (test_metrics_store.py) also runs every read
+on compacted and mixed data.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from ops.metrics.store import CountQuery, WindowQuery, compaction, get_store, partitions
+from tests.factories import make_service
+from tests.ops.test_metrics_store import METRIC, SERVICE, at_second, write
+
+pytestmark = pytest.mark.django_db
+postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="compaction is the PostgreSQL store's"
+)
+STATISTICS = ("p50", "p95", "p99.9", "avg", "min", "max", "sum", "count", "last")
+
+
+@pytest.fixture
+def store(settings):
+    settings.HMS_METRICS_STORE = "database"
+    settings.HMS_METRIC_COMPACT_AFTER_HOURS = 2
+    make_service()
+    return get_store()
+
+
+def _history(store, now):
+    """Three days of a sample every 7 minutes on two label sets, and today's last hour."""
+    start = now - timedelta(days=3)
+    for lane in ("a", "b"):
+        points = [
+            (start + timedelta(minutes=7 * i), float((i * 37 + len(lane)) % 101))
+            for i in range(int(3 * 24 * 60 / 7))
+        ]
+        write(store, points, labels={"lane": lane})
+
+
+def _reads(store, now):
+    windows = [3 * 86400, 2 * 86400 + 3600, 86400, 300]
+    queries = [WindowQuery(SERVICE, METRIC, w, now, s) for w in windows for s in STATISTICS]
+    starts = tuple(now - timedelta(seconds=w) for w in windows)
+    since = now - timedelta(days=3, hours=1)
+    return {
+        "stats": [(a.value, a.samples, a.newest) for a in store.window_stats(queries)],
+        "counts": store.count_above([CountQuery(SERVICE, METRIC, 50.0, starts, now, key=1)]),
+        "max": store.buckets([(SERVICE, METRIC)], since, now, 3600),
+        "avg": store.buckets([(SERVICE, METRIC)], since, now, 600, "avg"),
+        "points": store.points(SERVICE, METRIC, since, now, 10_000),
+        "newest": store.points(SERVICE, METRIC, since, now, 25),
+    }
+
+
+def _raw_rows():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM ops_sample")
+        return cursor.fetchone()[0]
+
+
+def _blocks():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), coalesce(sum(cardinality(ts)), 0) FROM {compaction.BLOCKS}"
+        )
+        return cursor.fetchone()
+
+
+@postgresql
+def test_maintain_compacts_closed_days_and_every_read_answers_the_same(store):
+    now = at_second()
+    _history(store, now)
+    before, raw = _reads(store, now), _raw_rows()
+    assert before["stats"][0][1] > 1000 and before["newest"].truncated
+    done = store.maintain(now).compacted
+    today = partitions.name_of(now.date())
+    assert today not in done  # the open day stays raw
+    assert partitions.name_of((now - timedelta(days=2)).date()) in done
+    blocks, in_blocks = _blocks()
+    assert in_blocks == sum(done.values()) and in_blocks + _raw_rows() == raw
+    assert blocks <= 2 * 24 * 3 + 2  # one row per series and hour
+    assert _reads(store, now) == before
+    assert store.maintain(now).compacted == {}  # idempotent: nothing raw left to compact
+
+
+@postgresql
+def test_late_samples_for_a_compacted_day_are_read_with_it_and_merged_next_time(store):
+    now = at_second()
+    _history(store, now)
+    store.maintain(now)
+    old = (now - timedelta(days=2)).replace(minute=0, second=0)
+    (first,) = store.points(SERVICE, METRIC, old, old + timedelta(minutes=7), 10).series[:1]
+    replaced_at, _ = first.points[0]
+    write(store, [(replaced_at, 1000.0), (old + timedelta(seconds=1), 2000.0)], labels=first.labels)
+    late = _reads(store, now)
+    assert _raw_rows() >= 2  # in the emptied day partition, beside its blocks
+    window = WindowQuery(SERVICE, METRIC, 86400, old + timedelta(hours=1), "max")
+    samples_before_merge = store.window_stats([window])[0]
+    assert samples_before_merge.value == 2000.0
+    merged = store.maintain(now).compacted
+    assert partitions.name_of(old.date()) in merged
+    assert _reads(store, now) == late  # the late value replaced the block's, counted once
+    (again,) = store.window_stats([window])
+    assert (again.value, again.samples) == (2000.0, samples_before_merge.samples)
+
+
+@postgresql
+def test_a_compaction_failing_half_way_loses_nothing_and_moves_nothing(store):
+    now = at_second()
+    _history(store, now)
+    before, raw = _reads(store, now), _raw_rows()
+
+    def fail_at_truncate(execute, sql, params, many, context):
+        if sql.startswith("TRUNCATE"):
+            raise RuntimeError("worker killed")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(fail_at_truncate), pytest.raises(RuntimeError):
+        store.maintain(now)
+    assert _raw_rows() == raw and _blocks() == (0, 0)  # its transaction rolled back
+    assert _reads(store, now) == before
+    store.maintain(now)
+    assert _blocks()[1] > 0 and _reads(store, now) == before
+
+
+@postgresql
+def test_retention_deletes_the_blocks_of_expired_days(store, settings):
+    now = at_second()
+    _history(store, now)
+    store.maintain(now)
+    settings.HMS_METRIC_RETENTION_DAYS = 1
+    cutoff_day = (now - timedelta(days=1)).replace(hour=0, minute=0, second=0)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {compaction.BLOCKS} WHERE hour < %s", [cutoff_day])
+        expired = cursor.fetchone()[0]
+    assert expired > 0
+    assert store.maintain(now).deleted_rows == expired
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT min(hour) FROM {compaction.BLOCKS}")
+        assert cursor.fetchone()[0] >= cutoff_day
+    (kept,) = store.window_stats([WindowQuery(SERVICE, METRIC, 10 * 86400, now, "min")])
+    assert kept.newest is not None
+
+
+@postgresql
+def test_the_ticks_recent_windows_read_the_raw_table_only(store):
+    now = at_second()
+    with CaptureQueriesContext(connection) as recent:
+        store.window_stats([WindowQuery(SERVICE, METRIC, 900, now, s) for s in ("p95", "avg")])
+    assert len(recent) == 2
+    assert all(compaction.BLOCKS not in q["sql"] for q in recent.captured_queries)
+    with CaptureQueriesContext(connection) as long:
+        store.window_stats([WindowQuery(SERVICE, METRIC, 3 * 86400, now, "p95")])
+    assert compaction.BLOCKS in long.captured_queries[0]["sql"]
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite's plain table")
+def test_sqlite_keeps_its_plain_table(store):
+    now = at_second()
+    write(store, [(now - timedelta(days=2), 1.0)])
+    assert store.maintain(now).compacted == {}
+    assert not compaction.reaches_blocks(now - timedelta(days=30))
+    (stat,) = store.window_stats([WindowQuery(SERVICE, METRIC, 3 * 86400, now, "sum")])
+    assert stat.value == 1.0
+
+
+@postgresql
+def test_the_backtest_reads_compacted_days_too(store):
+    from types import SimpleNamespace
+
+    from ops import backtest
+
+    now = at_second()
+    _history(store, now)
+    chosen = SimpleNamespace(service_id=SERVICE, target=METRIC, window_seconds=3600)
+    since, until = now - timedelta(days=3), now - timedelta(days=1)
+    before = backtest._samples(chosen, since, until)
+    assert len(before[0]) > 500
+    store.maintain(now)
+    assert _blocks()[1] > 500 and backtest._samples(chosen, since, until) == before
