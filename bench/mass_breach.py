@@ -102,7 +102,7 @@ def _timed_tick() -> tuple[float, dict]:
 def run(workdir: Path) -> int:
     from django.conf import settings
 
-    from ops.models import AuditEntry, Incident
+    from ops.models import AuditEntry, Incident, SLOStateChange
     from tests.ops.worker_process import WorkerProcess
 
     if not settings.REDIS_URL:
@@ -137,6 +137,9 @@ def run(workdir: Path) -> int:
     audited = AuditEntry.objects.filter(topic="ops.slo").count()
     if incidents != COUNT or audited != COUNT:
         print(f"after the hand-offs: {incidents} incidents, {audited} ops.slo entries")
+        errors = SLOStateChange.objects.exclude(handoff_error="").values_list("handoff_error")
+        for (error,) in errors.distinct()[:3]:
+            print(f"  a hand-off failed: {error[:500]}")
         return 1
     quiet = best_of(3, lambda: _timed_tick())
     during = [d for p, d in following if p]

@@ -176,44 +176,61 @@ def _transitions(moves: dict[int, tuple], at: datetime) -> list[SLOStateChange]:
     """Move the SLOs of ``moves`` (id -> (service, old, new, value, count, quiet)); their
     change rows.
 
-    A few set-based statements whatever the count. Each move is conditional on the state
-    the pass read, so a row changed meanwhile is not moved again (and gets no change row).
+    A few set-based statements whatever the count (on PostgreSQL one: the UPDATE and the
+    INSERT of the change rows in one statement). Each move is conditional on the state the
+    pass read, so a row changed meanwhile is not moved again (and gets no change row).
     """
     if not moves:
         return []
-    moved = _move(moves, at)
     due = slo_handoff.due_at()
-    changes = [
-        SLOStateChange(
-            slo_id=pk,
-            from_state=moves[pk][1],
-            to_state=moves[pk][2],
-            value=moves[pk][3],
-            sample_count=moves[pk][4],
-            in_maintenance=moves[pk][5],
-            at=at,
-            handoff_due_at=due,
-        )
-        for pk in sorted(moved)
-    ]
+    if connection.vendor == "postgresql":
+        return _move_and_record(moves, at, due)
+    moved = _move(moves, at)
+    changes = [_change(pk, moves[pk], at, due) for pk in sorted(moved)]
     return SLOStateChange.objects.bulk_create(changes, batch_size=_UPDATE_CHUNK)
 
 
+def _change(slo_id: int, move: tuple, at: datetime, due: datetime, **saved) -> SLOStateChange:
+    _, old, new, value, count, quiet = move
+    return SLOStateChange(
+        slo_id=slo_id, from_state=old, to_state=new, value=value, sample_count=count,
+        in_maintenance=quiet, at=at, handoff_due_at=due, **saved,
+    )  # fmt: skip
+
+
+_SET_MOVED = "state = v.new, since = %s, value = v.value, sample_count = v.n, evaluated_at = %s"
+
+
+def _move_and_record(moves: dict[int, tuple], at: datetime, due: datetime) -> list:
+    """PostgreSQL: UPDATE … FROM unnest(the moves) WHERE state = old, and INSERT the change
+    rows of the SLOs it moved (ids in SLO order), in one statement and one round trip."""
+    slos, changes = SLO._meta.db_table, SLOStateChange._meta.db_table
+    ids = sorted(moves)
+    sql = (
+        f"WITH v AS (SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], "  # noqa: S608
+        "%s::double precision[], %s::integer[], %s::boolean[]) "
+        "AS v(id, old, new, value, n, quiet)), "
+        f"moved AS (UPDATE {slos} AS s SET {_SET_MOVED} FROM v "
+        "WHERE s.id = v.id AND s.state = v.old RETURNING v.*) "
+        f"INSERT INTO {changes} (slo_id, from_state, to_state, value, sample_count, "
+        "in_maintenance, at, handoff_due_at, handoff_attempts, handoff_error) "
+        "SELECT id, old, new, value, n, quiet, %s, %s, 0, '' FROM moved ORDER BY id "
+        "RETURNING id, slo_id"
+    )
+    columns = [[moves[pk][i] for pk in ids] for i in range(1, 6)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (ids, *columns, at, at, at, due))
+        saved = sorted(cursor.fetchall(), key=lambda row: row[0])
+    return [_change(slo_id, moves[slo_id], at, due, pk=pk) for pk, slo_id in saved]
+
+
 def _move(moves: dict[int, tuple], at: datetime) -> set[int]:
-    """UPDATE … FROM the (id, old, new, value, count) list WHERE state = old; the ids moved."""
+    """SQLite: UPDATE … FROM a (id, old, new, value, count) VALUES list WHERE state = old,
+    in chunks; the ids moved."""
     table = SLO._meta.db_table
-    set_clause = "state = v.new, since = %s, value = v.value, sample_count = v.n, evaluated_at = %s"
+    set_clause = _SET_MOVED
     ids = list(moves)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"UPDATE {table} AS s SET {set_clause} "  # noqa: S608 - model metadata
-                "FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::double precision[], "
-                "%s::integer[]) AS v(id, old, new, value, n) "
-                "WHERE s.id = v.id AND s.state = v.old RETURNING s.id",
-                (at, at, ids, *([moves[pk][i] for pk in ids] for i in (1, 2, 3, 4))),
-            )
-            return {row[0] for row in cursor.fetchall()}
         moved: set[int] = set()
         for start in range(0, len(ids), _MOVE_CHUNK):
             chunk = ids[start : start + _MOVE_CHUNK]

@@ -64,7 +64,11 @@ def evaluate_conditions(at: datetime | None = None) -> int:
             for s in definition_of(service).playbook
             if isinstance(s.condition, grammar.MetricThreshold)
         ]
-        slo = service.slos.first()
+        if not steps:
+            continue
+        # The prefetched SLOs, in the model's ordering (what ``.first()`` returns);
+        # ``.first()`` would rebuild a queryset per service (most of a 1,000-service tick).
+        slo = next(iter(service.slos.all()), None)
         window = slo.window_seconds if slo else 300
         by_condition: dict[str, list] = {}
         for step in steps:
