@@ -15,8 +15,8 @@ from apm.admin.base import ScopedAdmin, status_badge
 from apm.models import Baseline, Deviation, Program
 from apm.models.access import SQL_PROBE_REFUSED, may_write_probe
 from apm.pages_periods import period_strip
-from ops.admin.backtest import BacktestMixin
 from ops.admin.filters import ScopedRelatedFilter
+from ops.whatif_page import BacktestMixin
 
 LATEST_SHOWN = 10
 

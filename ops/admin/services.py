@@ -9,11 +9,11 @@ from django.urls import path, reverse
 from django.utils.http import urlencode
 
 from ops import backtest_admin, services
-from ops.admin.backtest import BacktestMixin
 from ops.admin.readonly import ReadOnlyMixin
 from ops.models import SLO, IngestKey, Sensor, Service, ServiceVersion, SLOStateChange
 from ops.servicedef import DefinitionError, parse_definition
 from ops.servicedef.yamlload import MAX_DOCUMENT_BYTES
+from ops.whatif_page import BacktestMixin
 
 
 class RegisterServiceForm(forms.Form):
