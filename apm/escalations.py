@@ -83,11 +83,6 @@ def on_deviation(deviation: Deviation) -> Escalation | None:
         return _on_red(deviation, fresh)
 
 
-def quiet(deviation: Deviation) -> bool:
-    """A run that is recorded but decides nothing: too few samples, or in maintenance."""
-    return deviation.in_maintenance or deviation.status == Deviation.Status.INSUFFICIENT_DATA
-
-
 def _in_maintenance(deviation: Deviation) -> bool:
     return maintenance.baseline_in_maintenance(deviation.baseline, deviation.evaluated_at)
 
