@@ -9,17 +9,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from apm import backtest
 from apm.models import Baseline
-from ops import whatif_chart
+from ops import whatif_chart, whatif_page
 
 
-class BacktestForm(forms.Form):
+class BacktestForm(whatif_page.BacktestForm):
     since = forms.DateTimeField(help_text="UTC, e.g. 2026-06-01 00:00")
     until = forms.DateTimeField(help_text="UTC; not in the future")
     step = forms.CharField(required=False, help_text="30m, 6h, 1d; empty: the schedule's")
@@ -30,12 +29,6 @@ class BacktestForm(forms.Form):
     threshold_pct = forms.FloatField(required=False)
     min_samples = forms.IntegerField(required=False, min_value=1)
     period = forms.ChoiceField(required=False, choices=[("", "as saved"), *Baseline.Period.choices])
-
-    def payload(self) -> dict:
-        data = {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
-        for key in ("since", "until"):
-            data[key] = data[key].isoformat()
-        return data
 
 
 def chart(answer: dict, threshold_pct: float) -> str:
@@ -59,24 +52,14 @@ def view(model_admin, request, pk):
     now = timezone.now().replace(second=0, microsecond=0)
     initial = {"since": now - timedelta(days=90), "until": now, "step": "1d"}
     form = BacktestForm(request.POST or None, initial=initial)
-    answer = svg = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            answer = backtest.run(baseline, form.payload())
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
-        else:
-            svg = chart(answer, answer["candidate"]["threshold_pct"])
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.model._meta,
-        "title": f"Backtest {baseline.program.code} / {baseline.name}",
-        "baseline": baseline,
-        "form": form,
-        "answer": answer,
-        "span": answer and [answer[k][:16].replace("T", " ") for k in ("since", "until")],
-        "chart": svg,
-    }
+    answer = whatif_page.answer_of(request, form, lambda data: backtest.run(baseline, data))
+    context = whatif_page.page_context(
+        model_admin,
+        request,
+        form,
+        answer,
+        title=f"Backtest {baseline.program.code} / {baseline.name}",
+        baseline=baseline,
+        chart=answer and chart(answer, answer["candidate"]["threshold_pct"]),
+    )
     return TemplateResponse(request, "admin/apm/baseline/backtest.html", context)

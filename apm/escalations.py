@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apm import escalation_rules as rules
 from apm import escalation_statements as statements
+from apm import maintenance
 from apm.escalation_core import (
     TOPIC,
     WATCHDOG,
@@ -42,9 +43,12 @@ def on_deviation(deviation: Deviation) -> Escalation | None:
     ``deviation`` is the run's ledger row, saved (in the caller's transaction)
     or not yet (``run_baseline``): an unsaved one is recorded here
     (``Deviation.record``), in the same transaction as the escalation change it
-    causes, or alone in autocommit when it causes none. When another delivery
-    of the same cron slot recorded first, nothing is decided again
-    (``deviation.pk`` stays ``None``).
+    causes, or alone in autocommit when it causes none, with ``in_maintenance``
+    as the maintenance windows say at its ``evaluated_at`` (asked inside the
+    decision's own statements, ``apm.escalation_statements``); a saved one keeps
+    the ``in_maintenance`` it was saved with. When another delivery of the same
+    cron slot recorded first, nothing is decided again (``deviation.pk`` stays
+    ``None``).
 
     - backfill (a past-dated API run), ``insufficient_data`` (fewer samples than
       ``min_samples``) or a run inside a maintenance window: recorded, nothing
@@ -59,29 +63,48 @@ def on_deviation(deviation: Deviation) -> Escalation | None:
     Returns the escalation it opened, raised, updated or resolved; ``None`` when
     no escalation state changed.
     """
+    fresh = deviation.pk is None  # its maintenance question is still to be asked
     backfill = deviation.trigger == Deviation.Trigger.BACKFILL
     ok = deviation.status == Deviation.Status.OK
-    if backfill or quiet(deviation) or not (rules.is_red(deviation.status) or ok):
+    red = rules.is_red(deviation.status)
+    if backfill or deviation.status == Deviation.Status.INSUFFICIENT_DATA or not (red or ok):
+        if fresh and not deviation.in_maintenance:
+            deviation.in_maintenance = _in_maintenance(deviation)
         _recorded(deviation)  # rules.decide: a backfill (or a run that is neither) decides nothing
         return None
-    if ok and not statements.is_open(deviation.baseline_id):
+    if deviation.in_maintenance:
+        _recorded(deviation)
+        return None
+    if ok:
+        return _on_ok(deviation, fresh)
+    with transaction.atomic():
+        if not _recorded(deviation):
+            return None  # the slot's first delivery decided
+        return _on_red(deviation, fresh)
+
+
+def _in_maintenance(deviation: Deviation) -> bool:
+    return maintenance.baseline_in_maintenance(deviation.baseline, deviation.evaluated_at)
+
+
+def _recorded(deviation: Deviation) -> bool:
+    return deviation.pk is not None or deviation.record()
+
+
+def _on_ok(deviation: Deviation, fresh: bool) -> Escalation | None:
+    if fresh:
+        is_open, may_pause = statements.open_and_paused(deviation)  # one read for both
+        if may_pause:  # a window may cover the run: ask exactly (a weekly one's repeats)
+            deviation.in_maintenance = _in_maintenance(deviation)
+    else:
+        is_open = statements.is_open(deviation.baseline_id)
+    if not is_open or deviation.in_maintenance:
         _recorded(deviation)
         return None
     with transaction.atomic():
         if not _recorded(deviation):
             return None  # the slot's first delivery decided
-        if ok:
-            return _resolve_on_ok(deviation)
-        return _on_red(deviation)
-
-
-def quiet(deviation: Deviation) -> bool:
-    """A run that is recorded but decides nothing: too few samples, or in maintenance."""
-    return deviation.in_maintenance or deviation.status == Deviation.Status.INSUFFICIENT_DATA
-
-
-def _recorded(deviation: Deviation) -> bool:
-    return deviation.pk is not None or deviation.record()
+        return _resolve_on_ok(deviation)
 
 
 def _resolve_on_ok(deviation: Deviation) -> Escalation | None:
@@ -97,11 +120,24 @@ def _resolve_on_ok(deviation: Deviation) -> Escalation | None:
     return escalation
 
 
-def _on_red(deviation: Deviation) -> Escalation | None:
+def _on_red(deviation: Deviation, fresh: bool) -> Escalation | None:
+    """Inside the run's transaction, its ledger row just inserted. A fresh run's row says
+    "not in maintenance" until the windows say otherwise: the COUNT's UPDATE holds only
+    when no window may cover the run, and when one may, the exact answer is asked and
+    the row corrected before anything else is decided (one transaction: no reader sees
+    the row before)."""
     baseline = deviation.baseline
     level = rules.red_level(deviation.deviation_pct, baseline.threshold_pct)
-    if statements.count_repeat(deviation, level):
+    if statements.count_repeat(deviation, level, unless_paused=fresh):
         return None  # rules.decide's COUNT, as one conditional UPDATE
+    if fresh:
+        near = maintenance.windows_near(baseline, deviation.evaluated_at)
+        if any(w.covers(deviation.evaluated_at) for w in near):
+            deviation.in_maintenance = True
+            Deviation.objects.filter(pk=deviation.pk).update(in_maintenance=True)
+            return None
+        if near and statements.count_repeat(deviation, level):  # only a window stopped it
+            return None
     escalation = lock_open(baseline.pk, baseline=baseline)
     if escalation is None:
         escalation = create_open(

@@ -92,8 +92,14 @@ def may_edit(user, window: MaintenanceWindow) -> bool:
 
 def baseline_in_maintenance(baseline: Baseline, at: datetime) -> bool:
     """Whether a window on ``baseline`` or on its program covers ``at`` (one query)."""
+    return any(w.covers(at) for w in windows_near(baseline, at))
+
+
+def windows_near(baseline: Baseline, at: datetime) -> list[MaintenanceWindow]:
+    """The windows on ``baseline`` or its program that may cover ``at`` (``may_cover``:
+    one-off ones around it, weekly ones begun by then; one query)."""
     scope = Q(baseline_id=baseline.pk) | Q(program_id=baseline.program_id)
-    return bool(MaintenanceWindow.objects.filter(scope).covering(at))
+    return list(MaintenanceWindow.objects.filter(scope).may_cover(at))
 
 
 def services_in_maintenance(service_ids: Iterable[str], at: datetime) -> set[str]:

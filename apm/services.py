@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from kombu.exceptions import OperationalError
 
-from apm import cron, escalations, maintenance, quality
+from apm import cron, escalations, quality
 from apm.models import Baseline, Deviation
 from apm.probes import ProbeError, Reading, probe_for
 
@@ -75,8 +75,8 @@ def run_baseline(
     evaluated_at = at or timezone.now()
     reading, error = measure(baseline, evaluated_at)
     deviation = evaluate(baseline, reading, error, evaluated_at, slot, trigger)
-    deviation.in_maintenance = maintenance.baseline_in_maintenance(baseline, evaluated_at)
-    # Records the ledger row, in one transaction with the escalation change it causes.
+    # Records the ledger row (in_maintenance as the windows say), in one transaction with
+    # the escalation change it causes.
     escalations.on_deviation(deviation)
     if deviation.pk is None:  # another delivery of the slot recorded (and escalated) first
         deviation = Deviation.objects.get(baseline_id=baseline.pk, slot=slot)

@@ -6,16 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from ops import backtest, whatif_chart
+from ops import backtest, whatif_chart, whatif_page
 from ops.models import Service
 
 
-class ServiceBacktestForm(forms.Form):
+class ServiceBacktestForm(whatif_page.BacktestForm):
     since = forms.DateTimeField(help_text="UTC, e.g. 2026-11-01 00:00")
     until = forms.DateTimeField(help_text="UTC; not in the future")
     step = forms.CharField(required=False, help_text="30m, 6h, 1d; empty: one minute")
@@ -24,11 +24,17 @@ class ServiceBacktestForm(forms.Form):
     percentile = forms.FloatField(required=False, min_value=0, max_value=100)
     min_samples = forms.IntegerField(required=False, min_value=1)
 
-    def payload(self) -> dict:
-        data = {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
-        for key in ("since", "until"):
-            data[key] = data[key].isoformat()
-        return data
+
+def chart(answer: dict) -> str:
+    """The replayed values against the candidate threshold."""
+    return whatif_chart.svg(
+        answer["points"],
+        key="value",
+        state="state",
+        limit=answer["candidate"]["threshold"],
+        unit="",
+        label="backtest values",
+    )
 
 
 def view(model_admin, request, pk):
@@ -40,36 +46,18 @@ def view(model_admin, request, pk):
         request.POST or None,
         initial={"since": now - timedelta(hours=6), "until": now, "step": "5m"},
     )
-    answer = svg = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            answer = backtest.run(service, form.payload())
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
-        else:
-            limit = answer["candidate"]["threshold"]
-            svg = whatif_chart.svg(
-                answer["points"],
-                key="value",
-                state="state",
-                limit=limit,
-                unit="",
-                label="backtest values",
-            )
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.model._meta,
-        "title": f"Backtest {service.pk}",
-        "service": service,
-        "form": form,
-        "answer": answer,
-        "span": answer and [answer[k][:16].replace("T", " ") for k in ("since", "until")],
-        "chart": svg,
-        "actions": [
+    answer = whatif_page.answer_of(request, form, lambda data: backtest.run(service, data))
+    context = whatif_page.page_context(
+        model_admin,
+        request,
+        form,
+        answer,
+        title=f"Backtest {service.pk}",
+        service=service,
+        chart=answer and chart(answer),
+        actions=[
             {**a, "due": a["due_at"][:19].replace("T", " ")}
             for a in (answer or {}).get("actions", [])
         ],
-    }
+    )
     return TemplateResponse(request, "admin/ops/service/backtest.html", context)

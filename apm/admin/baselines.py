@@ -6,7 +6,7 @@ the same rules as the API.
 
 from django import forms
 from django.contrib import admin, messages
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from apm import backtest_admin as backtest_page
@@ -16,6 +16,7 @@ from apm.models import Baseline, Deviation, Program
 from apm.models.access import SQL_PROBE_REFUSED, may_write_probe
 from apm.pages_periods import period_strip
 from ops.admin.filters import ScopedRelatedFilter
+from ops.whatif_page import BacktestMixin
 
 LATEST_SHOWN = 10
 
@@ -71,7 +72,7 @@ class BaselineForm(forms.ModelForm):
 
 
 @admin.register(Baseline)
-class BaselineAdmin(ScopedAdmin):
+class BaselineAdmin(BacktestMixin, ScopedAdmin):
     list_display = (
         "name", "program", "promise", "probe_kind", "schedule", "active", "probe_verified",
         "latest", "latest_evaluated_at", "validated_at",
@@ -96,21 +97,11 @@ class BaselineAdmin(ScopedAdmin):
 
     form = BaselineForm
 
-    def get_urls(self):
-        view = self.admin_site.admin_view(lambda request, pk: backtest_page.view(self, request, pk))
-        return [
-            path("<int:pk>/backtest/", view, name="apm_baseline_backtest"),
-            *super().get_urls(),
-        ]
+    backtest_view = staticmethod(backtest_page.view)
+    backtest_url_name = "apm_baseline_backtest"
 
-    @admin.display(description="what if?")
-    def backtest_link(self, obj):
-        if obj is None or obj.pk is None:
-            return "—"
-        return format_html(
-            '<a class="button" href="{}">Backtest</a> replay past times with other settings',
-            reverse("admin:apm_baseline_backtest", args=[obj.pk]),
-        )
+    def get_urls(self):
+        return [*self.backtest_urls(), *super().get_urls()]
 
     @admin.display(description="last 8 periods")
     def period_results(self, obj):

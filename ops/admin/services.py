@@ -6,7 +6,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from ops import backtest_admin, services
@@ -14,6 +13,7 @@ from ops.admin.readonly import ReadOnlyMixin
 from ops.models import SLO, IngestKey, Sensor, Service, ServiceVersion, SLOStateChange
 from ops.servicedef import DefinitionError, parse_definition
 from ops.servicedef.yamlload import MAX_DOCUMENT_BYTES
+from ops.whatif_page import BacktestMixin
 
 
 class RegisterServiceForm(forms.Form):
@@ -90,7 +90,7 @@ class ServiceVersionInline(admin.TabularInline):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(BacktestMixin, admin.ModelAdmin):
     list_display = ("id", "owner", "slo_state", "version", "updated_at")
     list_filter = ("owner", "slos__state")
     search_fields = ("id", "owner")
@@ -119,25 +119,17 @@ class ServiceAdmin(admin.ModelAdmin):
         slos = list(service.slos.all())
         return slos[0].get_state_display() if slos else "—"
 
+    backtest_view = staticmethod(backtest_admin.view)
+    backtest_url_name, backtest_pk = "ops_service_backtest", "<path:pk>"
+    backtest_blurb = "replay the SLO with other settings"
+
     def get_urls(self):
         view = self.admin_site.admin_view(self.register_view)
-        what_if = self.admin_site.admin_view(
-            lambda request, pk: backtest_admin.view(self, request, pk)
-        )
         return [
             path("register/", view, name="ops_service_register"),
-            path("<path:pk>/backtest/", what_if, name="ops_service_backtest"),
+            *self.backtest_urls(),
             *super().get_urls(),
         ]
-
-    @admin.display(description="what if?")
-    def backtest_link(self, obj):
-        if obj is None or obj.pk is None:
-            return "—"
-        return format_html(
-            '<a class="button" href="{}">Backtest</a> replay the SLO with other settings',
-            reverse("admin:ops_service_backtest", args=[obj.pk]),
-        )
 
     def add_view(self, request, form_url="", extra_context=None):
         return HttpResponseRedirect(reverse("admin:ops_service_register"))

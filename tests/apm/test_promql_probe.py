@@ -91,12 +91,13 @@ def test_probe_with_no_data_counts_as_full_deviation(live_prometheus):
     assert deviation.evidence["raw_result"]["result"] == []
 
 
-def test_a_repeated_run_costs_three_to_five_statements_and_writes_no_audit_entry(
+def test_a_repeated_run_costs_two_to_four_statements_and_writes_no_audit_entry(
     live_prometheus, django_assert_num_queries
 ):
-    """The nightly steady state beside the probe: each run first reads whether the baseline
-    is in maintenance; then red is BEGIN, the ledger INSERT, one escalation UPDATE, COMMIT;
-    green is a read (nothing open?) and the INSERT alone."""
+    """The nightly steady state beside the probe, the maintenance question asked inside
+    the decision's own statements: red is BEGIN, the ledger INSERT, one escalation UPDATE
+    (unless a window may cover the run), COMMIT; green is one read (nothing open, no
+    window?) and the INSERT alone."""
     red = promql_baseline(name="avg_wait_days", target_value=30)  # 37.2: 24 % breach
     green = promql_baseline(name="roomy", target_value=40)  # 37.2 is within "≤ 40"
     services.run_baseline(red, at=AT)
@@ -104,9 +105,9 @@ def test_a_repeated_run_costs_three_to_five_statements_and_writes_no_audit_entry
     escalation = Escalation.objects.get()
     audited = AuditEntry.objects.count()
 
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         repeat = services.run_baseline(red, at=AT)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         services.run_baseline(green, at=AT)
 
     assert AuditEntry.objects.count() == audited
