@@ -73,14 +73,26 @@ def _services(count: int) -> list[str]:
 
 
 def _breach(ids: list[str]) -> None:
+    """Every service's window gets its SLO's ``min_samples`` breaching readings, a second
+    apart (fewer would be ``insufficient_data``, not a breach: docs/VERDICTS.md)."""
+    from datetime import timedelta
+
     from django.utils import timezone
 
     from ops.metrics import ingest
+    from ops.models import SLO
 
     now = timezone.now()
+    needed = max(SLO.objects.values_list("min_samples", flat=True))
     samples = [
-        {"service": s, "name": "queue_time_seconds", "value": 38.0, "ts": now.isoformat()}
+        {
+            "service": s,
+            "name": "queue_time_seconds",
+            "value": 38.0,
+            "ts": (now - timedelta(seconds=k)).isoformat(),
+        }
         for s in ids
+        for k in range(needed)
     ]
     ingest({"samples": samples}, now=now)
 
@@ -102,7 +114,7 @@ def _timed_tick() -> tuple[float, dict]:
 def run(workdir: Path) -> int:
     from django.conf import settings
 
-    from ops.models import AuditEntry, Incident, SLOStateChange
+    from ops.models import SLO, AuditEntry, Incident, SLOStateChange
     from tests.ops.worker_process import WorkerProcess
 
     if not settings.REDIS_URL:
@@ -117,8 +129,9 @@ def run(workdir: Path) -> int:
         _breach(ids)
         breach_time, result = _timed_tick()
         handed_from = time.perf_counter()
-        if result["changes"] != COUNT:
-            print(f"the tick moved {result['changes']} SLOs, not {COUNT}")
+        breached = SLO.objects.filter(state=SLO.State.BREACHED).count()
+        if result["changes"] != COUNT or breached != COUNT:
+            print(f"the tick moved {result['changes']} SLOs, {breached} to breached, not {COUNT}")
             return 1
         following = []  # (pending at start, duration) of each tick during the hand-offs
         deadline = time.monotonic() + DRAIN_TIMEOUT
