@@ -63,6 +63,7 @@ def candidate(baseline: Baseline, data: dict) -> Baseline:
     if errors:
         raise ValidationError(errors)
     chosen.check_period()  # a period needs a query that takes it (ValidationError names it)
+    chosen.check_min_samples()  # above 1 needs a count query (ValidationError names it)
     return chosen
 
 
@@ -70,17 +71,27 @@ def readings(chosen: Baseline, times: list[datetime], step: int) -> list[tuple[R
     """``(reading, error)`` per time, as the live watchdog would have measured them."""
     probe = probe_for(chosen.probe_kind)
     if isinstance(probe, PromqlProbe) and chosen.period == Baseline.Period.ROLLING:
-        try:
-            found = probe.measure_range(chosen.probe_query, times[0], times[-1], step)
-        except ProbeError as exc:
-            return [(Reading(None), str(exc))] * len(times)
-        empty = Reading(None, None, "Prometheus returned an empty result (no such series)")
-        out = []
-        for t in times:
-            reading = found.get(round(t.timestamp(), 3), empty)
-            out.append((Reading(None), reading.reason) if reading.details else (reading, ""))
-        return out
+        return _from_range(probe, chosen, times, step)
     return [services.measure(chosen, t) for t in times]
+
+
+def _from_range(probe, chosen: Baseline, times: list[datetime], step: int) -> list:
+    """ONE ``query_range`` (value and count together when ``min_samples`` is above 1)."""
+    try:
+        if chosen.min_samples > 1:
+            found = probe.measure_range_counting(
+                chosen.probe_query, chosen.count_query, times[0], times[-1], step
+            )
+        else:
+            found = probe.measure_range(chosen.probe_query, times[0], times[-1], step)
+    except ProbeError as exc:
+        return [(Reading(None), str(exc))] * len(times)
+    empty = Reading(None, None, "Prometheus returned an empty result (no such series)")
+    out = []
+    for t in times:
+        reading = found.get(round(t.timestamp(), 3), empty)
+        out.append((Reading(None), reading.reason) if reading.details else (reading, ""))
+    return out
 
 
 _ROUTE, _CHANNEL, _POLICY = EscalationRoute._meta, Channel._meta, EscalationPolicy._meta
