@@ -201,10 +201,10 @@ class PromqlProbe(Probe):
         extra = _range_fields(start, end, step_seconds)
         answer = self._ask_combined(combined(query, counter), at=None, extra=extra)
         if answer is None:
-            readings, counted = both(
+            readings, count_readings = both(
                 lambda q: self.measure_range(q, start, end, step_seconds), query, counter
             )
-            counts = {t: 0 if r.value is None else int(r.value) for t, r in counted.items()}
+            counts = {t: 0 if r.value is None else int(r.value) for t, r in count_readings.items()}
         else:
             values, count_series = answer
             readings = _range_readings(values)
