@@ -211,7 +211,12 @@ class PromqlProbe(Probe):
             if len(count_series) > 1:
                 raise ProbeError(many_counts(len(count_series)))
             counts = {float(t): count_number(v) for t, v in _values(count_series)}
-        return {t: counted(r, counts.get(t, 0)) for t, r in readings.items()}
+        same: dict[tuple[int, int], Reading] = {}  # readings are shared per value
+        out = {}
+        for t, reading in readings.items():
+            key = (id(reading), counts.get(t, 0))
+            out[t] = same.get(key) or same.setdefault(key, counted(reading, key[1]))
+        return out
 
     def _ask_combined(self, query: str, *, at, extra):
         """``(value series, count series)`` of a combined query; None when Prometheus refused
@@ -251,11 +256,15 @@ def _range_readings(result: list) -> dict[float, Reading]:
             "(aggregate with sum(), avg(), ...)"
         )
     readings: dict[float, Reading] = {}
+    same: dict[float, Reading] = {}  # one (immutable) Reading per distinct value
     for sample in _values(result):
         try:
             value = float(sample[1])
             if math.isfinite(value):  # the usual case, without _reading's evidence
-                readings[float(sample[0])] = Reading(value)
+                reading = same.get(value)
+                if reading is None:
+                    reading = same[value] = Reading(value)
+                readings[float(sample[0])] = reading
                 continue
             readings[float(sample[0])] = _reading("scalar", sample)
         except (ProbeError, TypeError, ValueError, IndexError) as exc:
