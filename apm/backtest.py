@@ -12,6 +12,7 @@ time (bounded by ``backtest_input.MAX_POINTS``). docs/VERDICTS.md, "Backtest".
 from __future__ import annotations
 
 import copy
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -23,7 +24,6 @@ from apm import escalation_rules as rules
 from apm import notices, policies, services
 from apm.models import Baseline, EscalationPolicy, EscalationRoute
 from apm.probes import ProbeError, Reading, probe_for
-from apm.probes.promql import PromqlProbe
 from ops.models import Channel
 
 # The daily policy task's time (settings.CELERY_BEAT_SCHEDULE "apm-escalation-policies").
@@ -63,24 +63,64 @@ def candidate(baseline: Baseline, data: dict) -> Baseline:
     if errors:
         raise ValidationError(errors)
     chosen.check_period()  # a period needs a query that takes it (ValidationError names it)
+    chosen.check_min_samples()  # above 1 needs a count query (ValidationError names it)
     return chosen
+
+
+def _one_range(chosen: Baseline) -> bool:
+    """A rolling PromQL baseline: its points are ONE ``query_range``."""
+    return chosen.probe_kind == Baseline.ProbeKind.PROMQL and (
+        chosen.period == Baseline.Period.ROLLING
+    )
 
 
 def readings(chosen: Baseline, times: list[datetime], step: int) -> list[tuple[Reading, str]]:
     """``(reading, error)`` per time, as the live watchdog would have measured them."""
-    probe = probe_for(chosen.probe_kind)
-    if isinstance(probe, PromqlProbe) and chosen.period == Baseline.Period.ROLLING:
-        try:
-            found = probe.measure_range(chosen.probe_query, times[0], times[-1], step)
-        except ProbeError as exc:
-            return [(Reading(None), str(exc))] * len(times)
-        empty = Reading(None, None, "Prometheus returned an empty result (no such series)")
-        out = []
-        for t in times:
-            reading = found.get(round(t.timestamp(), 3), empty)
-            out.append((Reading(None), reading.reason) if reading.details else (reading, ""))
-        return out
+    if _one_range(chosen):
+        return _from_range(chosen, times, step)
     return [services.measure(chosen, t) for t in times]
+
+
+def _from_range(chosen: Baseline, times: list[datetime], step: int) -> list:
+    """ONE ``query_range`` (value and count together when ``min_samples`` is above 1)."""
+    probe = probe_for(chosen.probe_kind)
+    try:
+        if chosen.min_samples > 1:
+            found = probe.measure_range_counting(
+                chosen.probe_query, chosen.count_query, times[0], times[-1], step
+            )
+        else:
+            found = probe.measure_range(chosen.probe_query, times[0], times[-1], step)
+    except ProbeError as exc:
+        return [(Reading(None), str(exc))] * len(times)
+    missing = (Reading(None, None, "Prometheus returned an empty result (no such series)"), "")
+    out, first = [], times[0].timestamp()  # the answer's times are first + k * step
+    for k in range(len(times)):
+        reading = found.get(round(first + k * step, 3))
+        if reading is None:
+            out.append(missing)
+        else:
+            out.append((Reading(None), reading.reason) if reading.details else (reading, ""))
+    return out
+
+
+_beside: ThreadPoolExecutor | None = None
+
+
+def _measured_and_read(chosen: Baseline, times: list[datetime], step: int):
+    """The readings and, for one ``query_range``, the routes and policies read while the
+    request is out (the request in a pool thread: the database stays on this one)."""
+    global _beside
+    if not _one_range(chosen):
+        return readings(chosen, times, step), None
+    if _beside is None:
+        _beside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="backtest")
+    pending = _beside.submit(_from_range, chosen, times, step)
+    try:
+        reads = _reads(chosen)
+    finally:
+        measured = pending.result()
+    return measured, reads
 
 
 _ROUTE, _CHANNEL, _POLICY = EscalationRoute._meta, Channel._meta, EscalationPolicy._meta
@@ -155,20 +195,34 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
     chosen = candidate(baseline, data)
     span = given.time_range(data, lambda at: given.schedule_interval(chosen.schedule, at), now=now)
     times = span.times
-    reads = None  # read once, when the first escalation would be announced
+    # A rolling PromQL baseline's routes and policies are read while its request is out;
+    # any other's once, when the first escalation would be announced.
+    measured, reads = _measured_and_read(chosen, times, span.step)
     open_level, red_since, told = None, None, set()
     counts = {"breaches": 0, "escalations_opened": 0, "notifications": 0}
     streaks, points = [], []
-    for at, (reading, error) in zip(times, readings(chosen, times, span.step), strict=True):
-        status, pct = services.verdict(chosen, reading, error)
-        decision = rules.decide(
-            open_level=open_level,
-            status=status,
-            deviation_pct=pct,
-            threshold_pct=chosen.threshold_pct,
-        )
-        counts["breaches"] += rules.is_red(status)
-        if decision.action == rules.OPEN:
+    # Each point's verdict and decision are pure functions of a few values that repeat
+    # (a 90-day history has a handful of levels): computed once per distinct input.
+    verdicts, decisions = {}, {}
+    for at, (reading, error) in zip(times, measured, strict=True):
+        key = (reading.value, reading.sample_count, error)
+        judged = verdicts.get(key)
+        if judged is None:
+            judged = verdicts[key] = services.verdict(chosen, reading, error)
+        status, pct = judged
+        key = (open_level, status, pct)
+        decision = decisions.get(key)
+        if decision is None:
+            decision = decisions[key] = rules.decide(
+                open_level=open_level,
+                status=status,
+                deviation_pct=pct,
+                threshold_pct=chosen.threshold_pct,
+            )
+        action = decision.action
+        if status in rules.RED_STATUSES:
+            counts["breaches"] += 1
+        if action == rules.OPEN:
             counts["escalations_opened"] += 1
             red_since, told = at, set()
         if decision.announces:
@@ -176,7 +230,7 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
             taking = [r for r in reads[0] if r.accepts(decision.level)]
             counts["notifications"] += len(taking)
             told |= {r.channel for r in taking}
-        if decision.action == rules.RESOLVE:
+        elif action == rules.RESOLVE:
             counts["notifications"] += sum(notices.takes_follow_ups(c) for c in told)
             streaks.append((red_since, at))
         open_level = decision.level
@@ -186,7 +240,7 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
                 "actual": reading.value,
                 "deviation_pct": pct,
                 "status": status,
-                "escalation": decision.action,
+                "escalation": action,
                 "reason": error or reading.reason,
             }
         )

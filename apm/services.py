@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from celery import current_app
@@ -88,19 +87,16 @@ def measure(baseline: Baseline, at: datetime, window=None) -> tuple[Reading, str
 
     A calendar-period baseline covers its period to date (``window``, default
     ``baseline.period_window(at)``); a rolling one its query's own window. The reading
-    carries its sample count, asked of the probe's companion (PromQL) when
-    ``min_samples`` needs it and the reading did not say (rolling baselines only: a
-    period's count companion is not built yet, docs/VERDICTS.md).
+    carries its sample count; when ``min_samples`` is above 1 a PromQL probe asks its
+    count query (or companion) over the same span in the same request (docs/VERDICTS.md).
     """
     window = window or baseline.period_window(at)
     try:
         probe = probe_for(baseline.probe_kind)
-        if window is not None:
-            return probe.measure(baseline.probe_query, at, window), ""
-        reading = probe.measure(baseline.probe_query, at)
-        if reading.sample_count is None and baseline.min_samples > 1 and reading.value is not None:
-            reading = replace(reading, sample_count=probe.count(baseline.probe_query, at))
-        return reading, ""
+        if baseline.min_samples > 1:  # the count rides in the same request (PromQL)
+            count_query = baseline.count_query
+            return probe.measure_counting(baseline.probe_query, count_query, at, window), ""
+        return probe.measure(baseline.probe_query, at, window), ""
     except ProbeError as exc:
         return Reading(None), str(exc)
 

@@ -42,13 +42,13 @@ class BaselineForm(forms.ModelForm):
     class Meta:
         model = Baseline
         fields = ["program", "name", "active", "target_value", "compare_op", "threshold_pct",
-                  "min_samples", "probe_kind", "probe_query", "schedule",
+                  "min_samples", "probe_kind", "probe_query", "count_query", "schedule",
                   "period", "period_tz", "data_source"]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # left out: the model's default (rolling, UTC, one sample enough)
-        for name in ("period", "period_tz", "min_samples"):
+        for name in ("period", "period_tz", "min_samples", "count_query"):
             if name in self.fields:
                 self.fields[name].required = False
 
@@ -85,7 +85,18 @@ class BaselineAdmin(BacktestMixin, ScopedAdmin):
     fieldsets = [
         (None, {"fields": ["program", "name", "active"]}),
         ("Promise", {"fields": ["target_value", "compare_op", "threshold_pct", "min_samples"]}),
-        ("Probe", {"fields": ["probe_kind", "probe_query", "probe_verified", "probe_note"]}),
+        (
+            "Probe",
+            {
+                "fields": [
+                    "probe_kind",
+                    "probe_query",
+                    "count_query",
+                    "probe_verified",
+                    "probe_note",
+                ]
+            },
+        ),
         ("Schedule (UTC)", {"fields": ["schedule", "periodic_task_link"]}),
         ("Calendar periods", {"fields": ["period", "period_tz", "period_results"]}),
         ("Data source", {"fields": ["data_source", "validated_by", "validated_at"]}),

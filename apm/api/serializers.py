@@ -80,7 +80,8 @@ class BaselineSerializer(ModelCleanSerializer):
         model = Baseline
         fields = [
             "id", "program", "name", "target_value", "compare_op", "probe_kind", "probe_query",
-            "threshold_pct", "min_samples", "schedule", "period", "period_tz", "active",
+            "threshold_pct", "min_samples", "count_query", "schedule", "period", "period_tz",
+            "active",
             "probe_verified", "probe_note", "periodic_task", "latest_status",
             "latest_deviation_pct", "latest_evaluated_at",
             "data_source", "validated_by", "validated_at", "created_at", "updated_at",

@@ -69,6 +69,16 @@ class Baseline(models.Model):
             "1 keeps one reading enough (SQL: one row is one sample)."
         ),
     )
+    count_query = models.TextField(
+        blank=True,
+        default="",
+        max_length=5000,
+        help_text=(
+            "PromQL only, with min_samples above 1: the query that counts the samples the "
+            "value rests on (e.g. sum(count_over_time(wait_days[7d]))). Blank: derived from a "
+            "query with one FUNC_over_time(selector[range]) (docs/VERDICTS.md)."
+        ),
+    )
     schedule = models.CharField(
         max_length=100,
         default=DEFAULT_SCHEDULE,
@@ -159,9 +169,7 @@ class Baseline(models.Model):
         instance = super().from_db(db, field_names, values)
         instance._loaded_probe = (instance.probe_kind, instance.probe_query)
         instance._signed_source = instance.signed_source
-        instance._checked_probe = (
-            (instance.probe_kind, instance.probe_query) if instance.probe_verified else None
-        )
+        instance._checked_probe = instance.checked_probe if instance.probe_verified else None
         return instance
 
     def clean(self):
@@ -175,7 +183,12 @@ class Baseline(models.Model):
         self.check_probe()
 
     def check_min_samples(self):
-        """``min_samples`` above 1 needs a probe that counts (docs/VERDICTS.md)."""
+        """``min_samples`` above 1 needs a probe that counts (docs/VERDICTS.md); only a
+        PromQL baseline takes a ``count_query``."""
+        if self.count_query and self.probe_kind != ProbeKind.PROMQL:
+            raise ValidationError(
+                {"count_query": "Only a PromQL baseline takes a count query (leave it blank)."}
+            )
         if (self.min_samples or 1) <= 1:
             return
         if self.probe_kind == ProbeKind.SQL:
@@ -183,13 +196,19 @@ class Baseline(models.Model):
                 {"min_samples": "A SQL probe reads one row, one sample: min_samples must be 1."}
             )
         if self.probe_kind == ProbeKind.PROMQL:
-            from apm.probes.promql import count_companion
+            from apm.probes.promql_count import count_query_for
 
-            if count_companion(self.probe_query) is None:
+            if count_query_for(self.probe_query, self.count_query) is None:
+                missing = (
+                    "Required when min_samples is above 1: this query has no single "
+                    "FUNC_over_time(selector[range]) to derive the count from, so give the "
+                    "PromQL that counts its samples (e.g. sum(count_over_time(x[7d])))."
+                )
                 raise ValidationError(
                     {
-                        "min_samples": "Above 1 needs a PromQL query with one "
-                        "FUNC_over_time(selector[range]) to count its samples."
+                        "count_query": missing,
+                        "min_samples": "Above 1 needs a count query (count_query) for this "
+                        "PromQL query.",
                     }
                 )
 
@@ -214,6 +233,13 @@ class Baseline(models.Model):
             raise ValidationError(
                 {"period": f"the query uses {place}: choose month, quarter or fiscal year"}
             )
+        if self.count_query and probe.uses_period(self.count_query) != uses:
+            raise ValidationError(
+                {
+                    "count_query": f"the count query covers the same span as the query: "
+                    f"{'use' if uses else 'do not use'} {place}"
+                }
+            )
 
     def period_window(self, at: datetime):
         """The span a run at ``at`` covers: its period to date, ``None`` when rolling."""
@@ -232,7 +258,7 @@ class Baseline(models.Model):
         """
         if not self.probe_query or self.probe_kind not in ProbeKind.values:
             return  # clean_fields() reports those
-        if getattr(self, "_checked_probe", None) == (self.probe_kind, self.probe_query):
+        if getattr(self, "_checked_probe", None) == self.checked_probe:
             return
         try:
             probe = probe_for(self.probe_kind)
@@ -242,9 +268,19 @@ class Baseline(models.Model):
             verification = probe.check(self.probe_query)
         except ValidationError as exc:
             raise ValidationError({"probe_query": exc.messages}) from None
+        if self.count_query and verification.verified:
+            try:
+                verification = probe.check(self.count_query)
+            except ValidationError as exc:
+                raise ValidationError({"count_query": exc.messages}) from None
         self.probe_verified = verification.verified
         self.probe_note = verification.note[:1000]
-        self._checked_probe = (self.probe_kind, self.probe_query) if verification.verified else None
+        self._checked_probe = self.checked_probe if verification.verified else None
+
+    @property
+    def checked_probe(self) -> tuple:
+        """What a verification covers: a change of any of it asks the source again."""
+        return (self.probe_kind, self.probe_query, self.count_query)
 
     @property
     def signed_source(self) -> tuple:

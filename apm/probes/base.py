@@ -141,10 +141,13 @@ class Probe:
     def measure(self, query: str, at: datetime, window: Window | None = None) -> Reading:
         raise NotImplementedError
 
-    def count(self, query: str, at: datetime) -> int | None:
-        """How many samples ``query``'s value at ``at`` rests on, for a kind whose
-        ``measure`` cannot tell (PromQL's companion query); None: this kind cannot count."""
-        return None
+    def measure_counting(
+        self, query: str, count_query: str, at: datetime, window: Window | None = None
+    ) -> Reading:
+        """``measure`` whose reading carries ``sample_count`` (asked when ``min_samples`` is
+        above 1). Most kinds count in ``measure`` itself (metric: the window's samples, SQL:
+        rows); PromQL asks its ``count_query`` in the same request (apm.probes.promql)."""
+        return self.measure(query, at, window)
 
 
 PROBES: dict[str, type[Probe]] = {}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from datetime import datetime
 
 import urllib3
@@ -26,6 +25,19 @@ from apm.probes.base import (
     Window,
     register,
 )
+from apm.probes.promql_count import (
+    both,
+    combined,
+    count_companion,
+    count_number,
+    count_of,
+    count_query_for,
+    counted,
+    many_counts,
+    split,
+)
+
+__all__ = ["PromqlProbe", "count_companion", "with_range"]
 
 # A calendar-period baseline's query says ``[$__range]`` where the period to date
 # goes: each run replaces it by that span in whole seconds (``[7948800s]``).
@@ -92,42 +104,6 @@ def _error_text(response: urllib3.BaseHTTPResponse) -> str:
         return _text(response)[:500] or f"HTTP {response.status}"
 
 
-_OVER_TIME = re.compile(r"\b[a-z]+_over_time\s*\(")
-
-
-def count_companion(query: str) -> str | None:
-    """The companion query that counts the samples behind ``query`` (docs/VERDICTS.md).
-
-    ``query`` must hold one ``FUNC_over_time(..., SELECTOR[RANGE])`` (optionally inside
-    an aggregation such as ``avg(...)``): the companion is
-    ``sum(count_over_time(SELECTOR[RANGE]))``, the samples of every series in the range.
-    None for any other shape (then ``min_samples`` above 1 is refused on save).
-    """
-    matches = list(_OVER_TIME.finditer(query or ""))
-    if len(matches) != 1:
-        return None
-    start = matches[0].end()
-    depth, args, arg_start = 1, [], start
-    for i in range(start, len(query)):
-        char = query[i]
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-            if depth == 0:
-                args.append(query[arg_start:i])
-                break
-        elif char == "," and depth == 1:
-            args.append(query[arg_start:i])
-            arg_start = i + 1
-    else:
-        return None
-    inner = args[-1].strip()
-    if not inner.endswith("]"):
-        return None
-    return f"sum(count_over_time({inner}))"
-
-
 @register
 class PromqlProbe(Probe):
     kind = ProbeKind.PROMQL
@@ -170,33 +146,11 @@ class PromqlProbe(Probe):
         a backtest's points are the live watchdog's readings. A time with no
         sample is absent from the answer: the caller counts it as no data.
         """
-        extra = {
-            "start": f"{start.timestamp():.3f}",
-            "end": f"{end.timestamp():.3f}",
-            "step": f"{step_seconds}s",
-        }
+        extra = _range_fields(start, end, step_seconds)
         result_type, result = self._ask(query, at=None, extra=extra)
         if result_type != "matrix":
             raise ProbeError(f"query_range returned a {result_type}, not a matrix")
-        if len(result) > 1:
-            raise ProbeError(
-                f"the query returned {len(result)} series; a baseline needs one number "
-                "(aggregate with sum(), avg(), ...)"
-            )
-        readings: dict[float, Reading] = {}
-        for sample in result[0].get("values", []) if result else []:
-            try:
-                value = float(sample[1])
-                if math.isfinite(value):  # the usual case, without _reading's evidence
-                    readings[float(sample[0])] = Reading(value)
-                    continue
-                readings[float(sample[0])] = _reading("scalar", sample)
-            except (ProbeError, TypeError, ValueError, IndexError) as exc:
-                message = (
-                    str(exc) if isinstance(exc, ProbeError) else "a sample that is not a number"
-                )
-                readings[float(sample[0])] = Reading(None, None, message, {"error": True})
-        return readings
+        return _range_readings(result)
 
     def _ask(self, query: str, *, at: datetime | None, extra: dict | None = None):
         if not _prometheus_url():
@@ -217,14 +171,110 @@ class PromqlProbe(Probe):
                 "not the query API's JSON)"
             ) from exc
 
-    def count(self, query: str, at: datetime) -> int | None:
-        """The companion's answer (one more instant query); None when the query has no
-        companion. An empty answer is 0 samples."""
-        companion = count_companion(query)
-        if companion is None:
+    # --- min_samples above 1: the value and its sample count (apm.probes.promql_count) ---
+
+    def measure_counting(
+        self, query: str, count_query: str, at: datetime, window: Window | None = None
+    ) -> Reading:
+        """``measure`` with ``sample_count``: ONE instant query of value and count together
+        (``combined``). A query Prometheus refuses so joined (a scalar: ``label_replace``
+        takes a vector) is asked as two instant queries at once instead."""
+        counter = count_query_for(query, count_query)
+        if counter is None:
+            raise ProbeError("min_samples needs a count query (count_query): none is set")
+        query, counter = with_range(query, window), with_range(counter, window)
+        answer = self._ask_combined(combined(query, counter), at=at, extra=None)
+        if answer is None:
+            value, count = both(lambda q: self._ask(q, at=at), query, counter)
+            return counted(_reading(*value), count_of(*count))
+        values, counts = answer
+        return counted(_reading("vector", values), count_of("vector", counts))
+
+    def measure_range_counting(
+        self, query: str, count_query: str, start: datetime, end: datetime, step_seconds: int
+    ) -> dict[float, Reading]:
+        """``measure_range`` with each step's ``sample_count``: ONE ``query_range`` of value
+        and count together (two at once when Prometheus refuses them joined)."""
+        counter = count_query_for(query, count_query)
+        if counter is None:
+            raise ProbeError("min_samples needs a count query (count_query): none is set")
+        extra = _range_fields(start, end, step_seconds)
+        answer = self._ask_combined(combined(query, counter), at=None, extra=extra)
+        if answer is None:
+            readings, count_readings = both(
+                lambda q: self.measure_range(q, start, end, step_seconds), query, counter
+            )
+            counts = {t: 0 if r.value is None else int(r.value) for t, r in count_readings.items()}
+        else:
+            values, count_series = answer
+            readings = _range_readings(values)
+            if len(count_series) > 1:
+                raise ProbeError(many_counts(len(count_series)))
+            counts = {float(t): count_number(v) for t, v in _values(count_series)}
+        same: dict[tuple[int, int], Reading] = {}  # readings are shared per value
+        out = {}
+        for t, reading in readings.items():
+            key = (id(reading), counts.get(t, 0))
+            out[t] = same.get(key) or same.setdefault(key, counted(reading, key[1]))
+        return out
+
+    def _ask_combined(self, query: str, *, at, extra):
+        """``(value series, count series)`` of a combined query; None when Prometheus refused
+        the joined form (HTTP 400): the caller asks the two parts apart."""
+        if not _prometheus_url():
+            raise ProbeError("PROMETHEUS_URL is not set")
+        try:
+            response = _get(query, at=at, timeout=self.run_timeout(), extra=extra)
+        except urllib3.exceptions.HTTPError as exc:
+            raise ProbeError(f"Prometheus unreachable: {exc}") from exc
+        if response.status == 400:
             return None
-        reading = self.measure(companion, at)
-        return 0 if reading.value is None else int(reading.value)
+        if response.status != 200:
+            raise ProbeError(f"Prometheus HTTP {response.status} ({_error_type(response)})")
+        try:
+            result = json.loads(response.data)["data"]["result"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProbeError(
+                "unexpected answer from Prometheus (not the query API's JSON)"
+            ) from exc
+        return split(result)
+
+
+def _range_fields(start: datetime, end: datetime, step_seconds: int) -> dict:
+    return {
+        "start": f"{start.timestamp():.3f}",
+        "end": f"{end.timestamp():.3f}",
+        "step": f"{step_seconds}s",
+    }
+
+
+def _range_readings(result: list) -> dict[float, Reading]:
+    """A Reading per evaluation time (Unix seconds) of a ``query_range`` answer."""
+    if len(result) > 1:
+        raise ProbeError(
+            f"the query returned {len(result)} series; a baseline needs one number "
+            "(aggregate with sum(), avg(), ...)"
+        )
+    readings: dict[float, Reading] = {}
+    same: dict[float, Reading] = {}  # one (immutable) Reading per distinct value
+    for sample in _values(result):
+        try:
+            value = float(sample[1])
+            if math.isfinite(value):  # the usual case, without _reading's evidence
+                reading = same.get(value)
+                if reading is None:
+                    reading = same[value] = Reading(value)
+                readings[float(sample[0])] = reading
+                continue
+            readings[float(sample[0])] = _reading("scalar", sample)
+        except (ProbeError, TypeError, ValueError, IndexError) as exc:
+            message = str(exc) if isinstance(exc, ProbeError) else "a sample that is not a number"
+            readings[float(sample[0])] = Reading(None, None, message, {"error": True})
+    return readings
+
+
+def _values(series: list) -> list:
+    return series[0].get("values", []) if series else []
 
 
 def _error_type(response: urllib3.BaseHTTPResponse) -> str:

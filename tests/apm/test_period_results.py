@@ -247,3 +247,85 @@ def test_a_period_value_from_too_few_samples_is_insufficient_data_never_kept_or_
     assert period_results.judge(b, 99.0, count=5)[0] == PeriodResult.Status.MISSED
     assert period_results.judge(b, 30.0, count=0)[0] == PeriodResult.Status.MISSED  # no data
     assert period_results.judge(b, 30.0)[0] == PeriodResult.Status.KEPT  # not counted
+
+
+def test_a_period_baselines_count_covers_the_same_period_to_date(prom):
+    """The companion of ``avg_over_time(x[$__range])`` counts over the same ``$__range``:
+    six hours into a quarter are too few hourly samples for 24, two days are enough."""
+    b = promql_baseline(
+        "avg_over_time(quarter_backlog_days[$__range])",
+        period="quarter",
+        target_value=30,
+        threshold_pct=5,  # 2026Q3's 33 is a 10 % breach
+        min_samples=24,
+    )
+    early = services.run_baseline(
+        b, at=datetime(2026, 7, 1, 6, tzinfo=UTC), trigger=Deviation.Trigger.BACKFILL
+    )
+    assert early.status == "insufficient_data" and early.sample_count in (6, 7)
+    later = services.run_baseline(
+        b, at=datetime(2026, 7, 3, tzinfo=UTC), trigger=Deviation.Trigger.BACKFILL
+    )
+    assert later.status == "breach" and later.sample_count in (48, 49)
+
+
+def test_a_closed_periods_result_uses_the_count_over_the_whole_period(prom):
+    query = "avg_over_time(quarter_backlog_days[$__range])"
+    judged = promql_baseline(query, period="quarter", min_samples=2000)
+    [q3] = period_results.close_due(judged, NOW, count=1)
+    assert (q3.label, q3.status) == ("2026Q3", "kept")  # 33 against "≤ 35, 10 %"
+    # A quarter holds at most 92 x 24 hourly samples: 3,000 are never there.
+    short = promql_baseline(query, period="quarter", min_samples=3000)
+    [grey] = period_results.close_due(short, NOW, count=1)
+    assert grey.status == "insufficient_data" and grey.reason.endswith("needs 3000")
+    own = promql_baseline(
+        query,
+        period="quarter",
+        min_samples=3000,
+        count_query="sum(count_over_time(quarter_backlog_days[$__range])) * 2",
+    )
+    [doubled] = period_results.close_due(own, NOW, count=1)
+    assert doubled.status == "kept"  # the baseline's own count query decides
+
+
+def test_a_backtest_carries_the_counts_in_its_one_query_range(prom, monkeypatch):
+    since = datetime(2026, 6, 1, tzinfo=UTC)
+    data = {"since": since.isoformat(), "until": (since + timedelta(days=9)).isoformat(),
+            "step": "1d"}  # fmt: skip
+    counted = promql_baseline(
+        "daily_wait_days",
+        target_value=33,
+        threshold_pct=10,
+        count_query="count_over_time(daily_wait_days[1d])",  # 24 hourly samples a day
+        min_samples=30,
+    )
+    requests = []
+    real = promql._pool.request
+    monkeypatch.setattr(
+        promql._pool, "request", lambda *a, **k: requests.append(a[1]) or real(*a, **k)
+    )
+    before = _row_counts()
+    grey = backtest.run(counted, data, now=NOW)
+    assert [url.rsplit("/", 1)[-1] for url in requests] == ["query_range"]
+    assert {p["status"] for p in grey["points"]} == {"insufficient_data"}
+    assert (grey["breaches"], grey["escalations_opened"]) == (0, 0)
+    judged = backtest.run(counted, {**data, "min_samples": 20}, now=NOW)
+    assert judged["breaches"] == 3  # days 7-9 of the ten: 37, 38, 39 > 36.3
+    assert _row_counts() == before
+    # The live watchdog at the same times agrees, point by point.
+    with transaction.atomic():
+        live = [
+            services.run_baseline(counted, at=since + timedelta(days=k)).status for k in range(10)
+        ]
+        transaction.set_rollback(True)
+    assert live == [p["status"] for p in grey["points"]]
+
+
+def test_a_backtest_candidate_min_samples_needs_a_count_query(prom):
+    b = promql_baseline("daily_wait_days", target_value=33)
+    data = {"since": "2026-06-01T00:00:00Z", "until": "2026-06-05T00:00:00Z", "min_samples": 5}
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        backtest.run(b, data, now=NOW)
+    assert "count_query" in refused.value.message_dict
