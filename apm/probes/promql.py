@@ -152,13 +152,17 @@ class PromqlProbe(Probe):
             raise ProbeError(f"query_range returned a {result_type}, not a matrix")
         return _range_readings(result)
 
-    def _ask(self, query: str, *, at: datetime | None, extra: dict | None = None):
+    def _ask(self, query: str, *, at: datetime | None, extra: dict | None = None, refusable=False):
+        """``(result type, result)`` of one query; with ``refusable``, None when Prometheus
+        refuses the query (HTTP 400) instead of an error."""
         if not _prometheus_url():
             raise ProbeError("PROMETHEUS_URL is not set")
         try:
             response = _get(query, at=at, timeout=self.run_timeout(), extra=extra)
         except urllib3.exceptions.HTTPError as exc:
             raise ProbeError(f"Prometheus unreachable: {exc}") from exc
+        if refusable and response.status == 400:
+            return None
         if response.status != 200:
             # Only Prometheus's error class: its message can quote label values.
             raise ProbeError(f"Prometheus HTTP {response.status} ({_error_type(response)})")
@@ -221,23 +225,8 @@ class PromqlProbe(Probe):
     def _ask_combined(self, query: str, *, at, extra):
         """``(value series, count series)`` of a combined query; None when Prometheus refused
         the joined form (HTTP 400): the caller asks the two parts apart."""
-        if not _prometheus_url():
-            raise ProbeError("PROMETHEUS_URL is not set")
-        try:
-            response = _get(query, at=at, timeout=self.run_timeout(), extra=extra)
-        except urllib3.exceptions.HTTPError as exc:
-            raise ProbeError(f"Prometheus unreachable: {exc}") from exc
-        if response.status == 400:
-            return None
-        if response.status != 200:
-            raise ProbeError(f"Prometheus HTTP {response.status} ({_error_type(response)})")
-        try:
-            result = json.loads(response.data)["data"]["result"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ProbeError(
-                "unexpected answer from Prometheus (not the query API's JSON)"
-            ) from exc
-        return split(result)
+        answer = self._ask(query, at=at, extra=extra, refusable=True)
+        return None if answer is None else split(answer[1])
 
 
 def _range_fields(start: datetime, end: datetime, step_seconds: int) -> dict:
