@@ -68,12 +68,12 @@ def test_the_delivery_that_loses_the_slot_race_returns_the_winners_row(query, mo
     probe = type(services.probe_for(baseline.probe_kind))
     measure = probe.measure
 
-    def measure_while_the_other_delivery_records(self, text, at):
+    def measure_while_the_other_delivery_records(self, text, at, *window):
         winner["row"] = Deviation.objects.create(
             baseline=baseline, evaluated_at=at, deviation_pct=0, status="ok",
             trigger=Deviation.Trigger.SCHEDULE, slot=slot,
         )  # fmt: skip
-        return measure(self, text, at)
+        return measure(self, text, at, *window)
 
     winner = {}
     monkeypatch.setattr(probe, "measure", measure_while_the_other_delivery_records)
