@@ -15,6 +15,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HMS_PORT=8000
 
 WORKDIR /app
+# Pango: WeasyPrint renders the trail report's PDF with it.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+ && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home hms
 
 # Dependencies first (a layer that survives code changes), then the code.

@@ -14,6 +14,7 @@ from ops.models import AuditEntry, Channel, Notification
 from ops.outbox.services import deliver
 from tests import factories as f
 from tests import factories as pf
+from tests.support.services import require
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -174,3 +175,54 @@ def test_the_printable_report_says_whether_the_chain_holds(client, story):
         )
     page = client.get(f"/dashboard/programs/{program.pk}/trail/").content.decode()
     assert f"broken at entry #{target.pk}" in page
+
+
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_the_report_downloads_as_a_pdf_of_the_same_page(client, story):
+    from apm import trail_pdf
+
+    try:
+        trail_pdf.render("<p>probe</p>", "http://127.0.0.1/")
+    except trail_pdf.PdfUnavailable as exc:
+        require("pango (WeasyPrint)", str(exc))
+    program, _, _, alice = story
+    client.force_login(alice)
+    response = client.get(f"/dashboard/programs/{program.pk}/trail/", {"format": "pdf"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == 'attachment; filename="trail-fast-track.pdf"'
+    text = _pdf_text(response.content)
+    assert "From law to fix: Fast-Track Housing Voucher" in text
+    assert "Audit chain verified" in text
+    assert "CSV" not in text  # the printout's layout: the links and buttons are left out
+    first_hash = AuditEntry.objects.order_by("id").first().hash[:12]
+    assert first_hash in text.replace("\n", "")
+
+
+def test_the_pdf_renderer_fetches_only_static_files():
+    from apm import trail_pdf
+
+    for url in (
+        "http://127.0.0.1:9/secret",
+        "file:///etc/passwd",
+        "http://127.0.0.1/static/../../etc/passwd",
+        "http://127.0.0.1/media/x.png",
+        "data:text/plain,hello",
+    ):
+        with pytest.raises(ValueError):
+            trail_pdf._static_path(url)
+    assert trail_pdf._static_path("http://127.0.0.1/static/css/review.css").endswith(
+        "static/css/review.css"
+    )
+
+
+def test_a_pdf_of_another_programs_trail_is_not_found(client, story):
+    program, _, _, _ = story
+    client.force_login(f.staff_user("outsider", f.group("Other staff")))
+    response = client.get(f"/dashboard/programs/{program.pk}/trail/", {"format": "pdf"})
+    assert response.status_code == 404
