@@ -9,7 +9,6 @@ reached directly: ``HTTP(S)_PROXY`` variables are not consulted.
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime
 
 import urllib3
@@ -25,6 +24,8 @@ from apm.probes.base import (
     Window,
     register,
 )
+from apm.probes.promql_answer import range_fields, range_readings, values_of
+from apm.probes.promql_answer import reading as one_reading
 from apm.probes.promql_count import (
     both,
     combined,
@@ -134,7 +135,7 @@ class PromqlProbe(Probe):
 
     def measure(self, query: str, at: datetime, window: Window | None = None) -> Reading:
         result_type, result = self._ask(with_range(query, window), at=at)
-        return _reading(result_type, result)
+        return one_reading(result_type, result)
 
     def measure_range(
         self, query: str, start: datetime, end: datetime, step_seconds: int
@@ -146,11 +147,11 @@ class PromqlProbe(Probe):
         a backtest's points are the live watchdog's readings. A time with no
         sample is absent from the answer: the caller counts it as no data.
         """
-        extra = _range_fields(start, end, step_seconds)
+        extra = range_fields(start, end, step_seconds)
         result_type, result = self._ask(query, at=None, extra=extra)
         if result_type != "matrix":
             raise ProbeError(f"query_range returned a {result_type}, not a matrix")
-        return _range_readings(result)
+        return range_readings(result)
 
     def _ask(self, query: str, *, at: datetime | None, extra: dict | None = None, refusable=False):
         """``(result type, result)`` of one query; with ``refusable``, None when Prometheus
@@ -190,9 +191,9 @@ class PromqlProbe(Probe):
         answer = self._ask_combined(combined(query, counter), at=at, extra=None)
         if answer is None:
             value, count = both(lambda q: self._ask(q, at=at), query, counter)
-            return counted(_reading(*value), count_of(*count))
+            return counted(one_reading(*value), count_of(*count))
         values, counts = answer
-        return counted(_reading("vector", values), count_of("vector", counts))
+        return counted(one_reading("vector", values), count_of("vector", counts))
 
     def measure_range_counting(
         self, query: str, count_query: str, start: datetime, end: datetime, step_seconds: int
@@ -202,7 +203,7 @@ class PromqlProbe(Probe):
         counter = count_query_for(query, count_query)
         if counter is None:
             raise ProbeError("min_samples needs a count query (count_query): none is set")
-        extra = _range_fields(start, end, step_seconds)
+        extra = range_fields(start, end, step_seconds)
         answer = self._ask_combined(combined(query, counter), at=None, extra=extra)
         if answer is None:
             readings, count_readings = both(
@@ -211,10 +212,10 @@ class PromqlProbe(Probe):
             counts = {t: 0 if r.value is None else int(r.value) for t, r in count_readings.items()}
         else:
             values, count_series = answer
-            readings = _range_readings(values)
+            readings = range_readings(values)
             if len(count_series) > 1:
                 raise ProbeError(many_counts(len(count_series)))
-            counts = {float(t): count_number(v) for t, v in _values(count_series)}
+            counts = {float(t): count_number(v) for t, v in values_of(count_series)}
         same: dict[tuple[int, int], Reading] = {}  # readings are shared per value
         out = {}
         for t, reading in readings.items():
@@ -229,43 +230,6 @@ class PromqlProbe(Probe):
         return None if answer is None else split(answer[1])
 
 
-def _range_fields(start: datetime, end: datetime, step_seconds: int) -> dict:
-    return {
-        "start": f"{start.timestamp():.3f}",
-        "end": f"{end.timestamp():.3f}",
-        "step": f"{step_seconds}s",
-    }
-
-
-def _range_readings(result: list) -> dict[float, Reading]:
-    """A Reading per evaluation time (Unix seconds) of a ``query_range`` answer."""
-    if len(result) > 1:
-        raise ProbeError(
-            f"the query returned {len(result)} series; a baseline needs one number "
-            "(aggregate with sum(), avg(), ...)"
-        )
-    readings: dict[float, Reading] = {}
-    same: dict[float, Reading] = {}  # one (immutable) Reading per distinct value
-    for sample in _values(result):
-        try:
-            value = float(sample[1])
-            if math.isfinite(value):  # the usual case, without _reading's evidence
-                reading = same.get(value)
-                if reading is None:
-                    reading = same[value] = Reading(value)
-                readings[float(sample[0])] = reading
-                continue
-            readings[float(sample[0])] = _reading("scalar", sample)
-        except (ProbeError, TypeError, ValueError, IndexError) as exc:
-            message = str(exc) if isinstance(exc, ProbeError) else "a sample that is not a number"
-            readings[float(sample[0])] = Reading(None, None, message, {"error": True})
-    return readings
-
-
-def _values(series: list) -> list:
-    return series[0].get("values", []) if series else []
-
-
 def _error_type(response: urllib3.BaseHTTPResponse) -> str:
     """Prometheus's ``errorType`` (bad_data, execution, timeout, ...), never its message."""
     try:
@@ -273,36 +237,3 @@ def _error_type(response: urllib3.BaseHTTPResponse) -> str:
     except (ValueError, AttributeError):
         error_type = None
     return error_type if error_type in ERROR_TYPES else "no error type given"
-
-
-def _reading(result_type: str, result) -> Reading:
-    """One number from an instant vector or scalar. Nothing but numbers leaves: the
-    evidence keeps the sample's timestamp and value, never the series' labels (text)."""
-    if result_type == "vector":
-        if not result:
-            raw = {"resultType": result_type, "result": []}
-            return Reading(None, raw, "Prometheus returned an empty result (no such series)")
-        if len(result) > 1:
-            raise ProbeError(
-                f"the query returned {len(result)} series; a baseline needs one number "
-                "(aggregate with sum(), avg(), ...)"
-            )
-        sample = result[0].get("value") if isinstance(result[0], dict) else None
-    elif result_type == "scalar":
-        sample = result
-    else:
-        kind = result_type if result_type in ("matrix", "string") else "result of another type"
-        raise ProbeError(
-            f"the query returned a {kind}; a baseline needs an instant vector or scalar"
-        )
-    try:
-        timestamp, value = float(sample[0]), float(sample[1])  # values come as strings
-    except (TypeError, ValueError, IndexError, KeyError):
-        raise ProbeError("Prometheus returned a sample that is not a number") from None
-    shown = {"value": [timestamp, sample[1]]} if result_type == "vector" else [timestamp, sample[1]]
-    raw = {"resultType": result_type, "result": [shown] if result_type == "vector" else shown}
-    if math.isnan(value):
-        return Reading(None, raw, "Prometheus returned NaN (e.g. 0/0: no events in the window)")
-    if math.isinf(value):
-        raise ProbeError(f"Prometheus returned {'-' if value < 0 else '+'}Inf (division by zero?)")
-    return Reading(value, raw)
