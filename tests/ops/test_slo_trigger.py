@@ -172,3 +172,24 @@ def test_the_trigger_is_off_at_zero_seconds(
     service = register("Off_svc")
     ingest(service, [38.0] * 5, django_capture_on_commit_callbacks)
     assert SLO.objects.get(service_id=service).state != "breached"  # the beat decides
+
+
+@pytest.mark.services
+def test_on_a_real_worker_a_breaching_push_opens_the_incident_before_any_beat_pass(
+    celery_worker, settings, monkeypatch
+):
+    from tests.factories import SCANNER_YAML, api_client, staff_alice
+    from tests.ops.test_slo_with_celery_worker import push
+
+    settings.HMS_SLO_TRIGGER_SECONDS = 0.2
+    slo_trigger.client().delete(*slo_trigger._keys())
+    monkeypatch.setattr(slo, "evaluate_all", lambda *a, **kw: pytest.fail("no beat pass"))
+    created = api_client(staff_alice()).post(
+        "/api/v1/services/", data=SCANNER_YAML.encode(), content_type="application/yaml"
+    )
+    push(api_client(), created.json()["ingest_key"], [45.0] * 10, end=timezone.now(), step=1)
+    deadline = time.monotonic() + 30
+    while not Incident.objects.filter(service_id="DCA_Luggage_Scanner").exists():
+        assert time.monotonic() < deadline, "no incident from the triggered pass"
+        time.sleep(0.1)
+    assert SLO.objects.get(service_id="DCA_Luggage_Scanner").state == "breached"
