@@ -204,9 +204,9 @@ def _change(slo_id: int, move: tuple, at: datetime, due: datetime, **saved) -> S
 
 
 _SET_MOVED = "state = v.new, since = %s, value = v.value, sample_count = v.n, evaluated_at = %s"
-# An older evaluation never overwrites a newer one: a beat pass that read its windows before
-# a triggered pass (``evaluate_services``) but writes after it must not move the SLO back.
-_NOT_NEWER = "(evaluated_at IS NULL OR evaluated_at <= %s)"
+# Every write is guarded ``evaluated_at IS NULL OR evaluated_at <= at``: an older evaluation
+# never overwrites a newer one (a beat pass that read its windows before a triggered pass,
+# ``evaluate_services``, but writes after it must not move the SLO back).
 
 
 def _move_and_record(moves: dict[int, tuple], at: datetime, due: datetime) -> list:
@@ -249,7 +249,8 @@ def _move(moves: dict[int, tuple], at: datetime) -> set[int]:
                 f"WITH v(id, old, new, value, n) AS (VALUES {values}) "  # noqa: S608
                 f"UPDATE {table} SET {set_clause} FROM v "
                 f"WHERE {table}.id = v.id AND {table}.state = v.old "
-                f"AND {table}.{_NOT_NEWER} RETURNING {table}.id",
+                f"AND ({table}.evaluated_at IS NULL OR {table}.evaluated_at <= %s) "
+                f"RETURNING {table}.id",
                 (*params, at, at, at),
             )
             moved.update(row[0] for row in cursor.fetchall())
