@@ -25,6 +25,19 @@ class HmsTask(Task):
     reject_on_worker_lost = True
 
 
+# Hand-offs and playbook runs: the actions queue (HMS_CELERY_ACTIONS_QUEUE), never behind
+# an evaluation. Names, not imports: hms_site does not import ops.
+ACTION_TASKS = frozenset({"ops.tasks.hand_off_slo_changes", "ops.tasks.run_playbook_action"})
+
+
+def route_task(name, args, kwargs, options, task=None, **kw):
+    if name in ACTION_TASKS:
+        from django.conf import settings
+
+        return {"queue": settings.HMS_CELERY_ACTIONS_QUEUE}
+    return None
+
+
 app = Celery("hms_site", task_cls=HmsTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

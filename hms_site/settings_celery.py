@@ -3,6 +3,7 @@
 """
 
 from celery.schedules import crontab
+from kombu import Queue
 
 from hms_site.env import env_float, env_int, env_str
 from hms_site.settings_base import REDIS_URL, VAR_DIR
@@ -26,6 +27,14 @@ else:
         "polling_interval": 0.2,
     }
 CELERY_TASK_DEFAULT_QUEUE = env_str("HMS_CELERY_QUEUE", "hms")
+# Hand-offs (incidents, playbook plans) and playbook runs have a queue of their own, so
+# evaluations (beat or triggered) never hold them up; a worker consumes every queue of
+# CELERY_TASK_QUEUES unless told otherwise (-Q). hms_site.celery routes by task name.
+HMS_CELERY_ACTIONS_QUEUE = env_str(
+    "HMS_CELERY_ACTIONS_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-actions"
+)
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(HMS_CELERY_ACTIONS_QUEUE))
+CELERY_TASK_ROUTES = ("hms_site.celery.route_task",)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -36,6 +45,9 @@ CELERY_BEAT_SCHEDULER = "hms_site.beat:DatabaseScheduler"  # django-celery-beat'
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 HEARTBEAT_SECONDS = env_float("HMS_HEARTBEAT_SECONDS", 15.0, minimum=1.0)
 HMS_SLO_EVAL_SECONDS = env_float("HMS_SLO_EVAL_SECONDS", 5.0, minimum=1.0)
+# Event-driven evaluation (ops.slo_trigger): an ingest commit triggers a pass over its
+# services' SLOs, at most one pass this often; 0 = off (the beat alone). Needs REDIS_URL.
+HMS_SLO_TRIGGER_SECONDS = env_float("HMS_SLO_TRIGGER_SECONDS", 0.5, minimum=0.0)
 # An SLO change not handed off (audit, incident, playbook plan) this long after its pass
 # is sent again by the beat (ops.slo_handoff.sweep); a failed hand-off is tried this often.
 HMS_SLO_HANDOFF_GRACE_SECONDS = env_float("HMS_SLO_HANDOFF_GRACE_SECONDS", 15.0, minimum=1.0)

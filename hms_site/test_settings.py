@@ -6,6 +6,8 @@ The environment still decides the database (``DATABASE_URL``) and Redis.
 import os
 import uuid
 
+from kombu import Queue
+
 os.environ.setdefault("SECRET_KEY", "test-only-" + "x" * 60)
 os.environ.setdefault("DEBUG", "0")
 # Test peers listen on loopback; tests of refused targets override this.
@@ -20,6 +22,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # A queue of this run's own, so a stale message from an earlier run is never consumed.
 CELERY_TASK_DEFAULT_QUEUE = f"hms-test-{uuid.uuid4().hex[:8]}"
+HMS_CELERY_ACTIONS_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-actions"
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(HMS_CELERY_ACTIONS_QUEUE))
+# The triggered pass evaluates at now and its verdict is newer than any beat pass a test
+# runs at an instant of its choosing: off unless a test turns it on (tests/ops/test_slo_trigger.py).
+HMS_SLO_TRIGGER_SECONDS = 0.0
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import Case, FloatField, IntegerField, Value, When
+from django.db.models import Case, FloatField, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from ops import maintenance, slo_handoff
@@ -80,14 +80,15 @@ class Row:
     count: int
 
 
-def _rows(at: datetime) -> list[Row]:
+def _rows(at: datetime, services=None) -> list[Row]:
     """Every SLO with its window's percentile and sample count now.
 
     Two statements whatever the number of SLOs: the SLOs, then every window at once
     from the metrics store (``window_stats``: value, samples, newest per window).
     """
+    chosen = SLO.objects.all() if services is None else SLO.objects.filter(service_id__in=services)
     slos = list(
-        SLO.objects.values_list(
+        chosen.values_list(
             "id", "service_id", "threshold", "state", "value", "sample_count", "min_samples",
             "in_maintenance", "target", "window_seconds", "percentile",
         )
@@ -136,12 +137,14 @@ def _store_values(values: dict[int, tuple[float | None, int]], at: datetime) -> 
             cursor.execute(
                 f"UPDATE {table} AS s SET value = v.value, sample_count = v.n, "  # noqa: S608
                 "evaluated_at = %s FROM unnest(%s::bigint[], %s::double precision[], "
-                "%s::integer[]) AS v(id, value, n) WHERE s.id = v.id",
+                "%s::integer[]) AS v(id, value, n) WHERE s.id = v.id "
+                "AND (s.evaluated_at IS NULL OR s.evaluated_at <= %s)",
                 (
                     at,
                     list(values),
                     [v for v, _ in values.values()],
                     [n for _, n in values.values()],
+                    at,
                 ),
             )
         return
@@ -150,7 +153,9 @@ def _store_values(values: dict[int, tuple[float | None, int]], at: datetime) -> 
         chunk = ids[start : start + _UPDATE_CHUNK]
         value_whens = [When(pk=pk, then=Value(values[pk][0])) for pk in chunk]
         count_whens = [When(pk=pk, then=Value(values[pk][1])) for pk in chunk]
-        SLO.objects.filter(pk__in=chunk).update(
+        SLO.objects.filter(pk__in=chunk).filter(
+            Q(evaluated_at__isnull=True) | Q(evaluated_at__lte=at)
+        ).update(
             value=Case(*value_whens, default=None, output_field=FloatField()),
             sample_count=Case(*count_whens, default=None, output_field=IntegerField()),
             evaluated_at=at,
@@ -199,6 +204,9 @@ def _change(slo_id: int, move: tuple, at: datetime, due: datetime, **saved) -> S
 
 
 _SET_MOVED = "state = v.new, since = %s, value = v.value, sample_count = v.n, evaluated_at = %s"
+# Every write is guarded ``evaluated_at IS NULL OR evaluated_at <= at``: an older evaluation
+# never overwrites a newer one (a beat pass that read its windows before a triggered pass,
+# ``evaluate_services``, but writes after it must not move the SLO back).
 
 
 def _move_and_record(moves: dict[int, tuple], at: datetime, due: datetime) -> list:
@@ -211,7 +219,8 @@ def _move_and_record(moves: dict[int, tuple], at: datetime, due: datetime) -> li
         "%s::double precision[], %s::integer[], %s::boolean[]) "
         "AS v(id, old, new, value, n, quiet)), "
         f"moved AS (UPDATE {slos} AS s SET {_SET_MOVED} FROM v "
-        "WHERE s.id = v.id AND s.state = v.old RETURNING v.*) "
+        "WHERE s.id = v.id AND s.state = v.old "
+        "AND (s.evaluated_at IS NULL OR s.evaluated_at <= %s) RETURNING v.*) "
         f"INSERT INTO {changes} (slo_id, from_state, to_state, value, sample_count, "
         "in_maintenance, at, handoff_due_at, handoff_attempts, handoff_error) "
         "SELECT id, old, new, value, n, quiet, %s, %s, 0, '' FROM moved ORDER BY id "
@@ -219,7 +228,7 @@ def _move_and_record(moves: dict[int, tuple], at: datetime, due: datetime) -> li
     )
     columns = [[moves[pk][i] for pk in ids] for i in range(1, 6)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, (ids, *columns, at, at, at, due))
+        cursor.execute(sql, (ids, *columns, at, at, at, at, due))
         saved = sorted(cursor.fetchall(), key=lambda row: row[0])
     return [_change(slo_id, moves[slo_id], at, due, pk=pk) for pk, slo_id in saved]
 
@@ -239,8 +248,10 @@ def _move(moves: dict[int, tuple], at: datetime) -> set[int]:
             cursor.execute(
                 f"WITH v(id, old, new, value, n) AS (VALUES {values}) "  # noqa: S608
                 f"UPDATE {table} SET {set_clause} FROM v "
-                f"WHERE {table}.id = v.id AND {table}.state = v.old RETURNING {table}.id",
-                (*params, at, at),
+                f"WHERE {table}.id = v.id AND {table}.state = v.old "
+                f"AND ({table}.evaluated_at IS NULL OR {table}.evaluated_at <= %s) "
+                f"RETURNING {table}.id",
+                (*params, at, at, at),
             )
             moved.update(row[0] for row in cursor.fetchall())
     return moved
@@ -254,11 +265,26 @@ def evaluate_all(at: datetime | None = None) -> PassResult:
     (``ops.slo_handoff``, sent after the commit), outside the evaluator's lock.
     A pass older than the last one that wrote (a late duplicate) changes nothing.
     """
-    at = at or timezone.now()
+    return _evaluate(at or timezone.now(), None)
+
+
+def evaluate_services(service_ids, at: datetime | None = None) -> PassResult:
+    """Decide only these services' SLOs at ``at`` (default now): the triggered pass.
+
+    Sent after an ingest commit (``ops.slo_trigger``), so a breaching batch opens its
+    incident without waiting for the beat. It takes no fencing token (the beat's pass
+    must not become stale because of it); every write is guarded per SLO instead
+    (``evaluated_at <= at``), so whichever of a beat pass and a triggered pass read the
+    newer window wins, whatever order they commit in.
+    """
+    return _evaluate(at or timezone.now(), sorted(set(service_ids)))
+
+
+def _evaluate(at: datetime, services: list[str] | None) -> PassResult:
     result = PassResult(at=at)
-    rows = _rows(at)
+    rows = _rows(at, services)
     with transaction.atomic():
-        if not _claim_pass(at):
+        if services is None and not _claim_pass(at):
             result.stale = True
             return result
         inside = _maintenance_flags(rows, at)

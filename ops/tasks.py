@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from celery import shared_task
 
-from ops import metrics, scrape, services, slo_handoff
+from ops import metrics, scrape, services, slo_handoff, slo_trigger
 from ops.outbox.tasks import dispatch_due_notifications, send_notification  # noqa: F401
 from ops.playbook import dispatch, runner
 
@@ -18,6 +18,12 @@ def record_heartbeat() -> str:
 def evaluate_slos(at: float | None = None) -> dict:
     """One evaluation pass at ``at`` (epoch seconds; beat sends none: now)."""
     return services.tick(datetime.fromtimestamp(at, tz=UTC) if at is not None else None)
+
+
+@shared_task(name=slo_trigger.TRIGGER_TASK)
+def evaluate_triggered_slos() -> dict:
+    """The SLOs of the services whose samples were committed since the last triggered pass."""
+    return slo_trigger.run()
 
 
 @shared_task(name=slo_handoff.HANDOFF_TASK)

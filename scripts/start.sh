@@ -31,7 +31,9 @@ case "${1:-}" in
     ;;
   worker)
     # Threads pool: no child processes to lose; mingle/gossip off: one worker
-    # needs no peers, and a stop does not wait on broadcast replies.
+    # needs no peers, and a stop does not wait on broadcast replies. No -Q: it
+    # consumes every queue of CELERY_TASK_QUEUES (HMS_CELERY_QUEUE, evaluations and
+    # the rest, and HMS_CELERY_ACTIONS_QUEUE, hand-offs and playbook runs).
     exec "${bin}celery" -A hms_site worker --loglevel=INFO \
       --pool=threads --concurrency="${HMS_WORKER_CONCURRENCY:-4}" \
       --without-mingle --without-gossip --hostname="hms-worker@%h"

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from ops import slo_trigger
 from ops.metrics.store import MaintenanceResult, get_store
 from ops.metrics.store.database import COPY_HEADER, COPY_TRAILER, encode
 from ops.metrics.validation import (
@@ -103,6 +104,7 @@ def ingest(
     if any(store.series_problem(labels) for labels in keys.values()):
         check_series(store, rows, batch)
     store.write(keys, _chunks(rows))
+    slo_trigger.after_ingest(service for service, _, _ in keys)  # after the commit
     return len(rows)
 
 

@@ -32,6 +32,10 @@ BATCH_SIZE = 10_000  # MAX_SAMPLES per request on the server (ops/metrics/valida
 MAX_BUFFER = 100_000
 SENDERS = 2
 FLUSH_INTERVAL = 1.0
+# A partial batch leaves this long after its first sample was queued: a breaching reading
+# reaches the server (and its triggered SLO pass) in ~50 ms, and samples still batch under
+# load (whatever queued meanwhile goes in one request).
+LINGER = 0.05
 BACKOFF_BASE = 1.0
 MAX_BACKOFF = 30.0
 GZIP_LEVEL = 1  # fast: JSON samples shrink about 8x at level 1 already
@@ -55,6 +59,7 @@ class Emitter:
         max_buffer: int = MAX_BUFFER,
         batch_size: int = BATCH_SIZE,
         interval: float = FLUSH_INTERVAL,
+        linger: float = LINGER,
         senders: int = SENDERS,
         compress: bool = True,
     ):
@@ -66,6 +71,8 @@ class Emitter:
         self.max_buffer = max_buffer
         self.batch_size = batch_size
         self.interval = interval
+        self.linger = linger
+        self._first_at = 0.0  # when the oldest sample now in the buffer was queued
         self.senders = senders
         self.compress = compress
         self.rejected = 0
@@ -103,7 +110,10 @@ class Emitter:
             buffer.append(sample)
             if not self._threads:
                 self._start()
-            if len(buffer) == self.batch_size:
+            if len(buffer) == 1:  # the first sample: a sender starts its linger
+                self._first_at = time.monotonic()
+                self._wake.notify()
+            elif len(buffer) == self.batch_size:
                 self._wake.notify()
 
     @property
@@ -198,17 +208,27 @@ class Emitter:
         return headers
 
     def _take(self) -> list | None:
-        """Up to ``batch_size`` samples, waiting for a full batch at most ``interval``;
-        None when closed and empty (the thread ends)."""
+        """Up to ``batch_size`` samples, waiting for a full batch at most ``linger`` after the
+        first queued sample (idle: up to ``interval`` for one); None when closed and empty
+        (the thread ends)."""
         with self._lock:
-            if len(self._buffer) < self.batch_size and not self._closed:
+            if not self._buffer and not self._closed:
                 self._wake.wait(self.interval)
+            deadline = self._first_at + min(self.linger, self.interval)
+            while (
+                self._buffer
+                and len(self._buffer) < self.batch_size
+                and not self._closed
+                and (left := deadline - time.monotonic()) > 0
+            ):
+                self._wake.wait(left)
             if not self._closed and self._paused_until > time.monotonic():
                 return []  # another sender failed meanwhile: wait out its pause first
             if not self._buffer:
                 return None if self._closed else []
             take = self._buffer.popleft
             batch = [take() for _ in range(min(self.batch_size, len(self._buffer)))]
+            self._first_at = time.monotonic()  # what is left lingers from now
             self._in_flight += len(batch)
             return batch
 

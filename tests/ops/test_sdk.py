@@ -139,6 +139,22 @@ def test_emit_never_blocks_on_a_slow_server_and_counts_what_it_drops():
     assert sum(int(t.removeprefix("svc=")) for t in told if t) == emitter.dropped
 
 
+def test_a_lone_sample_leaves_within_the_linger_not_the_interval():
+    """A breaching reading must not wait the idle interval: it leaves ~50 ms after emit()."""
+    with LoopbackServer(lambda request: Reply(201, {"accepted": 1})) as server:
+        emitter = Emitter(client=Client(server.url, "t"), service="svc", interval=30.0)
+        emitter.emit("m", 1.0)  # starts the senders: they find the sample at once
+        wait_until(lambda: emitter.sent == 1, timeout=5)
+        time.sleep(0.2)  # the senders are idle now, waiting up to the interval for a sample
+        started = time.monotonic()
+        emitter.emit("m", 2.0)
+        emitter.emit("m", 3.0)
+        wait_until(lambda: emitter.sent == 3, timeout=5)
+        assert time.monotonic() - started < 2.0  # not the 30 s interval
+        assert len(server.requests) == 2  # the two lingered into one request
+        emitter.close()
+
+
 def test_failed_sends_are_retried_and_refused_batches_are_counted():
     replies = iter([Reply(503, {"detail": "busy"}), Reply(201, {"accepted": 2})])
     with LoopbackServer(lambda request: next(replies, Reply(400, {"samples": ["bad"]}))) as server:

@@ -33,9 +33,13 @@ def worker_drained(timeout: float = 30) -> None:
     run's own queue) takes its queue in order, so when a task sent now has run, every
     task queued before it (a dispatch, a page, a notification) has run too.
     """
+    from django.conf import settings
+
     from hms_site.celery import app
 
-    app.send_task("ops.tasks.record_heartbeat").get(timeout=timeout)
+    # one marker per queue: the hand-offs and playbook runs have a queue of their own
+    for queue in (settings.CELERY_TASK_DEFAULT_QUEUE, settings.HMS_CELERY_ACTIONS_QUEUE):
+        app.send_task("ops.tasks.record_heartbeat", queue=queue).get(timeout=timeout)
 
 
 def subprocess_database_url() -> str:
