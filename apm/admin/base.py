@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from apm import config_audit, escalations
-from apm.models import Baseline, Deviation
+from apm.models import Baseline, Deviation, Program
 from apm.models.access import may_write, reads_everything
 
 
@@ -31,6 +31,16 @@ class ScopedAdmin(AuditedSaveMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A form offers only the programs and baselines the user may edit.
+        if db_field.name == "program":
+            kwargs["queryset"] = Program.objects.editable_by(request.user)
+        elif db_field.name == "baseline":
+            kwargs["queryset"] = Baseline.objects.editable_by(request.user).select_related(
+                "program"
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @staticmethod
     def program_of(obj):

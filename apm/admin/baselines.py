@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from apm import backtest_admin as backtest_page
 from apm import services, signoff
 from apm.admin.base import ScopedAdmin, status_badge
-from apm.models import Baseline, Deviation, Program
+from apm.models import Baseline, Deviation
 from apm.models.access import SQL_PROBE_REFUSED, may_write_probe
 from apm.pages_periods import period_strip
 from ops.admin.filters import ScopedRelatedFilter
@@ -141,11 +141,6 @@ class BaselineAdmin(BacktestMixin, ScopedAdmin):
         # Django wraps saves in a transaction; validating the probe may ask Prometheus,
         # and no network call may run inside a transaction. Baseline.save() is atomic itself.
         return self._changeform_view(request, object_id, form_url, extra_context)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "program":
-            kwargs["queryset"] = Program.objects.editable_by(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="promise")
     def promise(self, obj):

@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from apm import explanations
 from apm.admin.base import ScopedAdmin
-from apm.models import Baseline, Explanation, ExplanationVersion
+from apm.models import Explanation, ExplanationVersion
 from apm.review.quarters import Quarter, QuarterError
 
 
@@ -46,13 +46,6 @@ class ExplanationAdmin(ScopedAdmin):
     @staticmethod
     def program_of(obj):
         return obj.baseline.program
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "baseline":
-            kwargs["queryset"] = Baseline.objects.editable_by(request.user).select_related(
-                "program"
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         explanations.save(obj, actor=request.user)

@@ -5,7 +5,7 @@ from django.contrib import admin
 from apm import maintenance
 from apm.admin.base import ScopedAdmin
 from apm.maintenance import may_edit
-from apm.models import Baseline, MaintenanceWindow, Program
+from apm.models import MaintenanceWindow
 
 
 @admin.register(MaintenanceWindow)
@@ -20,13 +20,6 @@ class MaintenanceWindowAdmin(ScopedAdmin):
     @admin.display(description="scope")
     def scope(self, obj):
         return obj.scope_label
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "program":
-            kwargs["queryset"] = Program.objects.editable_by(request.user)
-        elif db_field.name == "baseline":
-            kwargs["queryset"] = Baseline.objects.editable_by(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_change_permission(self, request, obj=None):
         if obj is None:

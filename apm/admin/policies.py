@@ -86,13 +86,6 @@ class EscalationPolicyAdmin(ScopedAdmin):
     def program(self, obj):
         return obj.baseline.program.code
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "baseline":
-            kwargs["queryset"] = Baseline.objects.editable_by(request.user).select_related(
-                "program"
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
     def save_model(self, request, obj, form, change):
         if not change:
             obj.source = "admin"

@@ -6,17 +6,12 @@ from django.core.validators import MinValueValidator
 from django.db import models, transaction
 
 from apm import cron, periods, schedules
+from apm.models import baseline_rules
 from apm.models.baseline_queries import BaselineQuerySet
 from apm.models.program import Program
 from apm.probes import ProbeError, ProbeKind, probe_for
 
 DEFAULT_SCHEDULE = "0 2 * * *"
-# How each probe kind's query takes a calendar period (docs/VERDICTS.md, "Periods").
-PERIOD_PLACES = {
-    ProbeKind.PROMQL: "[$__range] (replaced by the period to date, in seconds)",
-    ProbeKind.METRIC: "[period] as the window",
-    ProbeKind.SQL: "%(period_start)s and %(period_end)s",
-}
 
 
 def validate_schedule(value: str) -> None:
@@ -183,63 +178,10 @@ class Baseline(models.Model):
         self.check_probe()
 
     def check_min_samples(self):
-        """``min_samples`` above 1 needs a probe that counts (docs/VERDICTS.md); only a
-        PromQL baseline takes a ``count_query``."""
-        if self.count_query and self.probe_kind != ProbeKind.PROMQL:
-            raise ValidationError(
-                {"count_query": "Only a PromQL baseline takes a count query (leave it blank)."}
-            )
-        if (self.min_samples or 1) <= 1:
-            return
-        if self.probe_kind == ProbeKind.SQL:
-            raise ValidationError(
-                {"min_samples": "A SQL probe reads one row, one sample: min_samples must be 1."}
-            )
-        if self.probe_kind == ProbeKind.PROMQL:
-            from apm.probes.promql_count import count_query_for
-
-            if count_query_for(self.probe_query, self.count_query) is None:
-                missing = (
-                    "Required when min_samples is above 1: this query has no single "
-                    "FUNC_over_time(selector[range]) to derive the count from, so give the "
-                    "PromQL that counts its samples (e.g. sum(count_over_time(x[7d])))."
-                )
-                raise ValidationError(
-                    {
-                        "count_query": missing,
-                        "min_samples": "Above 1 needs a count query (count_query) for this "
-                        "PromQL query.",
-                    }
-                )
+        baseline_rules.check_min_samples(self)
 
     def check_period(self):
-        """A calendar-period baseline's query must take the period; a rolling one must not."""
-        if self.probe_kind not in ProbeKind.values or not self.probe_query:
-            return
-        try:
-            probe = probe_for(self.probe_kind)
-        except ProbeError:
-            return  # check_probe reports it
-        uses = probe.uses_period(self.probe_query)
-        place = PERIOD_PLACES.get(self.probe_kind, "the period")
-        if self.period != self.Period.ROLLING and not uses:
-            raise ValidationError(
-                {
-                    "probe_query": f"a {self.get_period_display().lower()} baseline's query "
-                    f"covers the period to date: use {place}"
-                }
-            )
-        if self.period == self.Period.ROLLING and uses:
-            raise ValidationError(
-                {"period": f"the query uses {place}: choose month, quarter or fiscal year"}
-            )
-        if self.count_query and probe.uses_period(self.count_query) != uses:
-            raise ValidationError(
-                {
-                    "count_query": f"the count query covers the same span as the query: "
-                    f"{'use' if uses else 'do not use'} {place}"
-                }
-            )
+        baseline_rules.check_period(self)
 
     def period_window(self, at: datetime):
         """The span a run at ``at`` covers: its period to date, ``None`` when rolling."""

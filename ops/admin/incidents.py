@@ -12,19 +12,7 @@ class ActionRunInline(ReadOnlyInline):
     model = ActionRun
     extra = 0
     can_delete = False
-    fields = (
-        "step",
-        "position",
-        "trigger",
-        "action",
-        "arguments",
-        "status",
-        "due_at",
-        "attempts",
-        "started_at",
-        "finished_at",
-        "detail",
-    )
+    fields = ActionRun.TIMELINE_FIELDS
     readonly_fields = fields
     ordering = ("step", "position")
 

@@ -20,20 +20,7 @@ from ops.playbook.filtersets import IncidentFilterSet
 class ActionRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = ActionRun
-        fields = [
-            "id",
-            "step",
-            "position",
-            "trigger",
-            "action",
-            "arguments",
-            "status",
-            "due_at",
-            "attempts",
-            "started_at",
-            "finished_at",
-            "detail",
-        ]
+        fields = ["id", *ActionRun.TIMELINE_FIELDS]
         read_only_fields = fields
 
 

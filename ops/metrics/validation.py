@@ -49,6 +49,14 @@ class Window:
         self.latest = now + MAX_FUTURE
         self.earliest_epoch = self.earliest.timestamp()
         self.latest_epoch = self.latest.timestamp()
+        self._arrivals = 0
+
+    def arrival_us(self) -> int:
+        """The instant of a sample sent without ``ts``: the request's arrival, each further
+        one a millisecond later (the ``prometheus`` store's resolution), so readings of one
+        series in one batch stay apart (a (series, ts) pair is one reading)."""
+        self._arrivals += 1
+        return self.now_us + (self._arrivals - 1) * 1000
 
     def parse(self, raw) -> datetime:
         kind = type(raw)
@@ -128,8 +136,9 @@ def check_sample(raw, default_service: str | None, window: Window):
         message = "is required" if service is None else "must be a service id"
         errors = _add(errors, "service", message)
     ts = raw.get("ts")
-    when = window.now_us
-    if ts is not None:
+    if ts is None:
+        when = window.arrival_us()
+    else:
         try:
             when = window.parse(ts)
         except (OverflowError, OSError):

@@ -69,6 +69,21 @@ class ActionRun(models.Model):
         FAILED = "failed", "failed"
         SKIPPED = "skipped", "skipped"
 
+    #: What an incident's timeline shows of each run (admin inline and API).
+    TIMELINE_FIELDS = (
+        "step",
+        "position",
+        "trigger",
+        "action",
+        "arguments",
+        "status",
+        "due_at",
+        "attempts",
+        "started_at",
+        "finished_at",
+        "detail",
+    )
+
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="actions")
     step = models.PositiveIntegerField()
     position = models.PositiveIntegerField(default=0)

@@ -69,16 +69,10 @@ class ScaleUp(Action):
 
 
 @dataclass(frozen=True)
-class ScaleDown(Action):
+class ScaleDown(ScaleUp):
     """``scale_down compute=2`` (or ``=-2``): remove replicas, never below ``min_replicas``."""
 
     keyword = "scale_down"
-    positional = ("compute",)
-    required = ("compute",)
-    optional = ("deployment", "namespace")
-    compute: int = 1
-    deployment: str = ""
-    namespace: str = ""
 
     @classmethod
     def convert(cls, arguments):

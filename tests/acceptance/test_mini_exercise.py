@@ -57,7 +57,7 @@ def test_error_rate_breach_sends_one_slack_alert_and_one_ticket_and_nothing_new_
         settings.SLACK_BOT_TOKEN, settings.SLACK_API_URL = TOKEN, slack.api_url
         # 3. errors injected: the history holds 3 errors per 100 requests; 4. the watchdog run
         watchdog_run_once(AT)
-        wait_until(lambda: deliveries.count("sent") >= 2, timeout=20, what="two deliveries")
+        wait_until(lambda: deliveries.count("sent") >= 2, timeout=60, what="two deliveries")
 
         # 5. one Slack alert and one management ticket
         deviation = Deviation.objects.get()

@@ -80,7 +80,7 @@ def test_seed_checklist_scales_pages_once_and_logs_every_step(
         beat_until(lambda: kube.replicas(DEPLOYMENT) == 5, "the scale to 3 + 2")
         assert ops_sdk.status(svc.id, client=client)["slo_state"] == "breached"
         # Slack is paged after the (shortened) 60 s of continued breach, once.
-        wait_until(lambda: len(slack.messages) >= 1, timeout=20, what="the page")
+        wait_until(lambda: len(slack.messages) >= 1, timeout=60, what="the page")
         for _ in range(3):  # more passes while still breached change nothing
             app.send_task(BEAT_TASK).get(timeout=30)
         worker_drained()  # anything those passes queued has run
@@ -147,7 +147,7 @@ def test_breach_emitted_twice_and_evaluation_delivered_twice_scales_once(
         first = app.send_task(BEAT_TASK, args=(now,))
         second = app.send_task(BEAT_TASK, args=(now,))  # the same pass delivered twice
         assert sorted(r.get(timeout=30)["changes"] for r in (first, second)) == [0, 1]
-        wait_until(lambda: kube.replicas(DEPLOYMENT) == 5, timeout=20, what="the scale")
+        wait_until(lambda: kube.replicas(DEPLOYMENT) == 5, timeout=60, what="the scale")
         app.send_task(BEAT_TASK).get(timeout=30)  # a later pass sweeps: nothing more is due
         worker_drained()  # anything that pass queued has run
     assert len([r for r in patches(kube) if r.path.endswith("/scale")]) == 1

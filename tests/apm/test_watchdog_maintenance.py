@@ -164,3 +164,19 @@ def test_the_written_out_may_cover_is_the_querysets(offset_hours, recurrence):
 
     expected = MaintenanceWindow.objects.filter(program=program).may_cover(at).exists()
     assert statements.open_and_paused(run) == (False, expected)
+
+
+def test_a_person_who_escalates_by_hand_in_a_window_is_heard():
+    """A window mutes the watchdog, not people: an explicit Escalate.send opens and
+    notifies (docs/VERDICTS.md), while the watchdog's own red run beside it stays quiet."""
+    program = f.program()
+    f.slack_route(program)
+    baseline = f.baseline(program, probe_query="SELECT 37.2")
+    window({"program": program}, start=timezone.now())
+    assert services.run_baseline(baseline).in_maintenance is True
+    assert (Escalation.objects.count(), Notification.objects.count()) == (0, 0)
+
+    escalation, created = escalations.send(baseline, "Scanner down at DCA", actor="staff")
+
+    assert created and escalation.source == Escalation.Source.MANUAL
+    assert Notification.objects.count() == 1

@@ -39,6 +39,19 @@ def test_one_sample_is_stored_with_default_time_now(scanner):
     assert stored.series.name == "queue_time_seconds"
 
 
+def test_readings_of_one_series_sent_without_ts_in_one_batch_are_all_kept(scanner):
+    """A (series, ts) pair is one reading: ts-less samples take the arrival instant, a
+    millisecond apart in batch order, instead of replacing each other."""
+    before = timezone.now()
+    batch = [sample(v) for v in (31.0, 32.0, 33.0)]
+    response = api_client(staff_alice()).post(URL, {"samples": batch}, format="json")
+    assert response.json() == {"accepted": 3}
+    stored = list(Sample.objects.order_by("ts").values_list("value", "ts"))
+    assert [value for value, _ in stored] == [31.0, 32.0, 33.0]
+    assert all(before <= ts <= timezone.now() + timedelta(milliseconds=2) for _, ts in stored)
+    assert (stored[2][1] - stored[0][1]) == timedelta(milliseconds=2)
+
+
 def test_a_batch_accepts_iso_and_epoch_times_and_labels(scanner):
     now = timezone.now()
     batch = [
