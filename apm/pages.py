@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Permission
 from django.core.paginator import Paginator
@@ -32,9 +32,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from apm import maintenance, pages_periods, quality, signoff
-from apm import scorecard as quarter_bars
 from apm.escalations import TOPIC as ESCALATION_TOPIC
-from apm.models import Baseline, Deviation, Escalation, Explanation, Program, Ticket
+from apm.models import Baseline, Deviation, Escalation, Program, Ticket
 from apm.summary import summary, with_age_counts
 from hms_site.sqlfunctions import EpochBucket
 from ops.models import Notification
@@ -242,67 +241,3 @@ def _latest_live(baseline: Baseline, history: list[Deviation]) -> Deviation | No
     if len(history) < HISTORY_ROWS:
         return None
     return baseline.deviations.live().order_by("-evaluated_at", "-id").first()
-
-
-def _explanations(program_ids: list[int]) -> tuple[dict, set]:
-    """({baseline id: its newest explanation's public fields}, {(baseline id, period)}):
-    one statement."""
-    found, periods = {}, set()
-    rows = (
-        Explanation.objects.filter(baseline__program_id__in=program_ids)
-        .order_by("baseline_id", "-period")
-        .values("baseline_id", "period", "why", "plan", "due_date")
-    )
-    for row in rows:
-        periods.add((row["baseline_id"], row["period"]))
-        found.setdefault(row.pop("baseline_id"), row)
-    return found, periods
-
-
-def _public_label(baseline: Baseline) -> str:
-    if baseline.latest_in_maintenance:
-        return "Maintenance"
-    if not baseline.latest_status:
-        return "not measured yet"
-    return Deviation.Status(baseline.latest_status).label
-
-
-def _spans_of(trend: dict) -> list[tuple[datetime, datetime]]:
-    return [
-        (datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(b, UTC)) for a, b in trend["bands"]
-    ]
-
-
-def _public(b: Baseline, bars, explanation) -> dict:
-    promise = quarter_bars.public_promise(b, bars, explanation)
-    promise.update(
-        status="maintenance" if b.latest_in_maintenance else b.latest_status,
-        status_label=_public_label(b),
-        maintenance=_spans_of(b.trend),
-    )
-    return promise
-
-
-def scorecard(params, at: datetime | None = None) -> dict:
-    """The public programs, reduced to what is public (see the module docstring), with
-    each promise's last eight quarters (``apm.scorecard``)."""
-    at = at or timezone.now()
-    result = _programs_page(Program.objects.filter(public=True), params, at)
-    explained, periods = _explanations([p.pk for p in result.programs])
-    shown = [b for program in result.programs for b in program.baselines.all() if b.active]
-    history = quarter_bars.bars(shown, at, periods)
-    programs = []
-    for program in result.programs:
-        programs.append(
-            {
-                "code": program.code,
-                "name": program.name,
-                "authority": program.authority,
-                "baselines": [
-                    _public(b, history[b.pk], explained.get(b.pk))
-                    for b in program.baselines.all()
-                    if b.active
-                ],
-            }
-        )
-    return {"page": result.page, "programs": programs, "at": at}

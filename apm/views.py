@@ -3,7 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
-from apm import pages
+from apm import pages, public_page
 
 
 def home(request):
@@ -22,4 +22,4 @@ def baseline(request, baseline_id: int):
 
 
 def public(request):
-    return render(request, "apm/public.html", pages.scorecard(request.GET))
+    return render(request, "apm/public.html", public_page.scorecard(request.GET))

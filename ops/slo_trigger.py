@@ -89,14 +89,16 @@ def _pop_all() -> list[str]:
     return sorted(m.decode() for m in found)
 
 
-def run() -> dict:
-    """The task's body: one triggered pass over the services noted since the last one."""
-    from ops import slo
+def run(evaluate_services) -> dict:
+    """The task's body: one triggered pass over the services noted since the last one.
 
+    ``evaluate_services`` is ``ops.slo.evaluate_services``, handed in by the task: the
+    ingest path imports this module, and ``ops.slo`` imports the metrics store.
+    """
     members, token = _keys()
     started = time.monotonic()
     services = _pop_all()
-    result = slo.evaluate_services(services) if services else None
+    result = evaluate_services(services) if services else None
     r = client()
     again = False
     if r.scard(members):  # more arrived while we evaluated: keep the token, come back

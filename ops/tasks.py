@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from celery import shared_task
 
-from ops import metrics, scrape, services, slo_handoff, slo_trigger
+from ops import metrics, scrape, services, slo, slo_handoff, slo_trigger
 from ops.outbox.tasks import dispatch_due_notifications, send_notification  # noqa: F401
 from ops.playbook import dispatch, runner
 
@@ -23,7 +23,7 @@ def evaluate_slos(at: float | None = None) -> dict:
 @shared_task(name=slo_trigger.TRIGGER_TASK)
 def evaluate_triggered_slos() -> dict:
     """The SLOs of the services whose samples were committed since the last triggered pass."""
-    return slo_trigger.run()
+    return slo_trigger.run(slo.evaluate_services)
 
 
 @shared_task(name=slo_handoff.HANDOFF_TASK)

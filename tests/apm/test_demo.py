@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from apm import demo, pages, services
+from apm import demo, public_page, services
 from apm.models import Baseline, Deviation, Escalation, Program, Ticket
 from apm.probes import probe_for
 from ops import pages as ops_pages
@@ -73,7 +73,7 @@ def test_the_daily_promises_have_90_days_of_history_an_escalation_and_a_review(d
     assert ticket.escalation == escalation and f"red for {red_days} days" in ticket.title
 
     # the public scorecard shows the promises with their history
-    card = pages.scorecard({})
+    card = public_page.scorecard({})
     promises = {b["name"]: b for p in card["programs"] for b in p["baselines"]}
     assert promises["scanner_queue_p95_seconds"]["status"] == Deviation.Status.BREACH
     assert promises["portal_latency_p99_seconds"]["status"] == Deviation.Status.OK

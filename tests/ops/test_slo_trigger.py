@@ -92,7 +92,7 @@ def test_a_breaching_batch_opens_its_incident_without_the_beat(
     ingest(service, [38.0] * 5, django_capture_on_commit_callbacks)
     assert trigger == [(slo_trigger.TRIGGER_TASK, {})]  # sent after the ingest commit
     with django_capture_on_commit_callbacks(execute=True):
-        done = slo_trigger.run()  # what the worker runs
+        done = slo_trigger.run(slo.evaluate_services)  # what the worker runs
     assert done["services"] == 1 and done["changes"] == 1 and not done["again"]
     assert SLO.objects.get(service_id=service).state == "breached"
     assert handed == [[service]]
@@ -113,7 +113,7 @@ def test_many_ingests_coalesce_into_one_triggered_pass(
     passes = []
     real = slo.evaluate_services
     monkeypatch.setattr(slo, "evaluate_services", lambda ids: passes.append(ids) or real(ids))
-    assert slo_trigger.run()["services"] == 3
+    assert slo_trigger.run(slo.evaluate_services)["services"] == 3
     assert passes == [names]  # only these services' SLOs, in one pass
     assert slo_trigger.client().get(slo_trigger._keys()[1]) is None  # token released
     ingest(names[0], [11.0] * 5, django_capture_on_commit_callbacks)
@@ -134,14 +134,14 @@ def test_services_noted_during_a_pass_get_the_next_one_after_the_spacing(
         return real(ids)
 
     monkeypatch.setattr(slo, "evaluate_services", pass_while_another_batch_lands)
-    done = slo_trigger.run()
+    done = slo_trigger.run(slo.evaluate_services)
     assert done["again"]
     name, options = trigger[-1]
     assert len(trigger) == 2 and name == slo_trigger.TRIGGER_TASK
     assert 0 < options["countdown"] <= 0.5  # not sooner than HMS_SLO_TRIGGER_SECONDS
     assert slo_trigger.client().get(slo_trigger._keys()[1]) is not None  # held for it
     monkeypatch.setattr(slo, "evaluate_services", real)
-    assert slo_trigger.run()["services"] == 1  # the late service, not lost
+    assert slo_trigger.run(slo.evaluate_services)["services"] == 1  # the late service, not lost
 
 
 @needs_redis
@@ -160,7 +160,7 @@ def test_a_lost_trigger_task_loses_nothing(
     other = register("Lost_other")
     ingest(other, [10.0] * 5, django_capture_on_commit_callbacks)
     assert len(trigger) == 2  # a new task
-    assert slo_trigger.run()["services"] == 2  # with the lost task's service too
+    assert slo_trigger.run(slo.evaluate_services)["services"] == 2  # the lost one too
 
 
 @pytest.mark.django_db
