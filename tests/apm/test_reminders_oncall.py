@@ -1,6 +1,6 @@
 """A reminder to an ``oncall`` channel that finds the shift changed goes to the new person."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -32,11 +32,14 @@ def test_the_opening_reaches_alice_and_the_reminder_after_the_handoff_reaches_bo
         channel = f.make_channel("housing-oncall", "oncall", "tsa-primary")
         f.route(channel, remind_every=timedelta(hours=4))
 
-        settings.HMS_TEST_CLOCK = datetime(2026, 12, 2, 11, 0, tzinfo=NY).astimezone(UTC)
+        # The run opens its escalation at the real now, so its reminder is due 4 h after
+        # it; the pinned clock is tomorrow (shifts repeat daily), after both.
+        day = datetime.now(NY).date() + timedelta(days=1)
+        settings.HMS_TEST_CLOCK = datetime.combine(day, time(11, 0), NY).astimezone(UTC)
         services.run_baseline(f.baseline(name="avg_wait_days", probe_query="SELECT 41.7"))
         wait_until(lambda: slack.messages and _all_sent(), timeout=30, what="the opening")
 
-        settings.HMS_TEST_CLOCK = datetime(2026, 12, 2, 16, 0, tzinfo=NY).astimezone(UTC)
+        settings.HMS_TEST_CLOCK = datetime.combine(day, time(16, 0), NY).astimezone(UTC)
         assert send_due_reminders.delay().get(timeout=30)["reminded"] == 1
         wait_until(lambda: len(slack.messages) == 2 and _all_sent(), timeout=30, what="reminder")
 
