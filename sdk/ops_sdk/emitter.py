@@ -19,14 +19,13 @@ import collections
 import os
 import threading
 import time
-import zlib
 
 import requests
 
 from hms_sdk import Client, HmsApiError, default_client
 from hms_sdk.retry import backoff, parse_retry_after
 from ops_sdk import drops as drop_counts
-from ops_sdk.wire import Encoder
+from ops_sdk import wire
 
 BATCH_SIZE = 10_000  # MAX_SAMPLES per request on the server (ops/metrics/validation.py)
 MAX_BUFFER = 100_000
@@ -38,7 +37,6 @@ FLUSH_INTERVAL = 1.0
 LINGER = 0.05
 BACKOFF_BASE = 1.0
 MAX_BACKOFF = 30.0
-GZIP_LEVEL = 1  # fast: JSON samples shrink about 8x at level 1 already
 
 
 class Emitter:
@@ -90,7 +88,7 @@ class Emitter:
         self._clients: dict[int, Client] = {}
         self._failures = 0
         self._paused_until = 0.0
-        self._encoder = Encoder()
+        self._encoder = wire.Encoder()
 
     # --- caller side ------------------------------------------------------------------
 
@@ -197,16 +195,6 @@ class Emitter:
             self._clients[index] = client
         return client
 
-    def _headers(self, drops: dict) -> dict:
-        headers = {"Content-Type": "application/json"}
-        if self.ingest_key:
-            headers["Authorization"] = f"Bearer {self.ingest_key}"
-        if self.compress:
-            headers["Content-Encoding"] = "gzip"
-        if drops:
-            headers[drop_counts.HEADER] = drop_counts.header_value(drops)
-        return headers
-
     def _take(self) -> list | None:
         """Up to ``batch_size`` samples, waiting for a full batch at most ``linger`` after the
         first queued sample (idle: up to ``interval`` for one); None when closed and empty
@@ -251,13 +239,6 @@ class Emitter:
             self._in_flight -= len(batch)
             self._idle.notify_all()
 
-    def _body(self, batch: list) -> bytes:
-        body = self._encoder.batch(batch)
-        if self.compress:
-            packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-            body = packer.compress(body) + packer.flush()
-        return body
-
     def _run(self, index: int) -> None:
         while True:
             self._wait_out_pause()
@@ -279,9 +260,9 @@ class Emitter:
         was put back to be retried after the pause."""
         drops = self._take_drops()
         try:
-            self._client_for(index).post(
-                "metrics/", data=self._body(batch), headers=self._headers(drops)
-            )
+            body = wire.body(self._encoder, batch, compress=self.compress)
+            headers = wire.headers(self.ingest_key, compress=self.compress, drops=drops)
+            self._client_for(index).post("metrics/", data=body, headers=headers)
         except HmsApiError as exc:
             self._return_drops(drops)
             if exc.status >= 500 or exc.status == 429:
