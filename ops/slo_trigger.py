@@ -13,6 +13,9 @@ service that reported since the last one.
 - **Nothing lost.** A lost task leaves its services in the set and the token expires
   (``TOKEN_TTL``): the next ingest sends a new task; and the beat evaluates every SLO
   anyway, so a lost trigger costs latency, never a verdict.
+- **Redis down or hung.** A failed note (``note`` raises, or times out after
+  ``REDIS_TIMEOUT``) turns the trigger off in that process for ``DOWN_SECONDS``: one
+  ingest pays the timeout, the ones after it pay nothing, and the beat decides meanwhile.
 - **Off** when ``HMS_SLO_TRIGGER_SECONDS`` is 0, and on the embedded default (no
   ``REDIS_URL``, filesystem broker): there the beat alone evaluates.
 - The hand-offs and playbook runs a triggered pass causes go to the actions queue
@@ -32,6 +35,9 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 TRIGGER_TASK = "ops.tasks.evaluate_triggered_slos"
 MIN_TOKEN_TTL = 30.0
+REDIS_TIMEOUT = 2.0
+DOWN_SECONDS = 10.0  # after a failed note, this process leaves the trigger to the beat
+_down_until = 0.0  # time.monotonic() until which this process does not try Redis
 
 
 def enabled() -> bool:
@@ -52,7 +58,8 @@ def _keys() -> tuple[str, str]:
 def _client(url: str):
     import redis
 
-    return redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+    timeout = REDIS_TIMEOUT
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
 def client():
@@ -64,8 +71,20 @@ def after_ingest(service_ids) -> None:
     if not enabled():
         return
     services = sorted(set(service_ids))
-    if services:
-        transaction.on_commit(lambda: note(services), robust=True)
+    if services and time.monotonic() >= _down_until:
+        transaction.on_commit(lambda: _note_or_stand_down(services), robust=True)
+
+
+def _note_or_stand_down(services) -> None:
+    global _down_until
+    try:
+        note(services)
+    except Exception as exc:  # Redis or the broker: the trigger is an optimisation
+        _down_until = time.monotonic() + DOWN_SECONDS
+        logger.warning(
+            "SLO trigger off for %.0f s, the beat evaluates: %s: %s",
+            DOWN_SECONDS, type(exc).__name__, exc,
+        )  # fmt: skip
 
 
 def note(service_ids) -> bool:

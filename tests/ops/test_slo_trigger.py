@@ -1,5 +1,7 @@
 """Event-driven SLO evaluation (ops.slo_trigger) and the guard that keeps the newest verdict."""
 
+import socket
+import threading
 import time
 from datetime import timedelta
 
@@ -9,7 +11,7 @@ from django.utils import timezone
 
 from hms_site.celery import app, route_task
 from ops import slo, slo_handoff, slo_trigger
-from ops.models import SLO, Incident, SLOStateChange
+from ops.models import SLO, Incident, Sample, SLOStateChange
 from ops.slo import evaluate_all, evaluate_services
 from tests.factories import readings
 from tests.ops.test_slo_handoff import register
@@ -193,3 +195,58 @@ def test_on_a_real_worker_a_breaching_push_opens_the_incident_before_any_beat_pa
         assert time.monotonic() < deadline, "no incident from the triggered pass"
         time.sleep(0.1)
     assert SLO.objects.get(service_id="DCA_Luggage_Scanner").state == "breached"
+
+
+class HungRedis:
+    """A loopback peer that accepts connections and reads, but never answers (a hung Redis)."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self._held = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self._held.append(conn)
+
+    def close(self):
+        self.sock.close()
+        for conn in self._held:
+            conn.close()
+
+
+@pytest.mark.django_db
+def test_a_hung_redis_costs_one_ingest_its_timeout_then_the_beat_decides(
+    monkeypatch, settings, caplog, django_capture_on_commit_callbacks
+):
+    hung = HungRedis()
+    settings.REDIS_URL = f"redis://127.0.0.1:{hung.port}/0"
+    settings.HMS_SLO_TRIGGER_SECONDS = 0.5
+    monkeypatch.setattr(slo_trigger, "REDIS_TIMEOUT", 0.3)
+    monkeypatch.setattr(slo_trigger, "_down_until", 0.0)
+    monkeypatch.setattr(
+        slo_trigger.current_app, "send_task", lambda *a, **kw: pytest.fail("Redis never answered")
+    )
+    try:
+        service = register("Hung_svc")
+        ingest(service, [38.0] * 5, django_capture_on_commit_callbacks)
+        assert hung.connections == 1  # the first ingest tried, and waited its timeout
+        assert "SLO trigger off" in caplog.text
+        for _ in range(3):
+            ingest(service, [38.0] * 5, django_capture_on_commit_callbacks)
+        assert hung.connections == 1  # the next ones did not try at all
+        assert Sample.objects.filter(series__service_id=service).count() == 20  # all stored
+        evaluate_all(timezone.now())
+        assert SLO.objects.get(service_id=service).state == "breached"  # the beat decided
+        monkeypatch.setattr(slo_trigger, "_down_until", 0.0)  # DOWN_SECONDS later
+        ingest(service, [38.0] * 5, django_capture_on_commit_callbacks)
+        assert hung.connections == 2  # it tries again
+    finally:
+        hung.close()
