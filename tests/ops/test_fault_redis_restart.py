@@ -68,7 +68,7 @@ def test_redis_restart_loses_no_queued_send_and_sends_none_twice(server_database
             )
             for i in range(5)
         ]
-        producer = Celery(broker=broker.url)
+        producer = Celery(broker=broker.url, set_as_current=False)
         for row in rows:
             producer.send_task(SEND, args=[row.pk], queue=queue)
         assert broker.client().llen(queue) == 5
@@ -78,7 +78,7 @@ def test_redis_restart_loses_no_queued_send_and_sends_none_twice(server_database
 
         worker, log = start_worker(tmp_path, broker.url, queue, slack)
         try:
-            producer = Celery(broker=broker.url)
+            producer = Celery(broker=broker.url, set_as_current=False)
             # two beat ticks of the sweep: every pending row is queued twice
             producer.send_task(SWEEP, queue=queue)
             producer.send_task(SWEEP, queue=queue)
