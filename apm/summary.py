@@ -13,14 +13,14 @@ counts on the dashboard's list of open escalations (``with_age_counts``).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db.models import Count, FloatField, Func, Q, Window
+from django.db.models import Count, F, Q, Sum, Window
 
 from apm.models import Baseline, Deviation, Program
 from apm.review.quarters import Quarter
-from apm.review.status import DAY, MEASURED, judge_points
+from apm.review.status import MEASURED, Sums, judge_sums
+from hms_site.sqlfunctions import DaysSince
 
 # (key, words, youngest age, oldest age): the strip's buckets, youngest first
 AGE_BUCKETS = (
@@ -66,27 +66,16 @@ def escalation_ages(rows) -> list[dict]:
     ]
 
 
-class EpochSeconds(Func):
-    """``expression`` (a datetime) as Unix epoch seconds, a float computed by the database."""
-
-    output_field = FloatField()
-
-    def as_postgresql(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"EXTRACT(EPOCH FROM {sql})::double precision", params
-
-    def as_sqlite(self, compiler, connection, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])  # UTC text
-        return f"((julianday({sql}) - 2440587.5) * 86400.0)", params
-
-
 def quarter_statuses(program_ids: list[int], quarter: Quarter, at: datetime) -> dict:
     """{program id: [the review status of each active promise measured this quarter]}, in one
-    statement: the quarter's counted evaluations (times as epoch seconds: no ``datetime``
-    a row) with the few baseline fields ``judge_points`` reads. A promise without an
-    evaluation this quarter is ``insufficient_data``, which never decides a program's
-    state, so it needs no row."""
+    statement: the database adds up each baseline's least-squares sums over the quarter's
+    counted evaluations (x in days from the quarter's start, ``DaysSince``) and returns one
+    row a baseline with the few baseline fields the rule reads; ``judge_sums`` judges them,
+    as it does the review page's. A promise without an evaluation this quarter is
+    ``insufficient_data``, which never decides a program's state, so it needs no row."""
     until = min(at, quarter.end)
+    x = DaysSince("evaluated_at", quarter.start)
+    measured = Q(status__in=MEASURED, actual__isnull=False)
     rows = (
         Deviation.objects.counted()
         .filter(
@@ -95,7 +84,21 @@ def quarter_statuses(program_ids: list[int], quarter: Quarter, at: datetime) -> 
             evaluated_at__gte=quarter.start,
             evaluated_at__lt=until,
         )
-        .annotate(epoch=EpochSeconds("evaluated_at"))
+        .values(
+            "baseline_id",
+            "baseline__program_id",
+            "baseline__target_value",
+            "baseline__compare_op",
+            "baseline__threshold_pct",
+        )
+        .annotate(
+            runs=Count("id"),
+            n=Count("id", filter=measured),
+            sx=Sum(x, filter=measured),
+            sy=Sum("actual", filter=measured),
+            sxy=Sum(x * F("actual"), filter=measured),
+            sxx=Sum(x * x, filter=measured),
+        )
         .order_by()
         .values_list(
             "baseline_id",
@@ -103,30 +106,19 @@ def quarter_statuses(program_ids: list[int], quarter: Quarter, at: datetime) -> 
             "baseline__target_value",
             "baseline__compare_op",
             "baseline__threshold_pct",
-            "epoch",
-            "actual",
-            "status",
+            "runs",
+            "n",
+            "sx",
+            "sy",
+            "sxy",
+            "sxx",
         )
     )
-    start = quarter.start.timestamp()
-    baselines: dict[int, Baseline] = {}
-    evaluations: dict[int, list] = defaultdict(list)
-    for pk, program_id, target, op, threshold, epoch, actual, status in rows:
-        if pk not in baselines:
-            baselines[pk] = Baseline(
-                pk=pk,
-                program_id=program_id,
-                target_value=target,
-                compare_op=op,
-                threshold_pct=threshold,
-            )
-        evaluations[pk].append(((epoch - start) / DAY, actual if status in MEASURED else None))
     by_program: dict[int, list[str]] = {pk: [] for pk in program_ids}
-    for pk, baseline in baselines.items():
-        rows_in_order = sorted(evaluations[pk], key=lambda r: r[0])
-        points = [(x, v) for x, v in rows_in_order if v is not None]
-        one = judge_points(baseline, points, len(rows_in_order) - len(points), quarter)
-        by_program[baseline.program_id].append(one.status)
+    for pk, program_id, target, op, threshold, runs, n, *figures in rows:
+        baseline = Baseline(pk=pk, target_value=target, compare_op=op, threshold_pct=threshold)
+        line = Sums(n, *(figure or 0.0 for figure in figures))
+        by_program[program_id].append(judge_sums(baseline, line, runs - n, quarter).status)
     return by_program
 
 

@@ -60,16 +60,45 @@ class BaselineReview:
         return self.status in Status.NEEDS_EXPLANATION and self.explanation is None
 
 
+@dataclass(frozen=True)
+class Sums:
+    """What the least-squares line needs of the measured ``(x, y)`` points: their count and
+    Σx, Σy, Σxy, Σx². The review page adds them up in Python (``sums``), the dashboard's
+    strip has the database add them up per baseline (``apm.summary``); both are judged by
+    ``judge_sums``, the one rule."""
+
+    n: int = 0
+    sx: float = 0.0
+    sy: float = 0.0
+    sxy: float = 0.0
+    sxx: float = 0.0
+
+
+def sums(points: list[tuple[float, float]]) -> Sums:
+    return Sums(
+        len(points),
+        sum(x for x, _ in points),
+        sum(y for _, y in points),
+        sum(x * y for x, y in points),
+        sum(x * x for x, _ in points),
+    )
+
+
+def fit_sums(s: Sums) -> tuple[float, float]:
+    """(intercept, slope) of the least-squares line from its sums: slope = (nΣxy - ΣxΣy) /
+    (nΣx² - (Σx)²). The x are days from the quarter's start (0 to 92), so the raw sums lose
+    no precision worth having; a single instant (no spread in x) is a flat line."""
+    mean_x, mean_y = s.sx / s.n, s.sy / s.n
+    spread = s.n * s.sxx - s.sx * s.sx
+    if spread <= 1e-12 * s.n * s.sxx:
+        return mean_y, 0.0
+    slope = (s.n * s.sxy - s.sx * s.sy) / spread
+    return mean_y - slope * mean_x, slope
+
+
 def fit(points: list[tuple[float, float]]) -> tuple[float, float]:
     """(intercept, slope) of the least-squares line through ``(x, y)`` points."""
-    n = len(points)
-    mean_x = sum(x for x, _ in points) / n
-    mean_y = sum(y for _, y in points) / n
-    sxx = sum((x - mean_x) ** 2 for x, _ in points)
-    if sxx == 0:
-        return mean_y, 0.0
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx
-    return mean_y - slope * mean_x, slope
+    return fit_sums(sums(points))
 
 
 def kept(baseline: Baseline, value: float) -> bool:
@@ -87,18 +116,17 @@ def _direction(baseline: Baseline, slope: float, days: float) -> str:
 def judge(baseline: Baseline, rows: list[tuple[datetime, float | None]], quarter: Quarter):
     """The review of one baseline from its quarter's ``(evaluated_at, actual)`` rows."""
     points = [((at - quarter.start).total_seconds() / DAY, v) for at, v in rows if v is not None]
-    return judge_points(baseline, points, len(rows) - len(points), quarter)
+    return judge_sums(baseline, sums(points), len(rows) - len(points), quarter)
 
 
-def judge_points(baseline: Baseline, points: list[tuple[float, float]], missing: int, quarter):
-    """``judge`` from the measured ``(days since the quarter's start, value)`` points in time
-    order and the count of runs without a value (the dashboard's strip reads the days as
-    numbers from the database, without a ``datetime`` a row)."""
-    if len(points) < MIN_EVALUATIONS:
-        return BaselineReview(baseline, Status.INSUFFICIENT_DATA, len(points), missing)
+def judge_sums(baseline: Baseline, s: Sums, missing: int, quarter: Quarter) -> BaselineReview:
+    """``judge`` from the sums of the measured ``(days since the quarter's start, value)``
+    points and the count of runs without a value."""
+    if s.n < MIN_EVALUATIONS:
+        return BaselineReview(baseline, Status.INSUFFICIENT_DATA, s.n, missing)
     days = (quarter.end - quarter.start).total_seconds() / DAY
-    intercept, slope = fit(points)
-    value = sum(v for _, v in points) / len(points)
+    intercept, slope = fit_sums(s)
+    value = s.sy / s.n
     projection = intercept + slope * days
     so_far, later = kept(baseline, value), kept(baseline, projection)
     status = Status.ON_TRACK if so_far and later else Status.OFF_TRACK
@@ -107,7 +135,7 @@ def judge_points(baseline: Baseline, points: list[tuple[float, float]], missing:
     return BaselineReview(
         baseline,
         status,
-        len(points),
+        s.n,
         missing,
         value=round(value, 6),
         projection=round(projection, 6),
