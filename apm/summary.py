@@ -66,16 +66,14 @@ def escalation_ages(rows) -> list[dict]:
     ]
 
 
-def quarter_statuses(program_ids: list[int], quarter: Quarter, at: datetime) -> dict:
-    """{program id: [the review status of each active promise measured this quarter]}, in one
-    statement: the database adds up each baseline's least-squares sums over the quarter's
-    counted evaluations (x in days from the quarter's start, ``DaysSince``) and returns one
-    row a baseline with the few baseline fields the rule reads; ``judge_sums`` judges them,
-    as it does the review page's. A promise without an evaluation this quarter is
-    ``insufficient_data``, which never decides a program's state, so it needs no row."""
+def quarter_sums(program_ids: list[int], quarter: Quarter, at: datetime) -> list:
+    """[(baseline, ``Sums``)] of every active promise of ``program_ids`` measured this quarter,
+    in one statement: the database adds up each baseline's least-squares sums over the
+    quarter's counted evaluations with a value (x in days from the quarter's start,
+    ``DaysSince``) and returns one row a baseline with the few baseline fields the rule
+    reads (the baseline is built from them, not read)."""
     until = min(at, quarter.end)
     x = DaysSince("evaluated_at", quarter.start)
-    measured = Q(status__in=MEASURED, actual__isnull=False)
     rows = (
         Deviation.objects.counted()
         .filter(
@@ -83,6 +81,8 @@ def quarter_statuses(program_ids: list[int], quarter: Quarter, at: datetime) -> 
             baseline__active=True,
             evaluated_at__gte=quarter.start,
             evaluated_at__lt=until,
+            status__in=MEASURED,  # the runs with a value: the strip needs no count of the rest
+            actual__isnull=False,
         )
         .values(
             "baseline_id",
@@ -92,12 +92,11 @@ def quarter_statuses(program_ids: list[int], quarter: Quarter, at: datetime) -> 
             "baseline__threshold_pct",
         )
         .annotate(
-            runs=Count("id"),
-            n=Count("id", filter=measured),
-            sx=Sum(x, filter=measured),
-            sy=Sum("actual", filter=measured),
-            sxy=Sum(x * F("actual"), filter=measured),
-            sxx=Sum(x * x, filter=measured),
+            n=Count("id"),
+            sx=Sum(x),
+            sy=Sum("actual"),
+            sxy=Sum(x * F("actual")),
+            sxx=Sum(x * x),
         )
         .order_by()
         .values_list(
@@ -106,7 +105,6 @@ def quarter_statuses(program_ids: list[int], quarter: Quarter, at: datetime) -> 
             "baseline__target_value",
             "baseline__compare_op",
             "baseline__threshold_pct",
-            "runs",
             "n",
             "sx",
             "sy",
@@ -114,11 +112,26 @@ def quarter_statuses(program_ids: list[int], quarter: Quarter, at: datetime) -> 
             "sxx",
         )
     )
+    return [
+        (
+            Baseline(
+                pk=pk, program_id=program, target_value=target, compare_op=op, threshold_pct=pct
+            ),
+            Sums(*figures),
+        )
+        for pk, program, target, op, pct, *figures in rows
+    ]
+
+
+def quarter_statuses(program_ids: list[int], quarter: Quarter, at: datetime) -> dict:
+    """{program id: [the review status of each active promise measured this quarter]}: each
+    promise's ``quarter_sums`` judged by ``judge_sums``, the review page's rule. A promise
+    without an evaluation this quarter is ``insufficient_data``, which never decides a
+    program's state, so it needs no row; only the status is read, so the runs without a
+    value are not counted (``missing`` 0)."""
     by_program: dict[int, list[str]] = {pk: [] for pk in program_ids}
-    for pk, program_id, target, op, threshold, runs, n, *figures in rows:
-        baseline = Baseline(pk=pk, target_value=target, compare_op=op, threshold_pct=threshold)
-        line = Sums(n, *(figure or 0.0 for figure in figures))
-        by_program[program_id].append(judge_sums(baseline, line, runs - n, quarter).status)
+    for baseline, line in quarter_sums(program_ids, quarter, at):
+        by_program[baseline.program_id].append(judge_sums(baseline, line, 0, quarter).status)
     return by_program
 
 

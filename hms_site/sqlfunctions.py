@@ -54,8 +54,9 @@ class DaysSince(Func):
 
     def as_postgresql(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
-        days = f"(EXTRACT(EPOCH FROM ({sql} - %s::timestamptz)) / 86400.0)::double precision"
-        return days, (*params, self.origin)
+        # date_part, not EXTRACT: since PostgreSQL 14 EXTRACT returns numeric, ~4 x slower
+        # a row here; the interval's microseconds fit a double's 53 bits exactly.
+        return f"(date_part('epoch', {sql} - %s::timestamptz) / 86400.0)", (*params, self.origin)
 
     def as_sqlite(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])  # UTC text
