@@ -116,15 +116,19 @@ def _direction(baseline: Baseline, slope: float, days: float) -> str:
 def judge(baseline: Baseline, rows: list[tuple[datetime, float | None]], quarter: Quarter):
     """The review of one baseline from its quarter's ``(evaluated_at, actual)`` rows."""
     points = [((at - quarter.start).total_seconds() / DAY, v) for at, v in rows if v is not None]
-    return judge_sums(baseline, sums(points), len(rows) - len(points), quarter)
+    return judge_sums(baseline, sums(points), len(rows) - len(points), length_days(quarter))
 
 
-def judge_sums(baseline: Baseline, s: Sums, missing: int, quarter: Quarter) -> BaselineReview:
+def length_days(quarter: Quarter) -> float:
+    return (quarter.end - quarter.start).total_seconds() / DAY
+
+
+def judge_sums(baseline: Baseline, s: Sums, missing: int, days: float) -> BaselineReview:
     """``judge`` from the sums of the measured ``(days since the quarter's start, value)``
-    points and the count of runs without a value."""
+    points, the count of runs without a value and the quarter's ``length_days`` (where the
+    line is read: computed once by a caller judging many baselines)."""
     if s.n < MIN_EVALUATIONS:
         return BaselineReview(baseline, Status.INSUFFICIENT_DATA, s.n, missing)
-    days = (quarter.end - quarter.start).total_seconds() / DAY
     intercept, slope = fit_sums(s)
     value = s.sy / s.n
     projection = intercept + slope * days

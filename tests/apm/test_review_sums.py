@@ -8,7 +8,7 @@ import pytest
 
 from apm.models import Baseline, Deviation
 from apm.review.quarters import Quarter
-from apm.review.status import Sums, fit, judge_sums, review
+from apm.review.status import Sums, fit, judge_sums, length_days, review
 from apm.summary import quarter_statuses, quarter_sums
 from tests import factories as f
 
@@ -42,7 +42,7 @@ def test_evaluations_at_one_instant_are_a_flat_line_through_their_mean():
 
 def test_too_few_evaluations_are_not_enough_data_whatever_their_sums():
     b = Baseline(pk=1, target_value=30, compare_op=Baseline.CompareOp.LE, threshold_pct=0)
-    one = judge_sums(b, Sums(2, 1.0, 50.0, 50.0, 1.0), 4, Q3)
+    one = judge_sums(b, Sums(2, 1.0, 50.0, 50.0, 1.0), 4, length_days(Q3))
     assert (one.status, one.evaluations, one.missing, one.projection) == (
         "insufficient_data",
         2,
@@ -103,7 +103,7 @@ def test_the_strip_and_the_review_page_judge_every_promise_alike(promises):
     summed = quarter_sums([promises.pk], Q3, Q3.end)
     assert {b.pk for b, _ in summed} == {b.pk for b in baselines if b.name != "unmeasured"}
     for baseline, line in summed:
-        page, strip = reviewed[baseline.pk], judge_sums(baseline, line, 0, Q3)
+        page, strip = reviewed[baseline.pk], judge_sums(baseline, line, 0, length_days(Q3))
         assert (strip.status, strip.evaluations, strip.direction) == (
             page.status,
             page.evaluations,
