@@ -62,38 +62,50 @@ class BaselineReview:
 
 @dataclass(frozen=True)
 class Sums:
-    """What the least-squares line needs of the measured ``(x, y)`` points: their count and
-    Σx, Σy, Σxy, Σx². The review page adds them up in Python (``sums``), the dashboard's
-    strip has the database add them up per baseline (``apm.summary``); both are judged by
-    ``judge_sums``, the one rule."""
+    """What the least-squares line needs of the measured ``(x, y)`` points: their count, the
+    means of x and y, and the centred sums Sxx = Σ(x - x̄)² and Sxy = Σ(x - x̄)(y - ȳ). The
+    review page adds them up in Python (``sums``), the dashboard's strip has the database
+    add them up per baseline (``apm.summary``: PostgreSQL's ``regr_*``, or on SQLite the raw
+    sums, ``from_raw``); both are judged by ``judge_sums``, the one rule."""
 
     n: int = 0
-    sx: float = 0.0
-    sy: float = 0.0
-    sxy: float = 0.0
+    mean_x: float = 0.0
+    mean_y: float = 0.0
     sxx: float = 0.0
+    sxy: float = 0.0
+
+    @classmethod
+    def from_raw(cls, n: int, sx: float, sy: float, sxy: float, sxx: float) -> Sums:
+        """From n, Σx, Σy, Σxy, Σx²: Sxx = Σx² - (Σx)²/n, Sxy = Σxy - ΣxΣy/n. The x are days
+        from the quarter's start (0 to 92), so little cancels; a spread in x below 1e-12 of
+        Σx² is rounding (one instant) and is no spread."""
+        if not n:
+            return cls()
+        mean_x, mean_y = sx / n, sy / n
+        spread = sxx - sx * mean_x
+        if spread <= 1e-12 * sxx:
+            spread = 0.0
+        return cls(n, mean_x, mean_y, spread, sxy - sx * mean_y)
 
 
 def sums(points: list[tuple[float, float]]) -> Sums:
-    return Sums(
-        len(points),
-        sum(x for x, _ in points),
-        sum(y for _, y in points),
-        sum(x * y for x, y in points),
-        sum(x * x for x, _ in points),
-    )
+    n = len(points)
+    if not n:
+        return Sums()
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    sxx = sum((x - mean_x) ** 2 for x, _ in points)
+    sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    return Sums(n, mean_x, mean_y, sxx, sxy)
 
 
 def fit_sums(s: Sums) -> tuple[float, float]:
-    """(intercept, slope) of the least-squares line from its sums: slope = (nΣxy - ΣxΣy) /
-    (nΣx² - (Σx)²). The x are days from the quarter's start (0 to 92), so the raw sums lose
-    no precision worth having; a single instant (no spread in x) is a flat line."""
-    mean_x, mean_y = s.sx / s.n, s.sy / s.n
-    spread = s.n * s.sxx - s.sx * s.sx
-    if spread <= 1e-12 * s.n * s.sxx:
-        return mean_y, 0.0
-    slope = (s.n * s.sxy - s.sx * s.sy) / spread
-    return mean_y - slope * mean_x, slope
+    """(intercept, slope) of the least-squares line: slope = Sxy / Sxx; no spread in x (one
+    instant) is a flat line through the mean."""
+    if s.sxx <= 0:
+        return s.mean_y, 0.0
+    slope = s.sxy / s.sxx
+    return s.mean_y - slope * s.mean_x, slope
 
 
 def fit(points: list[tuple[float, float]]) -> tuple[float, float]:
@@ -130,7 +142,7 @@ def judge_sums(baseline: Baseline, s: Sums, missing: int, days: float) -> Baseli
     if s.n < MIN_EVALUATIONS:
         return BaselineReview(baseline, Status.INSUFFICIENT_DATA, s.n, missing)
     intercept, slope = fit_sums(s)
-    value = s.sy / s.n
+    value = s.mean_y
     projection = intercept + slope * days
     so_far, later = kept(baseline, value), kept(baseline, projection)
     status = Status.ON_TRACK if so_far and later else Status.OFF_TRACK

@@ -8,7 +8,7 @@ import pytest
 
 from apm.models import Baseline, Deviation
 from apm.review.quarters import Quarter
-from apm.review.status import Sums, fit, judge_sums, length_days, review
+from apm.review.status import Sums, fit, fit_sums, judge_sums, length_days, review
 from apm.summary import quarter_statuses, quarter_sums
 from tests import factories as f
 
@@ -25,6 +25,17 @@ def centred_fit(points):
     return mean_y - slope * mean_x, slope
 
 
+def raw(points):
+    """n, Σx, Σy, Σxy, Σx², as SQLite adds them up for the strip."""
+    return (
+        len(points),
+        sum(x for x, _ in points),
+        sum(y for _, y in points),
+        sum(x * y for x, y in points),
+        sum(x * x for x, _ in points),
+    )
+
+
 def test_the_fit_from_raw_sums_matches_the_centred_fit_over_a_quarter_of_days():
     rng = random.Random(14)
     for _ in range(200):
@@ -32,12 +43,17 @@ def test_the_fit_from_raw_sums_matches_the_centred_fit_over_a_quarter_of_days():
         # any second of the quarter's 92 days, values around a target of 30
         points = [(rng.randint(0, 92 * 86400) / 86400, rng.uniform(0, 60)) for _ in range(n)]
         points.append((points[0][0] + 1 / 86400, rng.uniform(0, 60)))  # a spread in x
-        assert fit(points) == pytest.approx(centred_fit(points), rel=1e-9, abs=1e-9)
+        assert fit(points) == centred_fit(points)
+        from_raw = fit_sums(Sums.from_raw(*raw(points)))
+        assert from_raw == pytest.approx(centred_fit(points), rel=1e-9, abs=1e-9)
 
 
 def test_evaluations_at_one_instant_are_a_flat_line_through_their_mean():
     assert fit([(5.5, 1), (5.5, 3), (5.5, 5)]) == (3, 0.0)
     assert fit([(0, 2), (0, 4), (0, 6)]) == (4, 0.0)
+    for x in (0.1, 5.5, 91.99):
+        points = [(x, 1), (x, 3), (x, 5)]
+        assert fit_sums(Sums.from_raw(*raw(points))) == (pytest.approx(3), 0.0)
 
 
 def test_too_few_evaluations_are_not_enough_data_whatever_their_sums():
