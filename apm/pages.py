@@ -66,17 +66,20 @@ def trends(baselines: list[Baseline], at: datetime) -> dict[int, dict]:
         .values("baseline_id", "day")
         .annotate(mean=Avg("actual"))
         .order_by("baseline_id", "day")
+        .values_list("baseline_id", "day", "mean")
     )
-    points: dict[int, list[tuple[int, float | None]]] = defaultdict(list)
-    for row in rows:
-        points[row["baseline_id"]].append((row["day"], row["mean"]))
+    xs: dict[int, list[int]] = defaultdict(list)
+    ys: dict[int, list[float | None]] = defaultdict(list)
+    for baseline_id, day, mean in rows:
+        xs[baseline_id].append(day)
+        ys[baseline_id].append(mean)
     since, until = int(_trend_since(at).timestamp()), int(at.timestamp())
     return {
         b.pk: {
             "from": since,
             "to": until,
-            "x": [x for x, _ in points[b.pk]],
-            "y": [y for _, y in points[b.pk]],
+            "x": xs[b.pk],
+            "y": ys[b.pk],
             "line": b.target_value,
             "label": "actual (daily mean)",
             "lineLabel": f"target {b.get_compare_op_display().split()[0]} {b.target_value:g}",

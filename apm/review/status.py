@@ -60,16 +60,57 @@ class BaselineReview:
         return self.status in Status.NEEDS_EXPLANATION and self.explanation is None
 
 
-def fit(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """(intercept, slope) of the least-squares line through ``(x, y)`` points."""
+@dataclass(frozen=True)
+class Sums:
+    """What the least-squares line needs of the measured ``(x, y)`` points: their count, the
+    means of x and y, and the centred sums Sxx = Σ(x - x̄)² and Sxy = Σ(x - x̄)(y - ȳ). The
+    review page adds them up in Python (``sums``), the dashboard's strip has the database
+    add them up per baseline (``apm.summary``: PostgreSQL's ``regr_*``, or on SQLite the raw
+    sums, ``from_raw``); both are judged by ``judge_sums``, the one rule."""
+
+    n: int = 0
+    mean_x: float = 0.0
+    mean_y: float = 0.0
+    sxx: float = 0.0
+    sxy: float = 0.0
+
+    @classmethod
+    def from_raw(cls, n: int, sx: float, sy: float, sxy: float, sxx: float) -> Sums:
+        """From n, Σx, Σy, Σxy, Σx²: Sxx = Σx² - (Σx)²/n, Sxy = Σxy - ΣxΣy/n. The x are days
+        from the quarter's start (0 to 92), so little cancels; a spread in x below 1e-12 of
+        Σx² is rounding (one instant) and is no spread."""
+        if not n:
+            return cls()
+        mean_x, mean_y = sx / n, sy / n
+        spread = sxx - sx * mean_x
+        if spread <= 1e-12 * sxx:
+            spread = 0.0
+        return cls(n, mean_x, mean_y, spread, sxy - sx * mean_y)
+
+
+def sums(points: list[tuple[float, float]]) -> Sums:
     n = len(points)
+    if not n:
+        return Sums()
     mean_x = sum(x for x, _ in points) / n
     mean_y = sum(y for _, y in points) / n
     sxx = sum((x - mean_x) ** 2 for x, _ in points)
-    if sxx == 0:
-        return mean_y, 0.0
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx
-    return mean_y - slope * mean_x, slope
+    sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    return Sums(n, mean_x, mean_y, sxx, sxy)
+
+
+def fit_sums(s: Sums) -> tuple[float, float]:
+    """(intercept, slope) of the least-squares line: slope = Sxy / Sxx; no spread in x (one
+    instant) is a flat line through the mean."""
+    if s.sxx <= 0:
+        return s.mean_y, 0.0
+    slope = s.sxy / s.sxx
+    return s.mean_y - slope * s.mean_x, slope
+
+
+def fit(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """(intercept, slope) of the least-squares line through ``(x, y)`` points."""
+    return fit_sums(sums(points))
 
 
 def kept(baseline: Baseline, value: float) -> bool:
@@ -87,18 +128,21 @@ def _direction(baseline: Baseline, slope: float, days: float) -> str:
 def judge(baseline: Baseline, rows: list[tuple[datetime, float | None]], quarter: Quarter):
     """The review of one baseline from its quarter's ``(evaluated_at, actual)`` rows."""
     points = [((at - quarter.start).total_seconds() / DAY, v) for at, v in rows if v is not None]
-    return judge_points(baseline, points, len(rows) - len(points), quarter)
+    return judge_sums(baseline, sums(points), len(rows) - len(points), length_days(quarter))
 
 
-def judge_points(baseline: Baseline, points: list[tuple[float, float]], missing: int, quarter):
-    """``judge`` from the measured ``(days since the quarter's start, value)`` points in time
-    order and the count of runs without a value (the dashboard's strip reads the days as
-    numbers from the database, without a ``datetime`` a row)."""
-    if len(points) < MIN_EVALUATIONS:
-        return BaselineReview(baseline, Status.INSUFFICIENT_DATA, len(points), missing)
-    days = (quarter.end - quarter.start).total_seconds() / DAY
-    intercept, slope = fit(points)
-    value = sum(v for _, v in points) / len(points)
+def length_days(quarter: Quarter) -> float:
+    return (quarter.end - quarter.start).total_seconds() / DAY
+
+
+def judge_sums(baseline: Baseline, s: Sums, missing: int, days: float) -> BaselineReview:
+    """``judge`` from the sums of the measured ``(days since the quarter's start, value)``
+    points, the count of runs without a value and the quarter's ``length_days`` (where the
+    line is read: computed once by a caller judging many baselines)."""
+    if s.n < MIN_EVALUATIONS:
+        return BaselineReview(baseline, Status.INSUFFICIENT_DATA, s.n, missing)
+    intercept, slope = fit_sums(s)
+    value = s.mean_y
     projection = intercept + slope * days
     so_far, later = kept(baseline, value), kept(baseline, projection)
     status = Status.ON_TRACK if so_far and later else Status.OFF_TRACK
@@ -107,7 +151,7 @@ def judge_points(baseline: Baseline, points: list[tuple[float, float]], missing:
     return BaselineReview(
         baseline,
         status,
-        len(points),
+        s.n,
         missing,
         value=round(value, 6),
         projection=round(projection, 6),
