@@ -36,11 +36,12 @@ def _observed(run):
     seen = []
 
     def observe(execute, sql, params, many, context):
-        result = execute(sql, params, many, context)
-        with connection.connection.cursor() as raw:
-            raw.execute("SHOW synchronous_commit")
-            seen.append((sql, connection.in_atomic_block, raw.fetchone()[0]))
-        return result
+        try:
+            return execute(sql, params, many, context)
+        finally:  # a refused statement too (outside a transaction the session goes on)
+            with connection.connection.cursor() as raw:
+                raw.execute("SHOW synchronous_commit")
+                seen.append((sql, connection.in_atomic_block, raw.fetchone()[0]))
 
     with connection.execute_wrapper(observe):
         run()
@@ -94,3 +95,30 @@ def test_the_setting_off_sends_no_synchronous_commit(settings):
     assert len(seen) == 1  # still one statement, committed synchronously
     assert "synchronous_commit" not in seen[0][0]
     assert Deviation.objects.get().status == Deviation.Status.OK
+
+
+def test_a_second_delivery_of_a_slot_is_refused_whole_and_counts_nothing():
+    """Outside a transaction the one statement needs no savepoint: the slot's unique
+    index refuses the INSERT, and the count drawn with it is undone with it."""
+    red, green = f.baseline(target_value=30), f.baseline(target_value=40)
+    slot = AT + timedelta(hours=1)
+    _run(red, 37.2)  # opens the escalation
+
+    def delivered(baseline, value):
+        deviation = services.evaluate(baseline, Reading(value), "", slot, slot=slot)
+        escalations.on_deviation(deviation)
+        return deviation
+
+    first_red, first_green = delivered(red, 37.2), delivered(green, 37.2)
+    again = {}
+    for baseline in (red, green):
+        seen = _observed(lambda b=baseline: again.setdefault(b.pk, delivered(b, 37.2)))
+        assert len(seen) == 1  # the one statement, refused: no fallback, no savepoint
+    again_red, again_green = again[red.pk], again[green.pk]
+
+    assert first_red.pk and first_green.pk
+    assert again_red.pk is None and again_green.pk is None  # the first delivery decided
+    escalation = Escalation.objects.get()
+    assert escalation.breach_count == 2  # the opening run and the slot's first delivery
+    assert escalation.deviation_id == first_red.pk
+    assert Deviation.objects.filter(slot=slot).count() == 2
