@@ -58,12 +58,20 @@ _MAY_COVER_SQL = (
 )
 _OPEN_AND_PAUSED_SQL = f"SELECT EXISTS ({_IS_OPEN_SQL}), EXISTS ({_MAY_COVER_SQL})"
 # One level slot per level: the levels at or above the run's, the last repeated to fill them.
-_REPEAT_SQL = (
-    f"UPDATE {_TABLE} SET {_col('deviation')} = %s,"  # noqa: S608
-    f" {_col('breach_count')} = {_col('breach_count')} + 1,"
-    f" {_col('last_red_at')} = %s, {_col('updated_at')} = %s"
-    f" WHERE {_OPEN_WHERE} AND {_col('level')} IN ({_slots(Level.values)})"
-)
+
+
+def repeat_sql(deviation: str) -> str:
+    """The counting UPDATE, pointing the escalation at ``deviation`` (an SQL expression:
+    a placeholder here, the ledger's next id in ``apm.steady_runs``)."""
+    return (
+        f"UPDATE {_TABLE} SET {_col('deviation')} = {deviation},"  # noqa: S608
+        f" {_col('breach_count')} = {_col('breach_count')} + 1,"
+        f" {_col('last_red_at')} = %s, {_col('updated_at')} = %s"
+        f" WHERE {_OPEN_WHERE} AND {_col('level')} IN ({_slots(Level.values)})"
+    )
+
+
+_REPEAT_SQL = repeat_sql("%s")
 _REPEAT_UNPAUSED_SQL = f"{_REPEAT_SQL} AND NOT EXISTS ({_MAY_COVER_SQL})"
 
 
@@ -78,11 +86,15 @@ def _may_cover_params(deviation: Deviation) -> list:
 
 
 def _repeat_params(deviation: Deviation, level: str) -> list:
+    return [deviation.pk, *repeat_params(deviation, level)]
+
+
+def repeat_params(deviation: Deviation, level: str) -> list:
+    """``repeat_sql``'s parameters after its ``deviation`` expression."""
     levels = [lvl for lvl in Level.values if level_rank(lvl) >= level_rank(level)]
     levels += levels[-1:] * (len(Level.values) - len(levels))
     adapt = connection.ops.adapt_datetimefield_value
     return [
-        deviation.pk,
         adapt(deviation.evaluated_at),
         adapt(timezone.now()),
         *_is_open_params(deviation.baseline_id),

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apm import escalation_rules as rules
 from apm import escalation_statements as statements
-from apm import maintenance
+from apm import maintenance, steady_runs
 from apm.escalation_core import (
     TOPIC,
     WATCHDOG,
@@ -75,6 +75,14 @@ def on_deviation(deviation: Deviation) -> Escalation | None:
     if deviation.in_maintenance:
         _recorded(deviation)
         return None
+    if fresh and steady_runs.usable(deviation):  # PostgreSQL: a steady run is one statement
+        level = (
+            None
+            if ok
+            else rules.red_level(deviation.deviation_pct, deviation.baseline.threshold_pct)
+        )
+        if steady_runs.record_if_steady(deviation, level):
+            return None  # recorded, nothing to decide (or the slot's first delivery decided)
     if ok:
         return _on_ok(deviation, fresh)
     with transaction.atomic():

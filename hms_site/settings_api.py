@@ -7,7 +7,7 @@ import re
 
 from django.core.exceptions import ImproperlyConfigured
 
-from hms_site.env import env_float, env_int, env_str
+from hms_site.env import env_bool, env_float, env_int, env_str
 
 # --- request limits (hms_site/limits.py, ops/api/parsers.py) -------------------
 HMS_REQUEST_MAX_BYTES = env_int("HMS_REQUEST_MAX_BYTES", 2_621_440, minimum=1024)
@@ -43,6 +43,9 @@ if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", HMS_RUN_RATE):
     raise ImproperlyConfigured(f"HMS_RUN_RATE={HMS_RUN_RATE!r}: give N/s, N/min, N/hour or N/day")
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["baseline-run"] = HMS_RUN_RATE
 HMS_CLOCK_SKEW_SECONDS = env_int("HMS_CLOCK_SKEW_SECONDS", 300, minimum=0)
+# A watchdog run that changes no escalation state commits without waiting for the WAL
+# flush (PostgreSQL; a crash may lose the last ~0.6 s of such rows: apm/steady_runs.py).
+HMS_WATCHDOG_ASYNC_COMMIT = env_bool("HMS_WATCHDOG_ASYNC_COMMIT", True)
 # Calendar periods (docs/VERDICTS.md): the month a fiscal year starts in (10 = October,
 # the US federal year); quarters align with it.
 HMS_FISCAL_YEAR_START_MONTH = env_int("HMS_FISCAL_YEAR_START_MONTH", 10, minimum=1)
