@@ -86,11 +86,23 @@ _WINDOW_JOIN = """
       AND smp.ts > q.start AND smp.ts <= q.at"""
 
 
-def _window_join(rows: list[tuple]) -> str:
-    """``_WINDOW_JOIN`` on the raw table, or raw + blocks when a window (``rows``'
-    ``start``) reaches before the compaction horizon."""
-    since = min(_aware(r[3]) for r in rows)
-    return _WINDOW_JOIN.format(series=SERIES, samples=compaction.samples(since, "q.start", "q.at"))
+def _window_join(since: datetime, now: datetime) -> str:
+    """``_WINDOW_JOIN`` on the raw table, or raw + blocks when a window starting at
+    ``since`` (the earliest ``q.start`` of the statement) reaches before the compaction
+    read horizon at ``now``."""
+    samples = compaction.samples(since, "q.start", "q.at", now)
+    return _WINDOW_JOIN.format(series=SERIES, samples=samples)
+
+
+def _by_path(rows: list[tuple]) -> list[tuple[datetime, list[tuple]]]:
+    """(earliest start, rows) per read path: the windows after the read horizon (every
+    live tick's) in one statement on raw rows, those reaching before it in another on
+    raw + blocks, so one long window does not send every query through the union."""
+    now = datetime.now(UTC)
+    paths: dict[bool, list[tuple]] = defaultdict(list)
+    for row in rows:
+        paths[compaction.reaches_blocks(_aware(row[3]), now)].append(row)
+    return [(now, group) for group in paths.values()]
 
 
 _PG_SELECTS = {
@@ -108,13 +120,18 @@ def _pg_window(kind: str, rows: list[tuple]) -> dict[int, tuple]:
     """{i: (samples, newest, value…)}: ``pct`` rows carry a ``frac`` column and give the
     percentile; ``agg`` rows give avg, min, max, sum and last."""
     columns = ["i", "service", "metric", "start", "at"] + (["frac"] if kind == "pct" else [])
-    _, source, params = _relation(columns, rows)
     select, values = _PG_SELECTS[kind]
-    sql = (
-        f"SELECT q.i, w.n, w.newest, {values} FROM {source} CROSS JOIN LATERAL ("  # noqa: S608
-        f"SELECT count(*) AS n, max(smp.ts) AS newest, {select} {_window_join(rows)}) AS w"
-    )
-    return {row[0]: row[1:] for row in _fetch(sql, params, jit_off=True)}
+    found = {}
+    for now, group in _by_path(rows):
+        _, source, params = _relation(columns, group)
+        since = min(_aware(r[3]) for r in group)
+        sql = (
+            f"SELECT q.i, w.n, w.newest, {values} FROM {source} CROSS JOIN LATERAL ("  # noqa: S608
+            f"SELECT count(*) AS n, max(smp.ts) AS newest, {select} "
+            f"{_window_join(since, now)}) AS w"
+        )
+        found.update((row[0], row[1:]) for row in _fetch(sql, params, jit_off=True))
+    return found
 
 
 def _sqlite_window(rows: list[tuple]) -> dict[int, list[tuple]]:
