@@ -99,9 +99,10 @@ def _by_path(rows: list[tuple]) -> list[tuple[datetime, list[tuple]]]:
     live tick's) in one statement on raw rows, those reaching before it in another on
     raw + blocks, so one long window does not send every query through the union."""
     now = datetime.now(UTC)
+    horizon = compaction.read_horizon(now)  # once: the same rule as ``reaches_blocks``
     paths: dict[bool, list[tuple]] = defaultdict(list)
     for row in rows:
-        paths[compaction.reaches_blocks(_aware(row[3]), now)].append(row)
+        paths[_aware(row[3]) < horizon].append(row)
     return [(now, group) for group in paths.values()]
 
 
