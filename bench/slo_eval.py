@@ -17,6 +17,12 @@ keep-alive HTTP, JSON parsed. The two take turns pass by pass; each figure is th
 of ``PASSES`` passes. Before any figure, the evaluator's 1,000 values are checked equal
 to Prometheus's answers (to 1e-9).
 
+The history ENDS at the wall clock of the moment it is laid (the last instant is the
+real now), so every timed window lies after the compaction read horizon
+(``ops.metrics.store.compaction.read_horizon``) and the store reads raw rows only, as a
+live tick does; the run checks that and refuses to print a figure otherwise (a window
+from days ago would read the raw + block union, a path no live tick takes).
+
 The 10,000-SLO figure is on its own layout of 10,000 series (same step, same 24 h,
 arrival order, the table reloaded), so the ratio is the tick's scaling, not a cache.
 
@@ -138,6 +144,33 @@ def _ours():
     return dict(SLO.objects.values_list("service_id", "value"))
 
 
+def _layout(after: int = 0) -> tuple[int, float]:
+    """(first sample, first pass) of 24 h of history ending at the wall clock now, in whole
+    seconds, or later if ``after`` (the previous layout's first sample) needs it: the first
+    pass must come after the previous layout's last one (an older pass changes nothing).
+    The first pass falls between two samples (no boundary ties), with room for the untimed
+    pass and the timed ones before the last sample."""
+    start = max(int(time.time()) - HISTORY, after + (PASSES + 1) * STEP if after else 0)
+    return start, start + HISTORY - (PASSES + 2) * STEP + 0.5
+
+
+def _live(at0: float) -> bool:
+    """Whether every timed window reads raw rows only (after the read horizon, as a live
+    tick's), printing how far behind the wall clock the last pass lies."""
+    from ops.metrics.store import compaction
+
+    last = at0 + PASSES * STEP
+    since = datetime.fromtimestamp(at0 - WINDOW, tz=UTC)
+    # Negative only when the 10,000-SLO reload took less time than the 1,000-SLO passes.
+    behind = time.time() - last
+    live = not compaction.reaches_blocks(since)
+    print(f"timed windows {since:%H:%M:%S} .. {datetime.fromtimestamp(last, tz=UTC):%H:%M:%S} "
+          f"UTC, the last {behind:.0f} s before the wall clock, read horizon "
+          f"{compaction.read_horizon(datetime.now(UTC)):%Y-%m-%d %H:%M} UTC: "
+          f"{'raw rows only' if live else 'REACHES THE BLOCKS (not a live tick)'}")  # fmt: skip
+    return live
+
+
 def _turns(at0: float, steps: list) -> list[list[float]]:
     """Each step timed at the same moving instants, taking turns pass by pass."""
     times = [[] for _ in steps]
@@ -156,9 +189,7 @@ def run(workdir: Path) -> int:
     def tick(at: float):
         evaluate_all(datetime.fromtimestamp(at, tz=UTC))
 
-    start = int(time.time()) - 2 * 86400  # whole seconds, well inside Prometheus' retention
-    # The first instant between samples (no boundary ties), with room for every pass after it.
-    at0 = start + HISTORY - (2 * PASSES + 2) * STEP + 0.5
+    start, at0 = _layout()
     loaded = time.perf_counter()
     prometheus = _prometheus(workdir, start)
     if prometheus is None:
@@ -180,6 +211,8 @@ def run(workdir: Path) -> int:
         rows = _load_samples(SMALL, start)
         print(f"PostgreSQL: {rows:,} samples of {SMALL:,} series (arrival order) loaded "
               f"in {time.perf_counter() - loaded:.0f} s")  # fmt: skip
+        if not _live(at0):
+            return 1
         tick(at0)  # first pass: the breached 1 % open their incidents; not timed
         theirs = {r["metric"]["svc"]: float(r["value"][1]) for r in prom_query(at0)}
         ours = _ours()
@@ -201,10 +234,12 @@ def run(workdir: Path) -> int:
 
     _services(SMALL, LARGE)
     loaded = time.perf_counter()
+    start, at1 = _layout(start)  # the same layout, laid again to end at the (later) wall clock
     rows = _load_samples(LARGE, start)
     print(f"PostgreSQL: {rows:,} samples of {LARGE:,} series (arrival order) reloaded "
           f"in {time.perf_counter() - loaded:.0f} s")  # fmt: skip
-    at1 = last + STEP
+    if not _live(at1):
+        return 1
     tick(at1)  # the new SLOs' first transitions (1 % breached) are written here, not timed
     (large_times,) = _turns(at1, [tick])
 

@@ -159,6 +159,23 @@ def test_the_ticks_recent_windows_read_the_raw_table_only(store):
     assert compaction.BLOCKS in long.captured_queries[0]["sql"]
 
 
+@postgresql
+def test_a_long_window_does_not_send_the_short_ones_through_the_blocks(store):
+    now = at_second()
+    _history(store, now)
+    short = [WindowQuery(SERVICE, METRIC, 300, now, s) for s in ("p95", "p50")]
+    alone = [(a.value, a.samples, a.newest) for a in store.window_stats(short)]
+    store.maintain(now)
+    long = WindowQuery(SERVICE, METRIC, 3 * 86400, now, "p95")
+    with CaptureQueriesContext(connection) as mixed:
+        answers = store.window_stats([*short, long])
+    assert [(a.value, a.samples, a.newest) for a in answers[:2]] == alone
+    assert answers[2].samples > 1000  # the compacted days are read for the long one
+    statements = [q["sql"] for q in mixed.captured_queries]
+    assert len(statements) == 2  # raw rows for the short windows, raw + blocks for the long
+    assert sum(compaction.BLOCKS in sql for sql in statements) == 1
+
+
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite's plain table")
 def test_sqlite_keeps_its_plain_table(store):
     now = at_second()

@@ -107,6 +107,15 @@ def test_one_pass_uses_the_same_number_of_queries_for_3_or_12_slos():
     assert small <= 7  # SQLite: SLOs, samples, claim (2), maintenance windows, savepoints
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL storage option")
+def test_the_slo_table_keeps_room_for_the_ticks_hot_updates():
+    """Every pass rewrites nearly every SLO's value: the free room makes those HOT
+    updates (no new index entries), 0012_slo_fillfactor."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'ops_slo'")
+        assert "fillfactor=40" in cursor.fetchone()[0]
+
+
 @pytest.mark.parametrize("pct", [50, 90, 95, 99])
 def test_percentile_is_linear_interpolation_as_percentile_cont(pct):
     values = sorted([3.5, 1.0, 7.25, 2.0, 9.0, 4.0, 11.5, 6.0, 0.5, 8.0, 5.5])

@@ -49,13 +49,10 @@ def _relation(columns: list[str], rows: list[tuple]) -> tuple[str, str, list]:
     """
     if _pg():
         typed = ", ".join(f"{c} {PG_TYPES[c]}" for c in columns)
-        records = [
-            {
-                c: v.isoformat() if isinstance(v, datetime) else v
-                for c, v in zip(columns, row, strict=True)
-            }
-            for row in rows
-        ]
+        # A pass's rows share a few instants: each formatted once.
+        instants = {v for row in rows for v in row if isinstance(v, datetime)}
+        iso = {v: v.isoformat() for v in instants}
+        records = [{c: iso.get(v, v) for c, v in zip(columns, row, strict=True)} for row in rows]
         return "", f"json_to_recordset(%s::json) AS q({typed})", [json.dumps(records)]
     to_db = connection.ops.adapt_datetimefield_value
     values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
@@ -86,11 +83,24 @@ _WINDOW_JOIN = """
       AND smp.ts > q.start AND smp.ts <= q.at"""
 
 
-def _window_join(rows: list[tuple]) -> str:
-    """``_WINDOW_JOIN`` on the raw table, or raw + blocks when a window (``rows``'
-    ``start``) reaches before the compaction horizon."""
-    since = min(_aware(r[3]) for r in rows)
-    return _WINDOW_JOIN.format(series=SERIES, samples=compaction.samples(since, "q.start", "q.at"))
+def _window_join(since: datetime, now: datetime) -> str:
+    """``_WINDOW_JOIN`` on the raw table, or raw + blocks when a window starting at
+    ``since`` (the earliest ``q.start`` of the statement) reaches before the compaction
+    read horizon at ``now``."""
+    samples = compaction.samples(since, "q.start", "q.at", now)
+    return _WINDOW_JOIN.format(series=SERIES, samples=samples)
+
+
+def _by_path(rows: list[tuple]) -> list[tuple[datetime, list[tuple]]]:
+    """(earliest start, rows) per read path: the windows after the read horizon (every
+    live tick's) in one statement on raw rows, those reaching before it in another on
+    raw + blocks, so one long window does not send every query through the union."""
+    now = datetime.now(UTC)
+    horizon = compaction.read_horizon(now)  # once: the same rule as ``reaches_blocks``
+    paths: dict[bool, list[tuple]] = defaultdict(list)
+    for row in rows:
+        paths[_aware(row[3]) < horizon].append(row)
+    return [(now, group) for group in paths.values()]
 
 
 _PG_SELECTS = {
@@ -104,17 +114,34 @@ _PG_SELECTS = {
 }
 
 
+# The newest sample's time as integer microseconds since the epoch (exact: ``extract``
+# gives a numeric), turned into a datetime in Python: loading 10,000 timestamptz values
+# through psycopg cost more than the rest of the answer.
+_NEWEST_US = "(extract(epoch FROM max(smp.ts)) * 1000000)::bigint"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _pg_window(kind: str, rows: list[tuple]) -> dict[int, tuple]:
     """{i: (samples, newest, value…)}: ``pct`` rows carry a ``frac`` column and give the
     percentile; ``agg`` rows give avg, min, max, sum and last."""
     columns = ["i", "service", "metric", "start", "at"] + (["frac"] if kind == "pct" else [])
-    _, source, params = _relation(columns, rows)
     select, values = _PG_SELECTS[kind]
-    sql = (
-        f"SELECT q.i, w.n, w.newest, {values} FROM {source} CROSS JOIN LATERAL ("  # noqa: S608
-        f"SELECT count(*) AS n, max(smp.ts) AS newest, {select} {_window_join(rows)}) AS w"
-    )
-    return {row[0]: row[1:] for row in _fetch(sql, params, jit_off=True)}
+    found = {}
+    for now, group in _by_path(rows):
+        _, source, params = _relation(columns, group)
+        since = min(_aware(r[3]) for r in group)
+        sql = (
+            f"SELECT q.i, w.n, w.newest, {values} FROM {source} CROSS JOIN LATERAL ("  # noqa: S608
+            f"SELECT count(*) AS n, {_NEWEST_US} AS newest, {select} "
+            f"{_window_join(since, now)}) AS w"
+        )
+        for i, n, newest, *rest in _fetch(sql, params, jit_off=True):
+            found[i] = (
+                n,
+                None if newest is None else _EPOCH + timedelta(microseconds=newest),
+                *rest,
+            )
+    return found
 
 
 def _sqlite_window(rows: list[tuple]) -> dict[int, list[tuple]]:
@@ -153,8 +180,9 @@ def _window_key(q) -> tuple:
 
 def window_stats(queries) -> list[WindowStat]:
     distinct: dict[tuple, int] = {}
-    for q in queries:
-        distinct.setdefault(_window_key(q), len(distinct))
+    keys = [_window_key(q) for q in queries]
+    for key in keys:
+        distinct.setdefault(key, len(distinct))
     rows = [(i, *key) for key, i in distinct.items()]
     answers: dict[int, tuple] = {}
     if _pg():
@@ -178,8 +206,8 @@ def window_stats(queries) -> list[WindowStat]:
             newest = max((ts for _, ts in pairs), default=None)
             answers[r[0]] = (_from_values(r[5], pairs), len(pairs), newest)
     result = []
-    for q in queries:
-        value, n, newest = answers[distinct[_window_key(q)]]
+    for q, key in zip(queries, keys, strict=True):
+        value, n, newest = answers[distinct[key]]
         value = None if value is None else float(value)
         result.append(WindowStat(query=q, value=value, samples=n, newest=_aware(newest)))
     return result
