@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import copy
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
 from apm import backtest_input as given
+from apm import backtest_points as points
 from apm import escalation_rules as rules
 from apm import notices, policies, services
 from apm.models import Baseline, EscalationPolicy, EscalationRoute
@@ -74,28 +75,29 @@ def _one_range(chosen: Baseline) -> bool:
     )
 
 
-def readings(chosen: Baseline, times: list[datetime], step: int) -> list[tuple[Reading, str]]:
+def readings(chosen: Baseline, span: given.Range) -> list[tuple[Reading, str]]:
     """``(reading, error)`` per time, as the live watchdog would have measured them."""
     if _one_range(chosen):
-        return _from_range(chosen, times, step)
-    return [services.measure(chosen, t) for t in times]
+        return _from_range(chosen, span.since, points.count(span), span.step)
+    return [services.measure(chosen, t) for t in span.times]
 
 
-def _from_range(chosen: Baseline, times: list[datetime], step: int) -> list:
+def _from_range(chosen: Baseline, since: datetime, count: int, step: int) -> list:
     """ONE ``query_range`` (value and count together when ``min_samples`` is above 1)."""
     probe = probe_for(chosen.probe_kind)
+    last = since + timedelta(seconds=(count - 1) * step)
     try:
         if chosen.min_samples > 1:
             found = probe.measure_range_counting(
-                chosen.probe_query, chosen.count_query, times[0], times[-1], step
+                chosen.probe_query, chosen.count_query, since, last, step
             )
         else:
-            found = probe.measure_range(chosen.probe_query, times[0], times[-1], step)
+            found = probe.measure_range(chosen.probe_query, since, last, step)
     except ProbeError as exc:
-        return [(Reading(None), str(exc))] * len(times)
+        return [(Reading(None), str(exc))] * count
     missing = (Reading(None, None, "Prometheus returned an empty result (no such series)"), "")
-    out, first = [], times[0].timestamp()  # the answer's times are first + k * step
-    for k in range(len(times)):
+    out, first = [], since.timestamp()  # the answer's times are first + k * step
+    for k in range(count):
         reading = found.get(round(first + k * step, 3))
         if reading is None:
             out.append(missing)
@@ -107,15 +109,15 @@ def _from_range(chosen: Baseline, times: list[datetime], step: int) -> list:
 _beside: ThreadPoolExecutor | None = None
 
 
-def _measured_and_read(chosen: Baseline, times: list[datetime], step: int):
+def _measured_and_read(chosen: Baseline, span: given.Range):
     """The readings and, for one ``query_range``, the routes and policies read while the
     request is out (the request in a pool thread: the database stays on this one)."""
     global _beside
     if not _one_range(chosen):
-        return readings(chosen, times, step), None
+        return readings(chosen, span), None
     if _beside is None:
         _beside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="backtest")
-    pending = _beside.submit(_from_range, chosen, times, step)
+    pending = _beside.submit(_from_range, chosen, span.since, points.count(span), span.step)
     try:
         reads = _reads(chosen)
     finally:
@@ -163,29 +165,16 @@ def _reads(baseline: Baseline) -> tuple[list[EscalationRoute], list[int]]:
     return routes, [days for what, _, days, _, _ in rows if what == "policy"]
 
 
-def _policy_checks(start: datetime, end: datetime) -> list[datetime]:
-    """The daily policy task's times in [start, end)."""
-    day = start.astimezone(UTC).replace(hour=POLICY_HOUR, minute=POLICY_MINUTE, second=0)
-    day = day.replace(microsecond=0)
-    if day < start:
-        day += timedelta(days=1)
-    checks = []
-    while day < end:
-        checks.append(day)
-        day += timedelta(days=1)
-    return checks
-
-
 def _reviews(streaks, days_list: list[int]) -> int:
     """Leadership-review tickets: one per policy and streak red ``days`` without a fix,
-    at the first daily check past the policy's cutoff (``policies.review_due``)."""
+    at the first daily check past the policy's cutoff (``policies.review_due``). The
+    cutoff only grows with the check's time: a streak is due at some check iff at its last."""
     count = 0
     for red_since, ended in streaks:
-        for days in days_list:
-            if any(
-                policies.review_due(red_since, c, days) for c in _policy_checks(red_since, ended)
-            ):
-                count += 1
+        last = points.last_policy_check(ended, POLICY_HOUR, POLICY_MINUTE)
+        if last < red_since:
+            continue
+        count += sum(policies.review_due(red_since, last, days) for days in days_list)
     return count
 
 
@@ -194,49 +183,54 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     chosen = candidate(baseline, data)
     span = given.time_range(data, lambda at: given.schedule_interval(chosen.schedule, at), now=now)
-    times = span.times
+    since, step = span.since, span.step
     # A rolling PromQL baseline's routes and policies are read while its request is out;
     # any other's once, when the first escalation would be announced.
-    measured, reads = _measured_and_read(chosen, times, span.step)
+    measured, reads = _measured_and_read(chosen, span)
     open_level, red_since, told = None, None, set()
-    counts = {"breaches": 0, "escalations_opened": 0, "notifications": 0}
-    streaks, points = [], []
+    breaches = opened = notifications = 0
+    streaks, out = [], []
     # Each point's verdict and decision are pure functions of a few values that repeat
     # (a 90-day history has a handful of levels): computed once per distinct input.
     verdicts, decisions = {}, {}
-    for at, (reading, error) in zip(times, measured, strict=True):
+    for k, (at, (reading, error)) in enumerate(zip(points.iso_times(span), measured, strict=True)):
         key = (reading.value, reading.sample_count, error)
         judged = verdicts.get(key)
         if judged is None:
             judged = verdicts[key] = services.verdict(chosen, reading, error)
         status, pct = judged
         key = (open_level, status, pct)
-        decision = decisions.get(key)
-        if decision is None:
-            decision = decisions[key] = rules.decide(
+        decided = decisions.get(key)
+        if decided is None:
+            decision = rules.decide(
                 open_level=open_level,
                 status=status,
                 deviation_pct=pct,
                 threshold_pct=chosen.threshold_pct,
             )
-        action = decision.action
-        if status in rules.RED_STATUSES:
-            counts["breaches"] += 1
+            decided = decisions[key] = (
+                decision.action,
+                decision.level,
+                status in rules.RED_STATUSES,
+                decision.announces,
+            )
+        action, level, red, announces = decided
+        breaches += red
         if action == rules.OPEN:
-            counts["escalations_opened"] += 1
-            red_since, told = at, set()
-        if decision.announces:
+            opened += 1
+            red_since, told = since + timedelta(seconds=k * step), set()
+        if announces:
             reads = reads or _reads(chosen)
-            taking = [r for r in reads[0] if r.accepts(decision.level)]
-            counts["notifications"] += len(taking)
+            taking = [r for r in reads[0] if r.accepts(level)]
+            notifications += len(taking)
             told |= {r.channel for r in taking}
         elif action == rules.RESOLVE:
-            counts["notifications"] += sum(notices.takes_follow_ups(c) for c in told)
-            streaks.append((red_since, at))
-        open_level = decision.level
-        points.append(
+            notifications += sum(notices.takes_follow_ups(c) for c in told)
+            streaks.append((red_since, since + timedelta(seconds=k * step)))
+        open_level = level
+        out.append(
             {
-                "at": at.isoformat(),
+                "at": at,
                 "actual": reading.value,
                 "deviation_pct": pct,
                 "status": status,
@@ -258,8 +252,10 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
             "min_samples": getattr(chosen, "min_samples", None),
             "period": chosen.period,
         },
-        "evaluations": len(points),
-        **counts,
+        "evaluations": len(out),
+        "breaches": breaches,
+        "escalations_opened": opened,
+        "notifications": notifications,
         "leadership_reviews": _reviews(streaks, (reads or _reads(chosen))[1]) if streaks else 0,
-        "points": points,
+        "points": out,
     }
