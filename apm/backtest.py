@@ -16,13 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from apm import backtest_input as given
 from apm import backtest_points as points
 from apm import escalation_rules as rules
-from apm import notices, policies, services
+from apm import notices, policies, prepared_reads, services
 from apm.models import Baseline, EscalationPolicy, EscalationRoute
 from apm.probes import ProbeError, Reading, probe_for
 from ops.models import Channel
@@ -133,7 +132,8 @@ def _col(meta, name: str) -> str:
 
 
 # Written out once from the models' metadata, as apm.escalation_statements does: the ORM's
-# compilation of these reads costs more than the rest of a 90-point backtest. One
+# compilation of these reads costs more than the rest of a 90-point backtest; run
+# prepared (``apm.prepared_reads``): PostgreSQL's planning of it costs more again. One
 # statement: the routes (``route`` rows) and the review policies' days (``policy`` rows).
 _READS_SQL = (
     f"SELECT 'route', r.{_col(_ROUTE, 'min_level')}, c.{_CHANNEL.pk.column},"  # noqa: S608
@@ -154,9 +154,9 @@ def _reads(baseline: Baseline) -> tuple[list[EscalationRoute], list[int]]:
     """The routes ``apm.escalations.routes_for`` picks from (levels are filtered per run)
     and the ``after_days_no_fix`` of the baseline's active leadership-review policies."""
     action = str(EscalationPolicy.Action.RECOMMEND_LEADERSHIP_REVIEW)
-    with connection.cursor() as cursor:
-        cursor.execute(_READS_SQL, [True, True, baseline.program_id, baseline.pk, True, action])
-        rows = cursor.fetchall()
+    rows = prepared_reads.fetchall(
+        _READS_SQL, [True, True, baseline.program_id, baseline.pk, True, action]
+    )
     routes = [
         EscalationRoute(min_level=level, channel=Channel(pk=pk, kind=kind))
         for what, level, pk, kind, _ in rows
