@@ -178,6 +178,22 @@ def _reviews(streaks, days_list: list[int]) -> int:
     return count
 
 
+def _step(chosen: Baseline, open_level, reading: Reading, error: str, reads):
+    """``(reads, (status, pct, action, level after, red, channels told or None))``: one
+    point's verdict and decision given the level open before it; the channels told when it
+    announces (the routes read then if not yet)."""
+    status, pct = services.verdict(chosen, reading, error)
+    decision = rules.decide(
+        open_level=open_level, status=status, deviation_pct=pct, threshold_pct=chosen.threshold_pct
+    )
+    taking = None
+    if decision.announces:
+        reads = reads or _reads(chosen)
+        taking = [r.channel for r in reads[0] if r.accepts(decision.level)]
+    red = status in rules.RED_STATUSES
+    return reads, (status, pct, decision.action, decision.level, red, taking)
+
+
 def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
     """The backtest of ``baseline`` with ``data``'s candidate settings; writes nothing."""
     now = now or timezone.now()
@@ -187,47 +203,32 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
     # A rolling PromQL baseline's routes and policies are read while its request is out;
     # any other's once, when the first escalation would be announced.
     measured, reads = _measured_and_read(chosen, span)
-    open_level, red_since, told = None, None, set()
+    red_since, told = None, set()
     breaches = opened = notifications = 0
     streaks, out = [], []
-    # Each point's verdict and decision are pure functions of a few values that repeat
-    # (a 90-day history has a handful of levels): computed once per distinct input.
-    verdicts, decisions = {}, {}
+    # Each point's verdict and decision are pure functions of its reading (shared per
+    # value), its error and the level open before it (a 90-day history has a handful of
+    # each): computed once per distinct (level, reading, error), keyed by identity (the
+    # levels are the enum's members, the readings live in ``measured`` until the end).
+    memo: dict[tuple, tuple] = {}
+    open_level = None
     for k, (at, (reading, error)) in enumerate(zip(points.iso_times(span), measured, strict=True)):
-        key = (reading.value, reading.sample_count, error)
-        judged = verdicts.get(key)
-        if judged is None:
-            judged = verdicts[key] = services.verdict(chosen, reading, error)
-        status, pct = judged
-        key = (open_level, status, pct)
-        decided = decisions.get(key)
-        if decided is None:
-            decision = rules.decide(
-                open_level=open_level,
-                status=status,
-                deviation_pct=pct,
-                threshold_pct=chosen.threshold_pct,
-            )
-            decided = decisions[key] = (
-                decision.action,
-                decision.level,
-                status in rules.RED_STATUSES,
-                decision.announces,
-            )
-        action, level, red, announces = decided
+        key = (id(open_level), id(reading), error)
+        step_result = memo.get(key)
+        if step_result is None:
+            reads, step_result = _step(chosen, open_level, reading, error, reads)
+            memo[key] = step_result
+        status, pct, action, open_level, red, taking = step_result
         breaches += red
         if action == rules.OPEN:
             opened += 1
             red_since, told = since + timedelta(seconds=k * step), set()
-        if announces:
-            reads = reads or _reads(chosen)
-            taking = [r for r in reads[0] if r.accepts(level)]
+        if taking is not None:  # announced: each route that takes the level is told
             notifications += len(taking)
-            told |= {r.channel for r in taking}
+            told.update(taking)
         elif action == rules.RESOLVE:
             notifications += sum(notices.takes_follow_ups(c) for c in told)
             streaks.append((red_since, since + timedelta(seconds=k * step)))
-        open_level = level
         out.append(
             {
                 "at": at,
