@@ -95,14 +95,16 @@ def _from_range(chosen: Baseline, since: datetime, count: int, step: int) -> lis
     except ProbeError as exc:
         return [(Reading(None), str(exc))] * count
     missing = (Reading(None, None, "Prometheus returned an empty result (no such series)"), "")
-    out, first = [], since.timestamp()  # the answer's times are first + k * step
-    for k in range(count):
-        reading = found.get(round(first + k * step, 3))
-        if reading is None:
-            out.append(missing)
-        else:
-            out.append((Reading(None), reading.reason) if reading.details else (reading, ""))
-    return out
+    first = since.timestamp()  # the answer's times are first + k * step (whole: exact)
+    times = (first + k * step for k in range(count))
+    if not first.is_integer():
+        times = (round(t, 3) for t in times)
+    return [missing if (r := found.get(t)) is None else _pair(r) for t in times]
+
+
+def _pair(reading: Reading) -> tuple[Reading, str]:
+    """A step's ``(reading, error)``: a sample that is not a number is the step's error."""
+    return (Reading(None), reading.reason) if reading.details else (reading, "")
 
 
 _beside: ThreadPoolExecutor | None = None
