@@ -111,19 +111,21 @@ _beside: ThreadPoolExecutor | None = None
 
 
 def _measured_and_read(chosen: Baseline, span: given.Range):
-    """The readings and, for one ``query_range``, the routes and policies read while the
-    request is out (the request in a pool thread: the database stays on this one)."""
+    """``(readings, reads or None, the times' texts)``: for one ``query_range``, the routes
+    and policies read and the texts written while the request is out (the request in a
+    pool thread: the database stays on this one)."""
     global _beside
     if not _one_range(chosen):
-        return readings(chosen, span), None
+        return readings(chosen, span), None, points.iso_times(span)
     if _beside is None:
         _beside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="backtest")
     pending = _beside.submit(_from_range, chosen, span.since, points.count(span), span.step)
     try:
         reads = _reads(chosen)
+        texts = points.iso_times(span)
     finally:
         measured = pending.result()
-    return measured, reads
+    return measured, reads, texts
 
 
 _ROUTE, _CHANNEL, _POLICY = EscalationRoute._meta, Channel._meta, EscalationPolicy._meta
@@ -204,7 +206,7 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
     since, step = span.since, span.step
     # A rolling PromQL baseline's routes and policies are read while its request is out;
     # any other's once, when the first escalation would be announced.
-    measured, reads = _measured_and_read(chosen, span)
+    measured, reads, texts = _measured_and_read(chosen, span)
     red_since, told = None, set()
     breaches = opened = notifications = 0
     streaks, out = [], []
@@ -214,7 +216,7 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
     # levels are the enum's members, the readings live in ``measured`` until the end).
     memo: dict[tuple, tuple] = {}
     open_level = None
-    for k, (at, (reading, error)) in enumerate(zip(points.iso_times(span), measured, strict=True)):
+    for k, (at, (reading, error)) in enumerate(zip(texts, measured, strict=True)):
         key = (id(open_level), id(reading), error)
         step_result = memo.get(key)
         if step_result is None:
