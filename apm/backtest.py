@@ -183,9 +183,9 @@ def _reviews(streaks, days_list: list[int]) -> int:
 
 
 def _step(chosen: Baseline, open_level, reading: Reading, error: str, reads):
-    """``(reads, (status, pct, action, level after, red, channels told or None))``: one
-    point's verdict and decision given the level open before it; the channels told when it
-    announces (the routes read then if not yet)."""
+    """``(reads, (status, pct, action, level after, red, channels told or None, actual,
+    reason))``: one point's verdict and decision given the level open before it; the
+    channels told when it announces (the routes read then if not yet)."""
     status, pct = services.verdict(chosen, reading, error)
     decision = rules.decide(
         open_level=open_level, status=status, deviation_pct=pct, threshold_pct=chosen.threshold_pct
@@ -195,7 +195,8 @@ def _step(chosen: Baseline, open_level, reading: Reading, error: str, reads):
         reads = reads or _reads(chosen)
         taking = [r.channel for r in reads[0] if r.accepts(decision.level)]
     red = status in rules.RED_STATUSES
-    return reads, (status, pct, decision.action, decision.level, red, taking)
+    step = (status, pct, decision.action, decision.level, red, taking)
+    return reads, (*step, reading.value, error or reading.reason)
 
 
 def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
@@ -215,32 +216,32 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
     # each): computed once per distinct (level, reading, error), keyed by identity (the
     # levels are the enum's members, the readings live in ``measured`` until the end).
     memo: dict[tuple, tuple] = {}
-    open_level = None
+    open_level, OPEN, RESOLVE, append = None, rules.OPEN, rules.RESOLVE, out.append
     for k, (at, (reading, error)) in enumerate(zip(texts, measured, strict=True)):
         key = (id(open_level), id(reading), error)
         step_result = memo.get(key)
         if step_result is None:
             reads, step_result = _step(chosen, open_level, reading, error, reads)
             memo[key] = step_result
-        status, pct, action, open_level, red, taking = step_result
+        status, pct, action, open_level, red, taking, value, reason = step_result
         breaches += red
-        if action == rules.OPEN:
+        if action == OPEN:
             opened += 1
             red_since, told = since + timedelta(seconds=k * step), set()
         if taking is not None:  # announced: each route that takes the level is told
             notifications += len(taking)
             told.update(taking)
-        elif action == rules.RESOLVE:
+        elif action == RESOLVE:
             notifications += sum(notices.takes_follow_ups(c) for c in told)
             streaks.append((red_since, since + timedelta(seconds=k * step)))
-        out.append(
+        append(
             {
                 "at": at,
-                "actual": reading.value,
+                "actual": value,
                 "deviation_pct": pct,
                 "status": status,
                 "escalation": action,
-                "reason": error or reading.reason,
+                "reason": reason,
             }
         )
     if open_level is not None:
