@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import copy
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from apm import backtest_input as given
+from apm import backtest_points as points
 from apm import escalation_rules as rules
-from apm import notices, policies, services
+from apm import notices, policies, prepared_reads, services
 from apm.models import Baseline, EscalationPolicy, EscalationRoute
 from apm.probes import ProbeError, Reading, probe_for
 from ops.models import Channel
@@ -74,53 +74,58 @@ def _one_range(chosen: Baseline) -> bool:
     )
 
 
-def readings(chosen: Baseline, times: list[datetime], step: int) -> list[tuple[Reading, str]]:
+def readings(chosen: Baseline, span: given.Range) -> list[tuple[Reading, str]]:
     """``(reading, error)`` per time, as the live watchdog would have measured them."""
     if _one_range(chosen):
-        return _from_range(chosen, times, step)
-    return [services.measure(chosen, t) for t in times]
+        return _from_range(chosen, span.since, points.count(span), span.step)
+    return [services.measure(chosen, t) for t in span.times]
 
 
-def _from_range(chosen: Baseline, times: list[datetime], step: int) -> list:
+def _from_range(chosen: Baseline, since: datetime, count: int, step: int) -> list:
     """ONE ``query_range`` (value and count together when ``min_samples`` is above 1)."""
     probe = probe_for(chosen.probe_kind)
+    last = since + timedelta(seconds=(count - 1) * step)
     try:
         if chosen.min_samples > 1:
             found = probe.measure_range_counting(
-                chosen.probe_query, chosen.count_query, times[0], times[-1], step
+                chosen.probe_query, chosen.count_query, since, last, step
             )
         else:
-            found = probe.measure_range(chosen.probe_query, times[0], times[-1], step)
+            found = probe.measure_range(chosen.probe_query, since, last, step)
     except ProbeError as exc:
-        return [(Reading(None), str(exc))] * len(times)
+        return [(Reading(None), str(exc))] * count
     missing = (Reading(None, None, "Prometheus returned an empty result (no such series)"), "")
-    out, first = [], times[0].timestamp()  # the answer's times are first + k * step
-    for k in range(len(times)):
-        reading = found.get(round(first + k * step, 3))
-        if reading is None:
-            out.append(missing)
-        else:
-            out.append((Reading(None), reading.reason) if reading.details else (reading, ""))
-    return out
+    first = since.timestamp()  # the answer's times are first + k * step (whole: exact)
+    times = (first + k * step for k in range(count))
+    if not first.is_integer():
+        times = (round(t, 3) for t in times)
+    return [missing if (r := found.get(t)) is None else _pair(r) for t in times]
+
+
+def _pair(reading: Reading) -> tuple[Reading, str]:
+    """A step's ``(reading, error)``: a sample that is not a number is the step's error."""
+    return (Reading(None), reading.reason) if reading.details else (reading, "")
 
 
 _beside: ThreadPoolExecutor | None = None
 
 
-def _measured_and_read(chosen: Baseline, times: list[datetime], step: int):
-    """The readings and, for one ``query_range``, the routes and policies read while the
-    request is out (the request in a pool thread: the database stays on this one)."""
+def _measured_and_read(chosen: Baseline, span: given.Range):
+    """``(readings, reads or None, the times' texts)``: for one ``query_range``, the routes
+    and policies read and the texts written while the request is out (the request in a
+    pool thread: the database stays on this one)."""
     global _beside
     if not _one_range(chosen):
-        return readings(chosen, times, step), None
+        return readings(chosen, span), None, points.iso_times(span)
     if _beside is None:
         _beside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="backtest")
-    pending = _beside.submit(_from_range, chosen, times, step)
+    pending = _beside.submit(_from_range, chosen, span.since, points.count(span), span.step)
     try:
         reads = _reads(chosen)
+        texts = points.iso_times(span)
     finally:
         measured = pending.result()
-    return measured, reads
+    return measured, reads, texts
 
 
 _ROUTE, _CHANNEL, _POLICY = EscalationRoute._meta, Channel._meta, EscalationPolicy._meta
@@ -131,7 +136,8 @@ def _col(meta, name: str) -> str:
 
 
 # Written out once from the models' metadata, as apm.escalation_statements does: the ORM's
-# compilation of these reads costs more than the rest of a 90-point backtest. One
+# compilation of these reads costs more than the rest of a 90-point backtest; run
+# prepared (``apm.prepared_reads``): PostgreSQL's planning of it costs more again. One
 # statement: the routes (``route`` rows) and the review policies' days (``policy`` rows).
 _READS_SQL = (
     f"SELECT 'route', r.{_col(_ROUTE, 'min_level')}, c.{_CHANNEL.pk.column},"  # noqa: S608
@@ -152,9 +158,9 @@ def _reads(baseline: Baseline) -> tuple[list[EscalationRoute], list[int]]:
     """The routes ``apm.escalations.routes_for`` picks from (levels are filtered per run)
     and the ``after_days_no_fix`` of the baseline's active leadership-review policies."""
     action = str(EscalationPolicy.Action.RECOMMEND_LEADERSHIP_REVIEW)
-    with connection.cursor() as cursor:
-        cursor.execute(_READS_SQL, [True, True, baseline.program_id, baseline.pk, True, action])
-        rows = cursor.fetchall()
+    rows = prepared_reads.fetchall(
+        _READS_SQL, [True, True, baseline.program_id, baseline.pk, True, action]
+    )
     routes = [
         EscalationRoute(min_level=level, channel=Channel(pk=pk, kind=kind))
         for what, level, pk, kind, _ in rows
@@ -163,30 +169,34 @@ def _reads(baseline: Baseline) -> tuple[list[EscalationRoute], list[int]]:
     return routes, [days for what, _, days, _, _ in rows if what == "policy"]
 
 
-def _policy_checks(start: datetime, end: datetime) -> list[datetime]:
-    """The daily policy task's times in [start, end)."""
-    day = start.astimezone(UTC).replace(hour=POLICY_HOUR, minute=POLICY_MINUTE, second=0)
-    day = day.replace(microsecond=0)
-    if day < start:
-        day += timedelta(days=1)
-    checks = []
-    while day < end:
-        checks.append(day)
-        day += timedelta(days=1)
-    return checks
-
-
 def _reviews(streaks, days_list: list[int]) -> int:
     """Leadership-review tickets: one per policy and streak red ``days`` without a fix,
-    at the first daily check past the policy's cutoff (``policies.review_due``)."""
+    at the first daily check past the policy's cutoff (``policies.review_due``). The
+    cutoff only grows with the check's time: a streak is due at some check iff at its last."""
     count = 0
     for red_since, ended in streaks:
-        for days in days_list:
-            if any(
-                policies.review_due(red_since, c, days) for c in _policy_checks(red_since, ended)
-            ):
-                count += 1
+        last = points.last_policy_check(ended, POLICY_HOUR, POLICY_MINUTE)
+        if last < red_since:
+            continue
+        count += sum(policies.review_due(red_since, last, days) for days in days_list)
     return count
+
+
+def _step(chosen: Baseline, open_level, reading: Reading, error: str, reads):
+    """``(reads, (status, pct, action, level after, red, channels told or None, actual,
+    reason))``: one point's verdict and decision given the level open before it; the
+    channels told when it announces (the routes read then if not yet)."""
+    status, pct = services.verdict(chosen, reading, error)
+    decision = rules.decide(
+        open_level=open_level, status=status, deviation_pct=pct, threshold_pct=chosen.threshold_pct
+    )
+    taking = None
+    if decision.announces:
+        reads = reads or _reads(chosen)
+        taking = [r.channel for r in reads[0] if r.accepts(decision.level)]
+    red = status in rules.RED_STATUSES
+    step = (status, pct, decision.action, decision.level, red, taking)
+    return reads, (*step, reading.value, error or reading.reason)
 
 
 def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
@@ -194,54 +204,44 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     chosen = candidate(baseline, data)
     span = given.time_range(data, lambda at: given.schedule_interval(chosen.schedule, at), now=now)
-    times = span.times
+    since, step = span.since, span.step
     # A rolling PromQL baseline's routes and policies are read while its request is out;
     # any other's once, when the first escalation would be announced.
-    measured, reads = _measured_and_read(chosen, times, span.step)
-    open_level, red_since, told = None, None, set()
-    counts = {"breaches": 0, "escalations_opened": 0, "notifications": 0}
-    streaks, points = [], []
-    # Each point's verdict and decision are pure functions of a few values that repeat
-    # (a 90-day history has a handful of levels): computed once per distinct input.
-    verdicts, decisions = {}, {}
-    for at, (reading, error) in zip(times, measured, strict=True):
-        key = (reading.value, reading.sample_count, error)
-        judged = verdicts.get(key)
-        if judged is None:
-            judged = verdicts[key] = services.verdict(chosen, reading, error)
-        status, pct = judged
-        key = (open_level, status, pct)
-        decision = decisions.get(key)
-        if decision is None:
-            decision = decisions[key] = rules.decide(
-                open_level=open_level,
-                status=status,
-                deviation_pct=pct,
-                threshold_pct=chosen.threshold_pct,
-            )
-        action = decision.action
-        if status in rules.RED_STATUSES:
-            counts["breaches"] += 1
-        if action == rules.OPEN:
-            counts["escalations_opened"] += 1
-            red_since, told = at, set()
-        if decision.announces:
-            reads = reads or _reads(chosen)
-            taking = [r for r in reads[0] if r.accepts(decision.level)]
-            counts["notifications"] += len(taking)
-            told |= {r.channel for r in taking}
-        elif action == rules.RESOLVE:
-            counts["notifications"] += sum(notices.takes_follow_ups(c) for c in told)
-            streaks.append((red_since, at))
-        open_level = decision.level
-        points.append(
+    measured, reads, texts = _measured_and_read(chosen, span)
+    red_since, told = None, set()
+    breaches = opened = notifications = 0
+    streaks, out = [], []
+    # Each point's verdict and decision are pure functions of its reading (shared per
+    # value), its error and the level open before it (a 90-day history has a handful of
+    # each): computed once per distinct (level, reading, error), keyed by identity (the
+    # levels are the enum's members, the readings live in ``measured`` until the end).
+    memo: dict[tuple, tuple] = {}
+    open_level, OPEN, RESOLVE, append = None, rules.OPEN, rules.RESOLVE, out.append
+    for k, (at, (reading, error)) in enumerate(zip(texts, measured, strict=True)):
+        key = (id(open_level), id(reading), error)
+        step_result = memo.get(key)
+        if step_result is None:
+            reads, step_result = _step(chosen, open_level, reading, error, reads)
+            memo[key] = step_result
+        status, pct, action, open_level, red, taking, value, reason = step_result
+        breaches += red
+        if action == OPEN:
+            opened += 1
+            red_since, told = since + timedelta(seconds=k * step), set()
+        if taking is not None:  # announced: each route that takes the level is told
+            notifications += len(taking)
+            told.update(taking)
+        elif action == RESOLVE:
+            notifications += sum(notices.takes_follow_ups(c) for c in told)
+            streaks.append((red_since, since + timedelta(seconds=k * step)))
+        append(
             {
-                "at": at.isoformat(),
-                "actual": reading.value,
+                "at": at,
+                "actual": value,
                 "deviation_pct": pct,
                 "status": status,
                 "escalation": action,
-                "reason": error or reading.reason,
+                "reason": reason,
             }
         )
     if open_level is not None:
@@ -258,8 +258,10 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
             "min_samples": getattr(chosen, "min_samples", None),
             "period": chosen.period,
         },
-        "evaluations": len(points),
-        **counts,
+        "evaluations": len(out),
+        "breaches": breaches,
+        "escalations_opened": opened,
+        "notifications": notifications,
         "leadership_reviews": _reviews(streaks, (reads or _reads(chosen))[1]) if streaks else 0,
-        "points": points,
+        "points": out,
     }

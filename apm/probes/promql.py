@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import orjson
 import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -167,8 +168,8 @@ class PromqlProbe(Probe):
         if response.status != 200:
             # Only Prometheus's error class: its message can quote label values.
             raise ProbeError(f"Prometheus HTTP {response.status} ({_error_type(response)})")
-        try:
-            data = json.loads(response.data)["data"]
+        try:  # orjson: the answer's bytes straight to Python (a 90-point range is ~5 kB)
+            data = orjson.loads(response.data)["data"]
             return data["resultType"], data["result"]
         except (ValueError, KeyError, TypeError) as exc:
             raise ProbeError(

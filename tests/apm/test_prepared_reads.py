@@ -1,0 +1,43 @@
+"""apm.prepared_reads: the same rows as a plain execution, on PostgreSQL from one
+prepared statement per connection (reused, and prepared again after a rollback)."""
+
+import pytest
+from django.db import connection, transaction
+
+from apm import prepared_reads
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SQL = "SELECT CAST(%s AS int) + 1, 'x' UNION ALL SELECT CAST(%s AS int) * 2, NULL ORDER BY 1"
+
+
+def _plain(params):
+    with connection.cursor() as cursor:
+        cursor.execute(SQL, params)
+        return cursor.fetchall()
+
+
+def _prepared_here() -> int:
+    with connection.cursor() as cursor:
+        n = SQL.replace("%s", "$1", 1).replace("%s", "$2", 1)  # psycopg's form
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement = %s", [n])
+        return cursor.fetchone()[0]
+
+
+def test_the_rows_are_a_plain_executions():
+    for params in ([1, 2], [5, 7], [1, 2]):
+        assert prepared_reads.fetchall(SQL, params) == _plain(params)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared on PostgreSQL only")
+def test_one_prepared_statement_per_connection_and_none_after_a_rollback():
+    for params in ([1, 2], [3, 4], [5, 6]):
+        prepared_reads.fetchall(SQL, params)
+    assert _prepared_here() == 1  # prepared once, run three times
+    assert connection.connection.prepare_threshold is None  # Django's setting is back
+    with pytest.raises(RuntimeError), transaction.atomic():
+        prepared_reads.fetchall(SQL, [1, 2])
+        raise RuntimeError
+    assert _prepared_here() == 0  # psycopg deallocates all on a rollback
+    assert prepared_reads.fetchall(SQL, [8, 9]) == _plain([8, 9])
+    assert _prepared_here() == 1
