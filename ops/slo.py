@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from ops import maintenance, slo_handoff
 from ops.metrics.store import WindowQuery, get_store, percentile_statistic
+from ops.metrics.store.arrays import literal
 from ops.models import SLO, SLOStateChange, WorkerHeartbeat
 from ops.playbook import incidents
 
@@ -118,13 +119,6 @@ def last_pass_at() -> datetime | None:
     return None if at is None or at == _NEVER else at
 
 
-def _pg_array(numbers) -> str:
-    """A PostgreSQL array literal of ints or floats (None is NULL), sent as one text
-    parameter: psycopg dumps a 10,000-element list element by element (~20 ms each).
-    ``repr`` of a float is the shortest string that reads back as the same double."""
-    return "{" + ",".join("NULL" if x is None else repr(x) for x in numbers) + "}"
-
-
 def _store_values(values: dict[int, tuple[float | None, int]], at: datetime) -> None:
     """Write the SLOs whose value or sample count changed (unchanged rows are not rewritten
     every pass)."""
@@ -138,7 +132,7 @@ def _store_values(values: dict[int, tuple[float | None, int]], at: datetime) -> 
                 "evaluated_at = %s FROM unnest(%s::bigint[], %s::double precision[], "
                 "%s::integer[]) AS v(id, value, n) WHERE s.id = v.id "
                 "AND (s.evaluated_at IS NULL OR s.evaluated_at <= %s)",
-                (at, _pg_array(values), *map(_pg_array, zip(*values.values(), strict=True)), at),
+                (at, literal(values), *map(literal, zip(*values.values(), strict=True)), at),
             )
         return
     ids = list(values)

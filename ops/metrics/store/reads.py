@@ -11,14 +11,13 @@ series (index-only, the value is in the index) in the partitions its window touc
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 
 from ops.metrics.percentile import percentile
-from ops.metrics.store import compaction
+from ops.metrics.store import arrays, compaction
 from ops.metrics.store.base import Points, SeriesPoints, WindowStat, bucket_step, percentile_of
 from ops.models import Sample, Series
 
@@ -44,16 +43,17 @@ def _aware(value) -> datetime | None:
 def _relation(columns: list[str], rows: list[tuple]) -> tuple[str, str, list]:
     """(WITH prefix, FROM item named ``q``, params) carrying ``rows`` as relation ``q``.
 
-    PostgreSQL: one JSON parameter read by ``json_to_recordset`` (psycopg quotes arrays
-    of datetimes element by element, slower than the query itself at 1,000 rows).
+    PostgreSQL: ``unnest`` of one array per column, each ONE text literal (``arrays``).
     """
     if _pg():
-        typed = ", ".join(f"{c} {PG_TYPES[c]}" for c in columns)
         # A pass's rows share a few instants: each formatted once.
         instants = {v for row in rows for v in row if isinstance(v, datetime)}
         iso = {v: v.isoformat() for v in instants}
-        records = [{c: iso.get(v, v) for c, v in zip(columns, row, strict=True)} for row in rows]
-        return "", f"json_to_recordset(%s::json) AS q({typed})", [json.dumps(records)]
+        kinds = [PG_TYPES[c] for c in columns]
+        casts = ", ".join(f"%s::{k}[]" for k in kinds)
+        columns_of = zip(kinds, zip(*rows, strict=True), strict=True)
+        params = [arrays.literal(col, kind, iso) for kind, col in columns_of]
+        return "", f"unnest({casts}) AS q({', '.join(columns)})", params
     to_db = connection.ops.adapt_datetimefield_value
     values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
     params = [to_db(v) if isinstance(v, datetime) else v for row in rows for v in row]
