@@ -183,31 +183,33 @@ def window_stats(queries) -> list[WindowStat]:
     keys = [_window_key(q) for q in queries]
     for key in keys:
         distinct.setdefault(key, len(distinct))
-    rows = [(i, *key) for key, i in distinct.items()]
-    answers: dict[int, tuple] = {}
+    answers: dict[int, tuple] = {}  # i -> (samples, newest, value)
     if _pg():
-        pct = [(*r[:5], percentile_of(r[5]) / 100.0) for r in rows if percentile_of(r[5])]
-        agg = {r[1:5]: r[0] for r in rows if percentile_of(r[5]) is None}
+        pct, agg = [], {}
+        for key, i in distinct.items():
+            p = percentile_of(key[4])
+            if p:
+                pct.append((i, *key[:4], p / 100.0))
+            else:
+                agg.setdefault(key[:4], len(agg))
         if pct:
-            for i, (n, newest, value) in _pg_window("pct", pct).items():
-                answers[i] = (value, n, newest)
+            answers = _pg_window("pct", pct)
         if agg:
-            agg_rows = [(i, *key) for key, i in agg.items()]
-            found = _pg_window("agg", agg_rows)
-            for r in rows:
-                if percentile_of(r[5]) is None:
-                    n, newest, *values = found[agg[r[1:5]]]
-                    value = float(n) if r[5] == "count" else values[_AGG_INDEX[r[5]]]
-                    answers[r[0]] = (None if not n else value, n, newest)
+            found = _pg_window("agg", [(i, *key) for key, i in agg.items()])
+            for key, i in distinct.items():
+                if percentile_of(key[4]) is None:
+                    n, newest, *values = found[agg[key[:4]]]
+                    value = float(n) if key[4] == "count" else values[_AGG_INDEX[key[4]]]
+                    answers[i] = (n, newest, None if not n else value)
     else:
-        found = _sqlite_window([r[:5] for r in rows])
-        for r in rows:
-            pairs = found.get(r[0], [])
+        found = _sqlite_window([(i, *key[:4]) for key, i in distinct.items()])
+        for key, i in distinct.items():
+            pairs = found.get(i, [])
             newest = max((ts for _, ts in pairs), default=None)
-            answers[r[0]] = (_from_values(r[5], pairs), len(pairs), newest)
+            answers[i] = (len(pairs), newest, _from_values(key[4], pairs))
     result = []
     for q, key in zip(queries, keys, strict=True):
-        value, n, newest = answers[distinct[key]]
+        n, newest, value = answers[distinct[key]]
         value = None if value is None else float(value)
         result.append(WindowStat(query=q, value=value, samples=n, newest=_aware(newest)))
     return result
