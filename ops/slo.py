@@ -71,7 +71,7 @@ def decide(value: float | None, threshold: float, count: int | None = None, min_
 # One SLO and its window now: a tuple (a pass builds 10,000; a frozen dataclass cost ~5x).
 Row = namedtuple(
     "Row", "pk service threshold state stored stored_count min_samples was_in_maintenance "
-    "value count",
+    "target window_seconds percentile value count",
 )  # fmt: skip
 
 
@@ -95,7 +95,7 @@ def _rows(at: datetime, services=None) -> list[Row]:
         for pk, service, *_, target, window, pct in slos
     ]
     stats = get_store().window_stats(queries)
-    return [Row(*head[:8], s.value, s.samples) for head, s in zip(slos, stats, strict=True)]
+    return [Row(*head, s.value, s.samples) for head, s in zip(slos, stats, strict=True)]
 
 
 def _claim_pass(at: datetime) -> bool:

@@ -135,13 +135,13 @@ def _pg_window(kind: str, rows: list[tuple]) -> dict[int, tuple]:
             f"SELECT count(*) AS n, {_NEWEST_US} AS newest, {select} "
             f"{_window_join(since, now)}) AS w"
         )
-        for i, n, newest, *rest in _fetch(sql, params, jit_off=True):
-            found[i] = (
-                n,
-                None if newest is None else _EPOCH + timedelta(microseconds=newest),
-                *rest,
-            )
+        # newest stays integer microseconds here (``_newest`` turns it into a datetime).
+        found.update({row[0]: row[1:] for row in _fetch(sql, params, jit_off=True)})
     return found
+
+
+def _newest(us: int | None) -> datetime | None:
+    return None if us is None else _EPOCH + timedelta(microseconds=us)
 
 
 def _sqlite_window(rows: list[tuple]) -> dict[int, list[tuple]]:
@@ -183,7 +183,8 @@ def window_stats(queries) -> list[WindowStat]:
     keys = [_window_key(q) for q in queries]
     for key in keys:
         distinct.setdefault(key, len(distinct))
-    answers: dict[int, tuple] = {}  # i -> (samples, newest, value)
+    answers: dict[int, tuple] = {}  # i -> (samples, newest, value); newest in µs on PG
+    to_time = _newest if _pg() else _aware
     if _pg():
         pct, agg = [], {}
         for key, i in distinct.items():
@@ -211,7 +212,7 @@ def window_stats(queries) -> list[WindowStat]:
     for q, key in zip(queries, keys, strict=True):
         n, newest, value = answers[distinct[key]]
         value = None if value is None else float(value)
-        result.append(WindowStat(query=q, value=value, samples=n, newest=_aware(newest)))
+        result.append(WindowStat(query=q, value=value, samples=n, newest=to_time(newest)))
     return result
 
 
