@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import Case, FloatField, IntegerField, Q, Value, When
 
 from ops import slo_handoff
+from ops.metrics.store.arrays import literal
 from ops.models import SLO, SLOStateChange
 
 _UPDATE_CHUNK = 500
@@ -36,13 +37,7 @@ def store_values(values: dict[int, tuple[float | None, int]], at: datetime) -> N
                 "evaluated_at = %s FROM unnest(%s::bigint[], %s::double precision[], "
                 "%s::integer[]) AS v(id, value, n) WHERE s.id = v.id "
                 "AND (s.evaluated_at IS NULL OR s.evaluated_at <= %s)",
-                (
-                    at,
-                    list(values),
-                    [v for v, _ in values.values()],
-                    [n for _, n in values.values()],
-                    at,
-                ),
+                (at, literal(values), *map(literal, zip(*values.values(), strict=True)), at),
             )
         return
     ids = list(values)

@@ -87,7 +87,7 @@ class StoreRefused(Exception):
     older than its head block); nothing was stored. The API answers 409."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: an SLO tick makes 10,000 (one object each)
 class WindowQuery:
     """``statistic`` of ``service``/``metric`` over ``(at - window_seconds, at]``.
 
@@ -113,7 +113,7 @@ class WindowQuery:
             raise ValueError("window_seconds must be positive")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WindowStat:
     """The answer to one ``WindowQuery``: the value (None: no sample), how many samples
     the window held, and the newest one's time (data quality, ``min_samples``)."""
