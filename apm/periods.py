@@ -24,7 +24,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from hms_site import timezones
 
 ROLLING, MONTH, QUARTER, FISCAL_YEAR = "rolling", "month", "quarter", "fiscal_year"
 KINDS = (ROLLING, MONTH, QUARTER, FISCAL_YEAR)
@@ -38,12 +40,11 @@ class PeriodError(ValueError):
 
 def zone(name: str) -> ZoneInfo:
     """The IANA zone ``name``; ``PeriodError`` when there is no such zone."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise PeriodError(
-            f"{name!r} is not an IANA time zone (e.g. UTC, America/New_York)"
-        ) from None
+    found = timezones.zone(name)
+    if found is None:
+        shown = repr(name) if len(str(name)) <= timezones.MAX_NAME else "this text"
+        raise PeriodError(f"{shown} is not an IANA time zone (e.g. UTC, America/New_York)")
+    return found
 
 
 def fiscal_start_month(value: int | None = None) -> int:

@@ -3,24 +3,23 @@
 import math
 import re
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone as tz
 
+from hms_site import timezones
 from ops.models.channels import NAME_RE
 
 SLACK_USER_RE = re.compile(r"^[UW][A-Z0-9]{6,}$")
 
 
 def validate_timezone(value: str) -> None:
-    if value not in available_timezones():
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValidationError(f"Unknown time zone {value!r} (e.g. America/New_York).") from None
+    if value not in available_timezones() and timezones.zone(value) is None:
+        shown = repr(value) if len(value) <= timezones.MAX_NAME else "this text"
+        raise ValidationError(f"Unknown time zone {shown} (e.g. America/New_York).")
 
 
 class Schedule(models.Model):
