@@ -12,6 +12,7 @@ none is listed by its exit code. Exit status 1 when any goal was missed.
 import importlib
 import sys
 import time
+import traceback
 
 from bench import _support
 
@@ -48,11 +49,14 @@ def main() -> int:
         print(f"\n=== bench.{name} ({_support.load_average()}) ===", flush=True)
         before = len(_support.RESULTS)
         started = time.monotonic()
-        code = importlib.import_module(f"bench.{name}").main()
+        try:
+            code = importlib.import_module(f"bench.{name}").main()
+        except Exception:  # one module's crash must not hide the others' figures
+            traceback.print_exc()
+            code = "crashed"
         recorded = _support.RESULTS[before:]
-        if not recorded:
-            goal = "exit 0"
-            recorded = [_support.Result(f"bench.{name}", f"exit {code}", goal, code == 0)]
+        if not recorded or code == "crashed":
+            recorded.append(_support.Result(f"bench.{name}", f"exit {code}", "exit 0", False))
         rows += [(name, r) for r in recorded]
         if code != 0 or not all(r.met for r in recorded):
             failed.append(name)

@@ -68,8 +68,8 @@ def _stages(key: str) -> tuple[list[bytes], dict]:
     from ops.metrics import ingest
     from ops.metrics.ingest import COPY_HEADER, COPY_TRAILER, encode
     from ops.models import Sample, Series
-    from ops_sdk.emitter import BATCH_SIZE, GZIP_LEVEL
-    from ops_sdk.wire import Encoder
+    from ops_sdk.emitter import BATCH_SIZE
+    from ops_sdk.wire import GZIP_LEVEL, Encoder
 
     start = time.time() - 3000
     batch = _samples(BATCH_SIZE, start)
