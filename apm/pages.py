@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Permission
 from django.core.paginator import Paginator
+from django.db import connections
 from django.db.models import Avg, Prefetch, Q, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -59,20 +60,15 @@ def trends(baselines: list[Baseline], at: datetime) -> dict[int, dict]:
     if not baselines:
         return {}
     spans = maintenance.spans_by_baseline(baselines, _trend_since(at), at)
-    rows = (
+    daily = (
         Deviation.objects.counted()
         .filter(baseline__in=[b.pk for b in baselines], evaluated_at__gt=_trend_since(at))
         .annotate(day=EpochBucket("evaluated_at", 86400))
         .values("baseline_id", "day")
         .annotate(mean=Avg("actual"))
-        .order_by("baseline_id", "day")
         .values_list("baseline_id", "day", "mean")
     )
-    xs: dict[int, list[int]] = defaultdict(list)
-    ys: dict[int, list[float | None]] = defaultdict(list)
-    for baseline_id, day, mean in rows:
-        xs[baseline_id].append(day)
-        ys[baseline_id].append(mean)
+    xs, ys = _daily_series(daily)
     since, until = int(_trend_since(at).timestamp()), int(at.timestamp())
     return {
         b.pk: {
@@ -87,6 +83,30 @@ def trends(baselines: list[Baseline], at: datetime) -> dict[int, dict]:
         }
         for b in baselines
     }
+
+
+def _daily_series(daily) -> tuple[dict, dict]:
+    """({baseline id: [day, …]}, {baseline id: [mean, …]}) in day order from ``daily`` (rows
+    of baseline, day, mean). On PostgreSQL the database gathers each baseline's days into two
+    arrays (40 rows instead of 3,600 at 40 cards: the per-row fetch and conversion were
+    most of the trends' Python time); the means are the same ``AVG`` either way."""
+    xs: dict[int, list[int]] = defaultdict(list)
+    ys: dict[int, list[float | None]] = defaultdict(list)
+    connection = connections[daily.db]
+    if connection.vendor != "postgresql":
+        for baseline_id, day, mean in daily.order_by("baseline_id", "day"):
+            xs[baseline_id].append(day)
+            ys[baseline_id].append(mean)
+        return xs, ys
+    inner, params = daily.order_by().query.sql_with_params()
+    # ``inner`` is the ORM's own SQL (its values are in ``params``)
+    arrays = "t.baseline_id, array_agg(t.day ORDER BY t.day), array_agg(t.mean ORDER BY t.day)"
+    sql = f"SELECT {arrays} FROM ({inner}) t GROUP BY t.baseline_id"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for baseline_id, days, means in cursor.fetchall():
+            xs[baseline_id], ys[baseline_id] = days, means
+    return xs, ys
 
 
 def _baselines_prefetch():
