@@ -6,8 +6,13 @@ import signal
 import sys
 
 bind = f"{os.environ.get('HMS_HOST', '127.0.0.1')}:{os.environ.get('HMS_PORT', '8000')}"
-workers = int(os.environ.get("HMS_WEB_WORKERS", "2"))
-threads = int(os.environ.get("HMS_WEB_THREADS", "4"))
+# 4 processes x 2 threads: 8 requests at once, as 2 x 4 was, and as many database
+# connections at most; but a request's Python (ingest's parse and per-sample checks) holds
+# its process's GIL, so 2 processes could not keep 2 cores busy. gunicorn's documentation
+# puts workers "generally in the 2-4 x $(NUM_CORES) range": 4 for 2 cores; a bigger host
+# sets HMS_WEB_WORKERS. Each process costs its own memory (one Django app each).
+workers = int(os.environ.get("HMS_WEB_WORKERS", "4"))
+threads = int(os.environ.get("HMS_WEB_THREADS", "2"))
 # A stop waits this long for requests in flight (the pages answer in well under a second).
 graceful_timeout = int(os.environ.get("HMS_WEB_GRACEFUL_SECONDS", "3"))
 accesslog = "-"
