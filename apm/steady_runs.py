@@ -20,12 +20,15 @@ and values the model's (``_meta``, each field's ``pre_save`` and
 ``get_db_prep_save``, as the ORM's INSERT), one parameter per value.
 
 Outside a caller's transaction, with ``HMS_WATCHDOG_ASYNC_COMMIT`` (default on),
-the statement is sent after ``SET LOCAL synchronous_commit = off`` in the same
-round trip (one implicit transaction): its commit does not wait for the WAL
-flush. A server crash may lose the last ~0.6 s of such rows (3 x
-``wal_writer_delay``), never corrupts or reorders; the next scheduled run
-measures again. A run that changes escalation state never takes this path.
-SQLite: not used (the caller's path is the same decision).
+the statement itself turns ``synchronous_commit`` off for its own implicit
+transaction (``set_config(..., true)``, as ``SET LOCAL``) when it writes: its
+commit does not wait for the WAL flush. A server crash may lose the last ~0.6 s
+of such rows (3 x ``wal_writer_delay``), never corrupts or reorders; the next
+scheduled run measures again. A run that changes escalation state never takes
+this path. Being one statement, it is prepared (``apm.prepared_reads``: parsed
+and planned once per connection, its parameters sent apart from its text, so
+none is quoted into it by Python). SQLite: not used (the caller's path is the
+same decision).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import IntegrityError, connection
 
+from apm import prepared_reads
 from apm.escalation_statements import (
     _IS_OPEN_SQL,
     _MAY_COVER_SQL,
@@ -50,18 +54,33 @@ _COLUMNS = ", ".join(field.column for field in _FIELDS)
 _VALUES = ", ".join(["%s"] * len(_FIELDS))
 _NEXT_ID = f"nextval(pg_get_serial_sequence('{_DEV.db_table}', '{_DEV.pk.column}'))"
 
-_GREEN_SQL = (
-    f"INSERT INTO {_DEV.db_table} ({_COLUMNS}) SELECT {_VALUES}"
-    f" WHERE NOT EXISTS ({_IS_OPEN_SQL}) AND NOT EXISTS ({_MAY_COVER_SQL})"
-    f" RETURNING {_DEV.pk.column}"
-)
-_RED_SQL = (
-    f"WITH counted AS ({repeat_sql(_NEXT_ID)}"  # noqa: S608
-    f" AND NOT EXISTS ({_MAY_COVER_SQL}) RETURNING {_col('deviation')})"
-    f" INSERT INTO {_DEV.db_table} ({_DEV.pk.column}, {_COLUMNS})"
-    f" SELECT {_col('deviation')}, {_VALUES} FROM counted RETURNING {_DEV.pk.column}"
-)
-ASYNC_COMMIT = "SET LOCAL synchronous_commit = off; "
+# Local to the statement's own implicit transaction (never a caller's: see
+# ``record_if_steady``), which then commits its row without waiting for the WAL flush;
+# when it writes nothing there is nothing to commit.
+ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true) IS NOT NULL"
+
+
+def _green_sql(asynchronous: bool) -> str:
+    when = f" AND {ASYNC_COMMIT}" if asynchronous else ""
+    return (
+        f"INSERT INTO {_DEV.db_table} ({_COLUMNS}) SELECT {_VALUES}"
+        f" WHERE NOT EXISTS ({_IS_OPEN_SQL}) AND NOT EXISTS ({_MAY_COVER_SQL}){when}"
+        f" RETURNING {_DEV.pk.column}"
+    )
+
+
+def _red_sql(asynchronous: bool) -> str:
+    when = f" WHERE {ASYNC_COMMIT}" if asynchronous else ""
+    return (
+        f"WITH counted AS ({repeat_sql(_NEXT_ID)}"  # noqa: S608
+        f" AND NOT EXISTS ({_MAY_COVER_SQL}) RETURNING {_col('deviation')})"
+        f" INSERT INTO {_DEV.db_table} ({_DEV.pk.column}, {_COLUMNS})"
+        f" SELECT {_col('deviation')}, {_VALUES} FROM counted{when} RETURNING {_DEV.pk.column}"
+    )
+
+
+# (green, red) statements by ``asynchronous``
+_SQL = {flag: (_green_sql(flag), _red_sql(flag)) for flag in (False, True)}
 
 
 def _values(deviation: Deviation) -> list:
@@ -100,27 +119,24 @@ def record_if_steady(deviation: Deviation, level: str | None) -> bool:
     ``None`` for a green one); True when decided: recorded, or refused because another
     delivery recorded its slot first (``pk`` stays ``None``). False: nothing written,
     the caller decides the run."""
-    if level is None:
-        sql, params = _GREEN_SQL, _green_params(deviation)
-    else:
-        sql, params = _RED_SQL, _red_params(deviation, level)
+    # Outside a transaction the statement is its own (one implicit transaction): see the
+    # module docstring. Inside a caller's, the caller's commit decides.
     asynchronous = settings.HMS_WATCHDOG_ASYNC_COMMIT and not connection.in_atomic_block
+    green_sql, red_sql = _SQL[bool(asynchronous)]
+    if level is None:
+        sql, params = green_sql, _green_params(deviation)
+    else:
+        sql, params = red_sql, _red_params(deviation, level)
     try:
-        with connection.cursor() as cursor:
-            if asynchronous:  # one round trip, one implicit transaction: see the docstring
-                cursor.execute(ASYNC_COMMIT + sql, params)
-                cursor.nextset()
-            else:
-                cursor.execute(sql, params)
-            row = cursor.fetchone()
+        rows = prepared_reads.fetchall(sql, params)
     except IntegrityError:
         if deviation.slot is None:
             raise
         deviation.pk = None  # the slot's first delivery recorded (and decided) it
         return True
-    if row is None:
+    if not rows:
         return False
-    deviation.pk = row[0]
+    deviation.pk = rows[0][0]
     deviation._state.adding = False
     deviation._state.db = connection.alias
     return True
@@ -135,9 +151,10 @@ def _checked() -> None:
 
     probe = Deviation(baseline=Baseline(pk=0, program_id=0), deviation_pct=0.0)
     probe.evaluated_at = datetime(2000, 1, 1, tzinfo=UTC)
-    assert _GREEN_SQL.count("%s") == len(_green_params(probe)), _GREEN_SQL
-    for level in Level.values:
-        assert _RED_SQL.count("%s") == len(_red_params(probe, level)), _RED_SQL
+    for green_sql, red_sql in _SQL.values():
+        assert green_sql.count("%s") == len(_green_params(probe)), green_sql
+        for level in Level.values:
+            assert red_sql.count("%s") == len(_red_params(probe, level)), red_sql
 
 
 _checked()
