@@ -89,10 +89,17 @@ def _repeat_params(deviation: Deviation, level: str) -> list:
     return [deviation.pk, *repeat_params(deviation, level)]
 
 
+def _level_slots(level: str) -> list[str]:
+    levels = [lvl for lvl in Level.values if level_rank(lvl) >= level_rank(level)]
+    return levels + levels[-1:] * (len(Level.values) - len(levels))
+
+
+_LEVEL_SLOTS = {level: _level_slots(level) for level in Level.values}  # worked out once
+
+
 def repeat_params(deviation: Deviation, level: str) -> list:
     """``repeat_sql``'s parameters after its ``deviation`` expression."""
-    levels = [lvl for lvl in Level.values if level_rank(lvl) >= level_rank(level)]
-    levels += levels[-1:] * (len(Level.values) - len(levels))
+    levels = _LEVEL_SLOTS.get(level) or _level_slots(level)
     adapt = connection.ops.adapt_datetimefield_value
     return [
         adapt(deviation.evaluated_at),

@@ -33,6 +33,7 @@ same decision).
 
 from __future__ import annotations
 
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection
 
@@ -106,6 +107,28 @@ def _red_params(deviation: Deviation, level: str) -> list:
     ]
 
 
+def _prepared_rows(sql: str, params: list) -> list[tuple]:
+    """``apm.prepared_reads.fetchall`` on one cursor instead of two (a run makes one
+    statement, so the cursor Django opens only for its checks was a tenth of its Python):
+    Django's checks, then the statement prepared on a server-binding cursor wrapped as
+    Django wraps its own (execute wrappers, error translation)."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    raw = connection.connection
+    if not hasattr(raw, "prepare_threshold"):  # not psycopg 3: as prepared_reads does
+        return prepared_reads.fetchall(sql, params)
+    before = raw.prepare_threshold
+    raw.prepare_threshold = 0  # this execution only: prepared (or reused) by its text
+    try:
+        with connection.wrap_database_errors:
+            cursor = connection._prepare_cursor(psycopg.Cursor(raw))
+        with cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    finally:
+        raw.prepare_threshold = before
+
+
 def usable(deviation: Deviation) -> bool:
     """PostgreSQL, and a slot's duplicate can be refused without a savepoint (outside a
     transaction the failed statement is its own; inside one it would abort it)."""
@@ -128,7 +151,7 @@ def record_if_steady(deviation: Deviation, level: str | None) -> bool:
     else:
         sql, params = red_sql, _red_params(deviation, level)
     try:
-        rows = prepared_reads.fetchall(sql, params)
+        rows = _prepared_rows(sql, params)
     except IntegrityError:
         if deviation.slot is None:
             raise
