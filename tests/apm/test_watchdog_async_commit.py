@@ -122,3 +122,26 @@ def test_a_second_delivery_of_a_slot_is_refused_whole_and_counts_nothing():
     assert escalation.breach_count == 2  # the opening run and the slot's first delivery
     assert escalation.deviation_id == first_red.pk
     assert Deviation.objects.filter(slot=slot).count() == 2
+
+
+def test_steady_runs_are_prepared_once_per_connection():
+    """The steady statement is parsed and planned once per connection (a prepared
+    statement), not sent as text with its values quoted in, on every run."""
+    red, green = f.baseline(target_value=30), f.baseline(target_value=40)
+
+    def prepared() -> list[str]:
+        connection.ensure_connection()
+        with connection.connection.cursor() as raw:
+            raw.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in raw.fetchall() if "apm_deviation" in row[0]]
+
+    before = prepared()
+    _run(red, 37.2)  # opens the escalation (its steady attempt first: nothing open)
+    for minutes in (5, 10, 15):
+        _run(red, 37.2, minutes=minutes)
+        _run(green, 37.2, minutes=minutes)
+    steady = [sql for sql in prepared() if sql not in before]
+    assert len(steady) == 2, steady  # the red one and the green one, each prepared once
+    assert all(steady_runs.ASYNC_COMMIT in sql for sql in steady)
+    assert Escalation.objects.get().breach_count == 4
+    assert Deviation.objects.count() == 7
