@@ -8,16 +8,16 @@ ingest-key authentication, JSON parsing, per-sample validation, the sensor check
 (PostgreSQL), the ``WriteRequest`` encoding and the remote write. The reference
 sends the same samples (same series, same batches of 1,000, the SDK's size) to the
 same Prometheus as a remote-write client would: ``WriteRequest`` encoded from the
-samples, then POSTed, one request per batch; a second reference POSTs bodies
-encoded beforehand (Prometheus' own work only). Goal: API samples/s at least 0.5
+samples with the store's own encoder (``promwire.encode``: a faster encoder speeds
+both sides), then POSTed over keep-alive urllib3, one request per batch, one
+sender; a second reference POSTs bodies encoded beforehand (Prometheus' own work
+only). Goal: API samples/s at least 0.5
 times the encode-and-send reference.
 
-Measured on the 2-core machine (load average 12-16, 2026-12-02): 0.03-0.05 (API
-15-23k samples/s, encode + POST 330-830k/s). Prometheus takes a 1,000-sample request
-in about a millisecond; the API spends its time in the per-sample Python work
-(JSON, ``check_sample``, series keys) and the per-request ingest-key and sensor
-queries, which the ``database`` store pays too; the store's encoding and send are
-about a tenth of a request.
+The API figure is also split (two clock reads around ``PrometheusStore.write``): the
+store's write (encode + remote write, what the reference pays too) and the rest of
+the request (test-client HTTP stack, ingest key, JSON, checks, sensor query), which
+only the API pays. bench/README.md ("prometheus store ingest") has the figures.
 """
 
 import json
