@@ -129,3 +129,41 @@ def test_any_request_decodes_to_what_was_encoded(raw):
         for i, (labels, points) in enumerate(raw)
     ]
     assert parsed(encode_columns(series)) == expected(series)
+
+
+def test_the_store_sends_each_series_in_time_order_one_sample_a_millisecond(monkeypatch):
+    from ops.metrics.store import prometheus
+
+    sent = []
+    monkeypatch.setattr(prometheus, "remote_write", sent.append)
+    a, b = ("svc", "m", "{}"), ("svc", "m", '{"lane":"2"}')
+    us = NOW_MS * 1000
+    rows = [
+        (a, us + 2_000, 2.0, {}),
+        (b, us + 5_999, 9.0, {"lane": "2"}),  # microseconds round down to the millisecond
+        (a, us + 1_000, 1.0, {}),  # out of order: sorted
+        (a, us + 2_400, 2.5, {}),  # the same millisecond as 2.0, later in the batch: wins
+    ]
+    written = prometheus.PrometheusStore().write({a: {}, b: {"lane": "2"}}, [rows[:2], rows[2:]])
+    assert written == 4
+    (body,) = sent
+    assert parsed(body) == expected(
+        [
+            (series_labels("svc", "m", {}), [NOW_MS + 1, NOW_MS + 2], [1.0, 2.5]),
+            (series_labels("svc", "m", {"lane": "2"}), [NOW_MS + 5], [9.0]),
+        ]
+    )
+
+
+def test_the_store_sends_one_series_in_order_as_given(monkeypatch):
+    from ops.metrics.store import prometheus
+
+    sent = []
+    monkeypatch.setattr(prometheus, "remote_write", sent.append)
+    key = ("svc", "m", "{}")
+    rows = [(key, (NOW_MS + i) * 1000 + 999, float(i), {}) for i in range(1500)]
+    assert prometheus.PrometheusStore().write({key: {}}, [rows[:1000], rows[1000:]]) == 1500
+    ms = [NOW_MS + i for i in range(1500)]
+    assert parsed(sent[0]) == expected(
+        [(series_labels("svc", "m", {}), ms, list(map(float, range(1500))))]
+    )
