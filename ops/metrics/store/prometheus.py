@@ -26,13 +26,14 @@ until they expire (deleting series needs Prometheus' admin API, off by default).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import chain
 
 from ops.metrics.store import promgraphs, promreads
 from ops.metrics.store.base import MaintenanceResult, MetricsStore, Row, SeriesKey
 from ops.metrics.store.promhttp import RemoteWriteRefused, remote_write
-from ops.metrics.store.promwire import encode, label_problem, series_labels
+from ops.metrics.store.promwire import encode_columns, label_problem, series_labels
 
 __all__ = ["PrometheusStore", "RemoteWriteRefused"]
 
@@ -53,6 +54,31 @@ def labels_problem(labels: dict) -> str | None:
     return None
 
 
+def _columns(rows: list[Row]) -> dict[SeriesKey, tuple[list[int], list[float]]]:
+    """Each series' timestamps (ms, a sample's microseconds rounded down) and values, in
+    row order. One series (a sender's usual batch) is two list comprehensions."""
+    if len({row[0] for row in rows}) == 1:
+        return {rows[0][0]: ([row[1] // 1000 for row in rows], [row[2] for row in rows])}
+    columns: dict[SeriesKey, tuple[list[int], list[float]]] = {}
+    for key, us, value, _ in rows:
+        found = columns.get(key)
+        if found is None:
+            found = columns[key] = ([], [])
+        found[0].append(us // 1000)
+        found[1].append(value)
+    return columns
+
+
+def _in_time_order(ms: list[int], values: list[float]) -> tuple[Sequence[int], Sequence[float]]:
+    """Ascending and one sample per millisecond: the later of two samples of one ms wins
+    (Prometheus would drop a sample not newer than the one before it in the request)."""
+    if ms == sorted(ms) and len(set(ms)) == len(ms):  # C loops, no Python one a sample
+        return ms, values
+    latest = dict(zip(ms, values, strict=True))  # the later sample of a millisecond wins
+    ordered = sorted(latest.items())
+    return [when for when, _ in ordered], [value for _, value in ordered]
+
+
 class PrometheusStore(MetricsStore):
     name = "prometheus"
 
@@ -64,26 +90,18 @@ class PrometheusStore(MetricsStore):
             problem = labels_problem(labels)
             if problem:
                 raise ValueError(f"series {key!r}: {problem}")
-        points: dict[SeriesKey, dict[int, float]] = {}
-        written = 0
-        for rows in chunks:  # every chunk checked (a bad one raises) before anything is sent
-            written += len(rows)
-            for key, us, value, _ in rows:
-                found = points.get(key)
-                if found is None:
-                    found = points[key] = {}
-                found[us // 1000] = value  # the later of two samples of one ms wins
-        if not points:
+        # Every chunk is taken (a bad one raises) before anything is sent.
+        taken = list(chunks)
+        rows = taken[0] if len(taken) == 1 else list(chain.from_iterable(taken))
+        if not rows:
             return 0
         remote_write(
-            encode(
-                {
-                    series_labels(key[0], key[1], series[key]): list(found.items())
-                    for key, found in points.items()
-                }
+            encode_columns(
+                (series_labels(key[0], key[1], series[key]), *_in_time_order(ms, values))
+                for key, (ms, values) in _columns(rows).items()
             )
         )
-        return written
+        return len(rows)
 
     def window_stats(self, queries):
         return promreads.window_stats(queries)

@@ -2,8 +2,10 @@
 
 The message types are Prometheus' own (``prompb/remote.proto`` and ``types.proto``,
 the fields remote write 0.1.0 uses), declared here as a descriptor so that no
-generated code is vendored; ``protobuf`` serialises them and ``cramjam`` compresses
-with snappy's block format, which is what ``Content-Encoding: snappy`` means there.
+generated code is vendored. ``promencode`` writes the few fields remote write uses by
+hand (the protobuf package decodes them: ``decode``, and the tests check the two
+agree); ``cramjam`` compresses with snappy's block format, which is what
+``Content-Encoding: snappy`` means there.
 
 Names follow Prometheus' rules: a metric name matches ``[a-zA-Z_:][a-zA-Z0-9_:]*``,
 a label name ``[a-zA-Z_][a-zA-Z0-9_]*`` and names starting ``__`` are reserved.
@@ -16,9 +18,12 @@ rule, so for a declared sensor it is the identity. Label names are not rewritten
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 
 import cramjam
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+from ops.metrics.store import promencode
 
 CONTENT_HEADERS = {
     "Content-Type": "application/x-protobuf",
@@ -92,17 +97,20 @@ def encode(series: dict[tuple, list[tuple[int, float]]]) -> bytes:
     Each series' samples are sent in time order (Prometheus drops a sample that is
     not newer than the last one of its series in the same request).
     """
-    request = WriteRequest()
-    add_series = request.timeseries.add
+    columns = []
     for labels, points in series.items():
-        ts = add_series()
-        add_label = ts.labels.add
-        for key, value in labels:
-            add_label(name=key, value=value)
-        add_sample = ts.samples.add
-        for when, value in sorted(points):
-            add_sample(value=value, timestamp=when)
-    return bytes(cramjam.snappy.compress_raw(request.SerializeToString()))
+        ms, values = zip(*points, strict=True) if points else ((), ())
+        if list(ms) != sorted(ms):  # (already in order: no tuple comparisons)
+            ms, values = zip(*sorted(points), strict=True)
+        columns.append((labels, ms, values))
+    return encode_columns(columns)
+
+
+def encode_columns(series: Iterable[tuple[tuple, Sequence[int], Sequence[float]]]) -> bytes:
+    """``[(label set, timestamps ms, values), ...]``, each series' timestamps in the order
+    to send (ascending) -> the snappy-compressed body; ``promencode`` writes the bytes."""
+    body = b"".join(promencode.timeseries(labels, ms, values) for labels, ms, values in series)
+    return bytes(cramjam.snappy.compress_raw(body))
 
 
 def decode(body: bytes) -> dict[tuple, list[tuple[int, float]]]:
