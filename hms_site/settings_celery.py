@@ -59,6 +59,10 @@ HMS_METRIC_PARTITIONS_AHEAD = env_int("HMS_METRIC_PARTITIONS_AHEAD", 3, minimum=
 # database store on PostgreSQL: a day partition is compacted into hourly blocks once its
 # end is this many hours old (the grace for late samples; later ones are merged too).
 HMS_METRIC_COMPACT_AFTER_HOURS = env_int("HMS_METRIC_COMPACT_AFTER_HOURS", 2, minimum=0)
+# Worker processes: the cyclic collector's generation-0 threshold, set with the start-up
+# freeze (hms_site.celery.freeze_start_up_heap). Python's 700 makes a 10,000-SLO tick,
+# which allocates ~10 containers a SLO, run ~150 young collections a pass.
+HMS_WORKER_GC_THRESHOLD = env_int("HMS_WORKER_GC_THRESHOLD", 50_000, minimum=100)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ops.tasks.record_heartbeat", "schedule": HEARTBEAT_SECONDS},
     # A pass or scrape not started within its interval is dropped: the next one supersedes it.
