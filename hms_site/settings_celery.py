@@ -5,7 +5,7 @@
 from celery.schedules import crontab
 from kombu import Queue
 
-from hms_site.env import env_float, env_int, env_str
+from hms_site.env import env_bool, env_float, env_int, env_str
 from hms_site.settings_base import REDIS_URL, VAR_DIR
 
 # --- Celery -------------------------------------------------------------------
@@ -52,6 +52,10 @@ HMS_SLO_TRIGGER_SECONDS = env_float("HMS_SLO_TRIGGER_SECONDS", 0.5, minimum=0.0)
 # is sent again by the beat (ops.slo_handoff.sweep); a failed hand-off is tried this often.
 HMS_SLO_HANDOFF_GRACE_SECONDS = env_float("HMS_SLO_HANDOFF_GRACE_SECONDS", 15.0, minimum=1.0)
 HMS_SLO_HANDOFF_MAX_ATTEMPTS = env_int("HMS_SLO_HANDOFF_MAX_ATTEMPTS", 5, minimum=1)
+# PostgreSQL: a pass that moves no SLO state (values only) commits without waiting for
+# the WAL flush; a crash of the database server may lose its values, the next pass
+# writes them again (ops.slo). State changes always commit synchronously.
+HMS_SLO_ASYNC_COMMIT = env_bool("HMS_SLO_ASYNC_COMMIT", True)
 HMS_SCRAPE_SECONDS = env_float("HMS_SCRAPE_SECONDS", 15.0, minimum=1.0)
 HMS_METRIC_RETENTION_DAYS = env_int("HMS_METRIC_RETENTION_DAYS", 30, minimum=1)
 # database store on PostgreSQL: day partitions created this many days ahead (hourly).
