@@ -5,7 +5,7 @@
 from celery.schedules import crontab
 from kombu import Queue
 
-from hms_site.env import env_float, env_int, env_str
+from hms_site.env import env_bool, env_float, env_int, env_str
 from hms_site.settings_base import REDIS_URL, VAR_DIR
 
 # --- Celery -------------------------------------------------------------------
@@ -52,6 +52,10 @@ HMS_SLO_TRIGGER_SECONDS = env_float("HMS_SLO_TRIGGER_SECONDS", 0.5, minimum=0.0)
 # is sent again by the beat (ops.slo_handoff.sweep); a failed hand-off is tried this often.
 HMS_SLO_HANDOFF_GRACE_SECONDS = env_float("HMS_SLO_HANDOFF_GRACE_SECONDS", 15.0, minimum=1.0)
 HMS_SLO_HANDOFF_MAX_ATTEMPTS = env_int("HMS_SLO_HANDOFF_MAX_ATTEMPTS", 5, minimum=1)
+# PostgreSQL: a pass that moves no SLO state (values only) commits without waiting for
+# the WAL flush; a crash of the database server may lose its values, the next pass
+# writes them again (ops.slo). State changes always commit synchronously.
+HMS_SLO_ASYNC_COMMIT = env_bool("HMS_SLO_ASYNC_COMMIT", True)
 HMS_SCRAPE_SECONDS = env_float("HMS_SCRAPE_SECONDS", 15.0, minimum=1.0)
 HMS_METRIC_RETENTION_DAYS = env_int("HMS_METRIC_RETENTION_DAYS", 30, minimum=1)
 # database store on PostgreSQL: day partitions created this many days ahead (hourly).
@@ -59,6 +63,10 @@ HMS_METRIC_PARTITIONS_AHEAD = env_int("HMS_METRIC_PARTITIONS_AHEAD", 3, minimum=
 # database store on PostgreSQL: a day partition is compacted into hourly blocks once its
 # end is this many hours old (the grace for late samples; later ones are merged too).
 HMS_METRIC_COMPACT_AFTER_HOURS = env_int("HMS_METRIC_COMPACT_AFTER_HOURS", 2, minimum=0)
+# Worker processes: the cyclic collector's generation-0 threshold, set with the start-up
+# freeze (hms_site.celery.freeze_start_up_heap). Python's 700 makes a 10,000-SLO tick,
+# which allocates ~10 containers a SLO, run ~150 young collections a pass.
+HMS_WORKER_GC_THRESHOLD = env_int("HMS_WORKER_GC_THRESHOLD", 50_000, minimum=100)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "ops.tasks.record_heartbeat", "schedule": HEARTBEAT_SECONDS},
     # A pass or scrape not started within its interval is dropped: the next one supersedes it.

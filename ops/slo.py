@@ -29,6 +29,7 @@ from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -79,15 +80,16 @@ def _rows(at: datetime, services=None) -> list[Row]:
     """
     chosen = SLO.objects.all() if services is None else SLO.objects.filter(service_id__in=services)
     slos = list(
-        chosen.values_list(
+        chosen.order_by().values_list(  # no ORDER BY: the writes sort what they need
             "id", "service_id", "threshold", "state", "value", "sample_count", "min_samples",
             "in_maintenance", "target", "window_seconds", "percentile",
         )
     )  # fmt: skip
     if not slos:
         return []
+    names = {pct: percentile_statistic(pct) for pct in {row[-1] for row in slos}}  # a few
     queries = [
-        WindowQuery(service, target, window, at, percentile_statistic(pct), key=pk)
+        WindowQuery(service, target, window, at, names[pct], key=pk)
         for pk, service, *_, target, window, pct in slos
     ]
     stats = get_store().window_stats(queries)
@@ -115,9 +117,10 @@ def last_pass_at() -> datetime | None:
     return None if at is None or at == _NEVER else at
 
 
-def _maintenance_flags(rows: list[Row], at: datetime) -> set[str]:
-    """The services in maintenance now (one question per pass); flip the SLOs' flags and
-    re-arm the playbook of the services whose window just ended."""
+def _maintenance_flags(rows: list[Row], at: datetime) -> tuple[set[str], bool]:
+    """The services in maintenance now (one question per pass), and whether any SLO's flag
+    flipped; flip the flags and re-arm the playbook of the services whose window just
+    ended."""
     inside = maintenance.services_in_maintenance({r.service for r in rows}, at)
     entered = [r.pk for r in rows if r.service in inside and not r.was_in_maintenance]
     left = [r for r in rows if r.service not in inside and r.was_in_maintenance]
@@ -127,7 +130,7 @@ def _maintenance_flags(rows: list[Row], at: datetime) -> set[str]:
         SLO.objects.filter(pk__in=[r.pk for r in left]).update(in_maintenance=False)
         for row in left:
             incidents.maintenance_ended(row.service, row.pk, row.state, at)
-    return inside
+    return inside, bool(entered or left)
 
 
 def evaluate_all(at: datetime | None = None) -> PassResult:
@@ -160,7 +163,7 @@ def _evaluate(at: datetime, services: list[str] | None) -> PassResult:
         if services is None and not _claim_pass(at):
             result.stale = True
             return result
-        inside = _maintenance_flags(rows, at)
+        inside, flipped = _maintenance_flags(rows, at)
         moves, changed_values = {}, {}
         for row in rows:
             new_state = decide(row.value, row.threshold, row.count, row.min_samples)
@@ -170,7 +173,10 @@ def _evaluate(at: datetime, services: list[str] | None) -> PassResult:
             elif row.value != row.stored or row.count != row.stored_count:
                 changed_values[row.pk] = (row.value, row.count)
         result.changes = slo_writes.transitions(moves, at)
-        slo_writes.store_values(changed_values, at)
+        # Values only (no state moved, no flag flipped): the next pass writes them again,
+        # so the commit need not wait for the WAL flush (HMS_SLO_ASYNC_COMMIT).
+        steady = not moves and not flipped and settings.HMS_SLO_ASYNC_COMMIT
+        slo_writes.store_values(changed_values, at, asynchronous=steady)
         moved = {change.slo_id for change in result.changes}
         services = sorted({moves[pk][0] for pk in moved})
         if services:  # a lost message is sent again by the beat (slo_handoff.sweep)

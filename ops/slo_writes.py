@@ -24,19 +24,32 @@ _UPDATE_CHUNK = 500
 _MOVE_CHUNK = 150  # 6 parameters a row: under SQLite's 999
 
 
-def store_values(values: dict[int, tuple[float | None, int]], at: datetime) -> None:
+ASYNC_COMMIT = "SET LOCAL synchronous_commit = off; "
+
+
+def store_values(
+    values: dict[int, tuple[float | None, int]], at: datetime, asynchronous: bool = False
+) -> None:
     """Write the SLOs whose value or sample count changed (unchanged rows are not rewritten
-    every pass)."""
+    every pass).
+
+    ``asynchronous`` (PostgreSQL, inside the pass's transaction): the UPDATE is sent after
+    ``SET LOCAL synchronous_commit = off`` in the same round trip, so the pass's commit
+    does not wait for the WAL flush. Only for a pass that moves no state (``ops.slo``).
+    """
     if not values:
         return
     if connection.vendor == "postgresql":
         table = SLO._meta.db_table
+        sql = (
+            f"UPDATE {table} AS s SET value = v.value, sample_count = v.n, "  # noqa: S608
+            "evaluated_at = %s FROM unnest(%s::bigint[], %s::double precision[], "
+            "%s::integer[]) AS v(id, value, n) WHERE s.id = v.id "
+            "AND (s.evaluated_at IS NULL OR s.evaluated_at <= %s)"
+        )
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} AS s SET value = v.value, sample_count = v.n, "  # noqa: S608
-                "evaluated_at = %s FROM unnest(%s::bigint[], %s::double precision[], "
-                "%s::integer[]) AS v(id, value, n) WHERE s.id = v.id "
-                "AND (s.evaluated_at IS NULL OR s.evaluated_at <= %s)",
+                (ASYNC_COMMIT if asynchronous else "") + sql,
                 (at, literal(values), *map(literal, zip(*values.values(), strict=True)), at),
             )
         return

@@ -46,13 +46,13 @@ def _relation(columns: list[str], rows: list[tuple]) -> tuple[str, str, list]:
     PostgreSQL: ``unnest`` of one array per column, each ONE text literal (``arrays``).
     """
     if _pg():
-        # A pass's rows share a few instants: each formatted once.
-        instants = {v for row in rows for v in row if isinstance(v, datetime)}
-        iso = {v: v.isoformat() for v in instants}
         kinds = [PG_TYPES[c] for c in columns]
         casts = ", ".join(f"%s::{k}[]" for k in kinds)
-        columns_of = zip(kinds, zip(*rows, strict=True), strict=True)
-        params = [arrays.literal(col, kind, iso) for kind, col in columns_of]
+        params = []
+        for kind, col in zip(kinds, zip(*rows, strict=True), strict=True):
+            # A pass's rows share a few instants: each formatted once.
+            iso = {v: v.isoformat() for v in set(col)} if kind == "timestamptz" else None
+            params.append(arrays.literal(col, kind, iso))
         return "", f"unnest({casts}) AS q({', '.join(columns)})", params
     to_db = connection.ops.adapt_datetimefield_value
     values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
@@ -98,8 +98,9 @@ def _by_path(rows: list[tuple]) -> list[tuple[datetime, list[tuple]]]:
     now = datetime.now(UTC)
     horizon = compaction.read_horizon(now)  # once: the same rule as ``reaches_blocks``
     paths: dict[bool, list[tuple]] = defaultdict(list)
+    before = {start: _aware(start) < horizon for start in {row[3] for row in rows}}
     for row in rows:
-        paths[_aware(row[3]) < horizon].append(row)
+        paths[before[row[3]]].append(row)
     return [(now, group) for group in paths.values()]
 
 
@@ -122,26 +123,29 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _pg_window(kind: str, rows: list[tuple]) -> dict[int, tuple]:
-    """{i: (samples, newest, value…)}: ``pct`` rows carry a ``frac`` column and give the
+    """{i: (i, samples, newest, value…)}: ``pct`` rows carry a ``frac`` column and give the
     percentile; ``agg`` rows give avg, min, max, sum and last."""
     columns = ["i", "service", "metric", "start", "at"] + (["frac"] if kind == "pct" else [])
     select, values = _PG_SELECTS[kind]
     found = {}
     for now, group in _by_path(rows):
         _, source, params = _relation(columns, group)
-        since = min(_aware(r[3]) for r in group)
+        since = min(_aware(start) for start in {r[3] for r in group})
         sql = (
             f"SELECT q.i, w.n, w.newest, {values} FROM {source} CROSS JOIN LATERAL ("  # noqa: S608
             f"SELECT count(*) AS n, {_NEWEST_US} AS newest, {select} "
             f"{_window_join(since, now)}) AS w"
         )
         # newest stays integer microseconds here (``_newest`` turns it into a datetime).
-        found.update({row[0]: row[1:] for row in _fetch(sql, params, jit_off=True)})
+        found.update({row[0]: row for row in _fetch(sql, params, jit_off=True)})
     return found
 
 
-def _newest(us: int | None) -> datetime | None:
-    return None if us is None else _EPOCH + timedelta(microseconds=us)
+def _newest(us: int | None, made: dict) -> datetime | None:
+    """``us`` (integer microseconds) as a datetime, each instant made once (``made``)."""
+    if us is not None and us not in made:
+        made[us] = _EPOCH + timedelta(microseconds=us)
+    return None if us is None else made[us]
 
 
 def _sqlite_window(rows: list[tuple]) -> dict[int, list[tuple]]:
@@ -174,21 +178,28 @@ def _from_values(statistic: str, pairs: list[tuple]) -> float | None:
 _AGG_INDEX = {"avg": 0, "min": 1, "max": 2, "sum": 3, "last": 4}
 
 
-def _window_key(q) -> tuple:
-    return (q.service, q.metric, q.at - timedelta(seconds=q.window_seconds), q.at, q.statistic)
+def _window_key(q, starts: dict) -> tuple:
+    """(service, metric, start, at, statistic); ``starts``: each (at, window)'s start, once."""
+    window = (q.at, q.window_seconds)
+    start = starts.get(window)
+    if start is None:
+        start = starts[window] = q.at - timedelta(seconds=q.window_seconds)
+    return (q.service, q.metric, start, q.at, q.statistic)
 
 
 def window_stats(queries) -> list[WindowStat]:
     distinct: dict[tuple, int] = {}
-    keys = [_window_key(q) for q in queries]
-    for key in keys:
-        distinct.setdefault(key, len(distinct))
-    answers: dict[int, tuple] = {}  # i -> (samples, newest, value); newest in µs on PG
-    to_time = _newest if _pg() else _aware
+    starts: dict[tuple, datetime] = {}
+    keys = [_window_key(q, starts) for q in queries]
+    which = [distinct.setdefault(key, len(distinct)) for key in keys]
+    answers: dict[int, tuple] = {}  # i -> (i, samples, newest, value); newest in µs on PG
+    made: dict[int, datetime] = {}
+    to_time = (lambda us: _newest(us, made)) if _pg() else _aware
     if _pg():
         pct, agg = [], {}
+        fractions = {s: percentile_of(s) for s in {key[4] for key in distinct}}
         for key, i in distinct.items():
-            p = percentile_of(key[4])
+            p = fractions[key[4]]
             if p:
                 pct.append((i, *key[:4], p / 100.0))
             else:
@@ -198,19 +209,19 @@ def window_stats(queries) -> list[WindowStat]:
         if agg:
             found = _pg_window("agg", [(i, *key) for key, i in agg.items()])
             for key, i in distinct.items():
-                if percentile_of(key[4]) is None:
-                    n, newest, *values = found[agg[key[:4]]]
+                if fractions[key[4]] is None:
+                    _, n, newest, *values = found[agg[key[:4]]]
                     value = float(n) if key[4] == "count" else values[_AGG_INDEX[key[4]]]
-                    answers[i] = (n, newest, None if not n else value)
+                    answers[i] = (i, n, newest, None if not n else value)
     else:
         found = _sqlite_window([(i, *key[:4]) for key, i in distinct.items()])
         for key, i in distinct.items():
             pairs = found.get(i, [])
             newest = max((ts for _, ts in pairs), default=None)
-            answers[i] = (len(pairs), newest, _from_values(key[4], pairs))
+            answers[i] = (i, len(pairs), newest, _from_values(key[4], pairs))
     result = []
-    for q, key in zip(queries, keys, strict=True):
-        n, newest, value = answers[distinct[key]]
+    for q, i in zip(queries, which, strict=True):
+        _, n, newest, value = answers[i]
         value = None if value is None else float(value)
         result.append(WindowStat(query=q, value=value, samples=n, newest=to_time(newest)))
     return result
