@@ -12,7 +12,6 @@ time (bounded by ``backtest_input.MAX_POINTS``). docs/VERDICTS.md, "Backtest".
 from __future__ import annotations
 
 import copy
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -107,25 +106,21 @@ def _pair(reading: Reading) -> tuple[Reading, str]:
     return (Reading(None), reading.reason) if reading.details else (reading, "")
 
 
-_beside: ThreadPoolExecutor | None = None
-
-
 def _measured_and_read(chosen: Baseline, span: given.Range):
     """``(readings, reads or None, the times' texts)``: for one ``query_range``, the routes
-    and policies read and the texts written while the request is out (the request in a
-    pool thread: the database stays on this one)."""
-    global _beside
+    and policies read, its statement sent before the request and its rows read after
+    (``prepared_reads.fetchall_beside``), and the texts written while both are out."""
     if not _one_range(chosen):
         return readings(chosen, span), None, points.iso_times(span)
-    if _beside is None:
-        _beside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="backtest")
-    pending = _beside.submit(_from_range, chosen, span.since, points.count(span), span.step)
-    try:
-        reads = _reads(chosen)
-        texts = points.iso_times(span)
-    finally:
-        measured = pending.result()
-    return measured, reads, texts
+
+    def measured_and_texts():
+        measured = _from_range(chosen, span.since, points.count(span), span.step)
+        return measured, points.iso_times(span)
+
+    rows, (measured, texts) = prepared_reads.fetchall_beside(
+        _READS_SQL, _reads_params(chosen), measured_and_texts
+    )
+    return measured, _reads_of(rows), texts
 
 
 _ROUTE, _CHANNEL, _POLICY = EscalationRoute._meta, Channel._meta, EscalationPolicy._meta
@@ -154,13 +149,18 @@ _READS_SQL = (
 )
 
 
+def _reads_params(baseline: Baseline) -> list:
+    action = str(EscalationPolicy.Action.RECOMMEND_LEADERSHIP_REVIEW)
+    return [True, True, baseline.program_id, baseline.pk, True, action]
+
+
 def _reads(baseline: Baseline) -> tuple[list[EscalationRoute], list[int]]:
     """The routes ``apm.escalations.routes_for`` picks from (levels are filtered per run)
     and the ``after_days_no_fix`` of the baseline's active leadership-review policies."""
-    action = str(EscalationPolicy.Action.RECOMMEND_LEADERSHIP_REVIEW)
-    rows = prepared_reads.fetchall(
-        _READS_SQL, [True, True, baseline.program_id, baseline.pk, True, action]
-    )
+    return _reads_of(prepared_reads.fetchall(_READS_SQL, _reads_params(baseline)))
+
+
+def _reads_of(rows: list[tuple]) -> tuple[list[EscalationRoute], list[int]]:
     routes = [
         EscalationRoute(min_level=level, channel=Channel(pk=pk, kind=kind))
         for what, level, pk, kind, _ in rows

@@ -2,7 +2,7 @@
 prepared statement per connection (reused, and prepared again after a rollback)."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from apm import prepared_reads
 
@@ -41,3 +41,40 @@ def test_one_prepared_statement_per_connection_and_none_after_a_rollback():
     assert _prepared_here() == 0  # psycopg deallocates all on a rollback
     assert prepared_reads.fetchall(SQL, [8, 9]) == _plain([8, 9])
     assert _prepared_here() == 1
+
+
+def test_beside_gives_the_rows_and_the_works_result_once():
+    calls = []
+    rows, done = prepared_reads.fetchall_beside(SQL, [3, 4], lambda: calls.append(1) or "done")
+    assert (rows, done, calls) == (_plain([3, 4]), "done", [1])
+
+
+def _pipeline_status() -> str:
+    import psycopg
+
+    return psycopg.pq.PipelineStatus(connection.connection.pgconn.pipeline_status).name
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pipelined on PostgreSQL only")
+def test_beside_the_statement_is_out_while_the_work_runs():
+    seen = []
+
+    def work():  # the statement is sent, its rows not yet read: the pipeline is open
+        seen.append(_pipeline_status())
+        return 1
+
+    assert prepared_reads.fetchall_beside(SQL, [1, 2], work) == (_plain([1, 2]), 1)
+    assert seen == ["ON"]
+    assert _pipeline_status() == "OFF"
+
+
+def test_beside_a_failing_work_or_statement_leaves_the_connection_usable():
+    def fails():
+        raise RuntimeError("the request failed")
+
+    with pytest.raises(RuntimeError):
+        prepared_reads.fetchall_beside(SQL, [1, 2], fails)
+    assert _plain([1, 2]) == prepared_reads.fetchall(SQL, [1, 2])
+    with pytest.raises(DatabaseError):
+        prepared_reads.fetchall_beside("SELECT * FROM no_such_table_here", [], lambda: 1)
+    assert _plain([5, 6]) == prepared_reads.fetchall(SQL, [5, 6])
