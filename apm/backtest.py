@@ -84,20 +84,21 @@ def _from_range(chosen: Baseline, since: datetime, count: int, step: int) -> lis
     """ONE ``query_range`` (value and count together when ``min_samples`` is above 1)."""
     probe = probe_for(chosen.probe_kind)
     last = since + timedelta(seconds=(count - 1) * step)
+    missing = (Reading(None, None, "Prometheus returned an empty result (no such series)"), "")
+    first = since.timestamp()  # the answer's times are first + k * step (whole: exact)
+    times = [first + k * step for k in range(count)]
+    if not first.is_integer():
+        times = [round(t, 3) for t in times]
     try:
         if chosen.min_samples > 1:
             found = probe.measure_range_counting(
                 chosen.probe_query, chosen.count_query, since, last, step
             )
-        else:
-            found = probe.measure_range(chosen.probe_query, since, last, step)
+        else:  # the pairs straight from the answer, one per value
+            query = chosen.probe_query
+            return probe.measure_steps(query, since, last, step, times, _pair, missing)
     except ProbeError as exc:
         return [(Reading(None), str(exc))] * count
-    missing = (Reading(None, None, "Prometheus returned an empty result (no such series)"), "")
-    first = since.timestamp()  # the answer's times are first + k * step (whole: exact)
-    times = (first + k * step for k in range(count))
-    if not first.is_integer():
-        times = (round(t, 3) for t in times)
     return [missing if (r := found.get(t)) is None else _pair(r) for t in times]
 
 
