@@ -22,6 +22,7 @@ from apm import backtest_points as points
 from apm import escalation_rules as rules
 from apm import notices, policies, prepared_reads, services
 from apm.models import Baseline, EscalationPolicy, EscalationRoute
+from apm.models.escalation import level_rank
 from apm.probes import ProbeError, Reading, probe_for
 from ops.models import Channel
 
@@ -155,15 +156,18 @@ def _reads_params(baseline: Baseline) -> list:
     return [True, True, baseline.program_id, baseline.pk, True, action]
 
 
-def _reads(baseline: Baseline) -> tuple[list[EscalationRoute], list[int]]:
+def _reads(baseline: Baseline) -> tuple[list[tuple[int, int, bool]], list[int]]:
     """The routes ``apm.escalations.routes_for`` picks from (levels are filtered per run)
     and the ``after_days_no_fix`` of the baseline's active leadership-review policies."""
     return _reads_of(prepared_reads.fetchall(_READS_SQL, _reads_params(baseline)))
 
 
-def _reads_of(rows: list[tuple]) -> tuple[list[EscalationRoute], list[int]]:
+def _reads_of(rows: list[tuple]) -> tuple[list[tuple[int, int, bool]], list[int]]:
+    """Each active route as ``(its minimum level's rank, its channel's pk, whether that
+    channel takes follow-ups)`` (``EscalationRoute.accepts``, ``notices.takes_follow_ups``
+    without a model instance each), and the policies' days."""
     routes = [
-        EscalationRoute(min_level=level, channel=Channel(pk=pk, kind=kind))
+        (level_rank(level), pk, notices.takes_follow_ups(Channel(kind=kind)))
         for what, level, pk, kind, _ in rows
         if what == "route"
     ]
@@ -183,10 +187,12 @@ def _reviews(streaks, days_list: list[int]) -> int:
     return count
 
 
-def _step(chosen: Baseline, open_level, reading: Reading, error: str, reads):
-    """``(reads, (status, pct, action, level after, red, channels told or None, actual,
-    reason))``: one point's verdict and decision given the level open before it; the
-    channels told when it announces (the routes read then if not yet)."""
+def _entry(chosen: Baseline, open_level, pair, reads, tables: dict):
+    """``(reads, (point, red, event, level after, its memo table))``: one point's answer
+    (its ``at`` to be set), whether red, ``(action, channels told or None)`` when it opens,
+    announces or resolves (else None), and the level open after it; the routes are read
+    when it announces, if not yet."""
+    reading, error = pair
     status, pct = services.verdict(chosen, reading, error)
     decision = rules.decide(
         open_level=open_level, status=status, deviation_pct=pct, threshold_pct=chosen.threshold_pct
@@ -194,10 +200,15 @@ def _step(chosen: Baseline, open_level, reading: Reading, error: str, reads):
     taking = None
     if decision.announces:
         reads = reads or _reads(chosen)
-        taking = [r.channel for r in reads[0] if r.accepts(decision.level)]
-    red = status in rules.RED_STATUSES
-    step = (status, pct, decision.action, decision.level, red, taking)
-    return reads, (*step, reading.value, error or reading.reason)
+        rank = level_rank(decision.level)
+        taking = [(pk, follows) for least, pk, follows in reads[0] if rank >= least]
+    point = {"at": None, "actual": reading.value, "deviation_pct": pct, "status": status,
+             "escalation": decision.action, "reason": error or reading.reason}  # fmt: skip
+    event = None
+    if taking is not None or decision.action in (rules.OPEN, rules.RESOLVE):
+        event = (decision.action, taking)
+    after = tables.setdefault(decision.level, {})
+    return reads, (point, status in rules.RED_STATUSES, event, decision.level, after)
 
 
 def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
@@ -209,42 +220,38 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
     # A rolling PromQL baseline's routes and policies are read while its request is out;
     # any other's once, when the first escalation would be announced.
     measured, reads, texts = _measured_and_read(chosen, span)
-    red_since, told = None, set()
+    red_since, told = None, {}
     breaches = opened = notifications = 0
     streaks, out = [], []
-    # Each point's verdict and decision are pure functions of its reading (shared per
-    # value), its error and the level open before it (a 90-day history has a handful of
-    # each): computed once per distinct (level, reading, error), keyed by identity (the
-    # levels are the enum's members, the readings live in ``measured`` until the end).
-    memo: dict[tuple, tuple] = {}
-    open_level, OPEN, RESOLVE, append = None, rules.OPEN, rules.RESOLVE, out.append
-    for k, (at, (reading, error)) in enumerate(zip(texts, measured, strict=True)):
-        key = (id(open_level), id(reading), error)
-        step_result = memo.get(key)
-        if step_result is None:
-            reads, step_result = _step(chosen, open_level, reading, error, reads)
-            memo[key] = step_result
-        status, pct, action, open_level, red, taking, value, reason = step_result
+    # Each point's answer and decision are pure functions of its (reading, error) pair
+    # (shared per value) and the level open before it (a 90-day history has a handful of
+    # each): computed once per distinct pair and level, in one memo table per level open
+    # (keyed by the pair's identity: the pairs live in ``measured`` until the end).
+    tables: dict = {None: {}}
+    table, OPEN, RESOLVE, append = tables[None], rules.OPEN, rules.RESOLVE, out.append
+    open_level = None  # the level of the escalation open (None: none)
+    for k, (at, pair) in enumerate(zip(texts, measured, strict=True)):
+        entry = table.get(id(pair))
+        if entry is None:
+            reads, entry = _entry(chosen, open_level, pair, reads, tables)
+            table[id(pair)] = entry
+        template, red, event, open_level, table = entry
+        point = template.copy()
+        point["at"] = at
+        append(point)
         breaches += red
+        if event is None:
+            continue
+        action, taking = event
         if action == OPEN:
             opened += 1
-            red_since, told = since + timedelta(seconds=k * step), set()
+            red_since, told = since + timedelta(seconds=k * step), {}
         if taking is not None:  # announced: each route that takes the level is told
             notifications += len(taking)
             told.update(taking)
         elif action == RESOLVE:
-            notifications += sum(notices.takes_follow_ups(c) for c in told)
+            notifications += sum(told.values())  # the told channels that take follow-ups
             streaks.append((red_since, since + timedelta(seconds=k * step)))
-        append(
-            {
-                "at": at,
-                "actual": value,
-                "deviation_pct": pct,
-                "status": status,
-                "escalation": action,
-                "reason": reason,
-            }
-        )
     if open_level is not None:
         streaks.append((red_since, span.until + timedelta(microseconds=1)))
     return {
