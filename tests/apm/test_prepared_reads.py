@@ -3,6 +3,7 @@ prepared statement per connection (reused, and prepared again after a rollback).
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from apm import prepared_reads
 
@@ -47,25 +48,42 @@ def test_beside_gives_the_rows_and_the_works_result_once():
     calls = []
     rows, done = prepared_reads.fetchall_beside(SQL, [3, 4], lambda: calls.append(1) or "done")
     assert (rows, done, calls) == (_plain([3, 4]), "done", [1])
+    assert prepared_reads.fetchall_beside(SQL, [None, 2], lambda: 1) == (_plain([None, 2]), 1)
 
 
-def _pipeline_status() -> str:
+def test_beside_the_types_are_a_plain_executions():
+    sql = "SELECT %s = %s, CAST(%s AS bigint), CAST(%s AS smallint), CAST(%s AS text)"
+    params = [True, True, 2**40, 7, "é"]
+    assert prepared_reads.fetchall_beside(sql, params, lambda: 1)[0] == [(True, 2**40, 7, "é")]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert cursor.fetchall() == [(True, 2**40, 7, "é")]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="sent first on PostgreSQL only")
+def test_beside_the_statement_is_out_while_the_work_runs():
     import psycopg
 
-    return psycopg.pq.PipelineStatus(connection.connection.pgconn.pipeline_status).name
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="pipelined on PostgreSQL only")
-def test_beside_the_statement_is_out_while_the_work_runs():
     seen = []
 
-    def work():  # the statement is sent, its rows not yet read: the pipeline is open
-        seen.append(_pipeline_status())
+    def work():  # the statement sent, its answer not read yet: a command in progress
+        seen.append(psycopg.pq.TransactionStatus(connection.connection.pgconn.transaction_status))
         return 1
 
     assert prepared_reads.fetchall_beside(SQL, [1, 2], work) == (_plain([1, 2]), 1)
-    assert seen == ["ON"]
-    assert _pipeline_status() == "OFF"
+    assert seen == [psycopg.pq.TransactionStatus.ACTIVE]
+
+
+def test_beside_the_statement_is_in_the_query_log_and_the_wrappers():
+    wrapped = []
+
+    def wrapper(execute, sql, params, many, context):
+        wrapped.append(sql)
+        return execute(sql, params, many, context)
+
+    with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(wrapper):
+        prepared_reads.fetchall_beside(SQL, [1, 2], lambda: 1)
+    assert len(queries) == 1 and wrapped == [SQL]
 
 
 def test_beside_a_failing_work_or_statement_leaves_the_connection_usable():
