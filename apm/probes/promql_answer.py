@@ -48,18 +48,19 @@ def range_steps(result: list, times: list[float], convert, missing) -> list:
     values = values_of(result)
     if len(values) == len(times):
         out, same = [], {}
-        for sample, at in zip(values, times, strict=True):
-            if type(sample) is not list or len(sample) != 2 or sample[0] != at:
-                break  # not the plain answer: the general way below
-            text = sample[1]
-            item = same.get(text) if type(text) is str else None
-            if item is None:
-                item = convert(_sample_reading(sample))
-                if type(text) is str:
-                    same[text] = item
-            out.append(item)
-        else:
-            return out
+        append, known = out.append, same.get
+        try:
+            for (at, text), expected in zip(values, times, strict=True):
+                if at != expected:
+                    break  # not the plain answer: the general way below
+                item = known(text)
+                if item is None:
+                    item = same[text] = convert(_sample_reading((at, text)))
+                append(item)
+            else:
+                return out
+        except (TypeError, ValueError):  # a sample not [time, value], a value not hashable
+            pass
     found = range_readings(result)
     return [missing if (r := found.get(t)) is None else convert(r) for t in times]
 
@@ -72,7 +73,7 @@ def _one_series(result: list) -> None:
         )
 
 
-def _sample_reading(sample: list) -> Reading:
+def _sample_reading(sample) -> Reading:
     """One ``[time, "value"]`` sample's Reading, as ``range_readings`` reads it."""
     try:
         value = float(sample[1])
