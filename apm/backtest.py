@@ -165,9 +165,9 @@ def _reads(baseline: Baseline) -> tuple[list[tuple[int, int, bool]], list[int]]:
 def _reads_of(rows: list[tuple]) -> tuple[list[tuple[int, int, bool]], list[int]]:
     """Each active route as ``(its minimum level's rank, its channel's pk, whether that
     channel takes follow-ups)`` (``EscalationRoute.accepts``, ``notices.takes_follow_ups``
-    without a model instance each), and the policies' days."""
+    without model instances), and the policies' days."""
     routes = [
-        (level_rank(level), pk, notices.takes_follow_ups(Channel(kind=kind)))
+        (level_rank(level), pk, notices.kind_takes_follow_ups(kind))
         for what, level, pk, kind, _ in rows
         if what == "route"
     ]
