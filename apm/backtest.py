@@ -111,7 +111,7 @@ def _pair(reading: Reading) -> tuple[Reading, str]:
 def _measured_and_read(chosen: Baseline, span: given.Range):
     """``(readings, reads or None, the times' texts)``: for one ``query_range``, the routes
     and policies read, its statement sent before the request and its rows read after
-    (``prepared_reads.fetchall_beside``), and the texts written while both are out."""
+    (``prepared_reads.fetchall_beside``), and the texts written after."""
     if not _one_range(chosen):
         return readings(chosen, span), None, points.iso_times(span)
 
@@ -133,8 +133,9 @@ def _col(meta, name: str) -> str:
 
 
 # Written out once from the models' metadata, as apm.escalation_statements does: the ORM's
-# compilation of these reads costs more than the rest of a 90-point backtest; run
-# prepared (``apm.prepared_reads``): PostgreSQL's planning of it costs more again. One
+# compilation of these reads costs more than the rest of a 90-point backtest. Beside one
+# ``query_range`` it is planned while the request is out (``prepared_reads.fetchall_beside``);
+# alone it runs prepared (PostgreSQL's planning costs more than its execution). One
 # statement: the routes (``route`` rows) and the review policies' days (``policy`` rows).
 _READS_SQL = (
     f"SELECT 'route', r.{_col(_ROUTE, 'min_level')}, c.{_CHANNEL.pk.column},"  # noqa: S608
