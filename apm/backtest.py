@@ -11,7 +11,6 @@ time (bounded by ``backtest_input.MAX_POINTS``). docs/VERDICTS.md, "Backtest".
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -32,8 +31,10 @@ POLICY_HOUR, POLICY_MINUTE = 2, 30
 
 def candidate(baseline: Baseline, data: dict) -> Baseline:
     """An unsaved copy of ``baseline`` with the candidate settings of ``data``, checked."""
-    chosen = copy.copy(baseline)
-    chosen._state = copy.copy(baseline._state)
+    # copy.copy(baseline) without its pickle round (model_unpickle's app registry lookup):
+    # Django's own state (a copied ``_state`` and fields cache) on a new instance.
+    chosen = type(baseline).__new__(type(baseline))
+    chosen.__setstate__(baseline.__reduce__()[2])
     errors = {}
     for field, minimum in (("target_value", None), ("threshold_pct", 0)):
         try:
