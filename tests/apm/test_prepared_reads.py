@@ -31,15 +31,20 @@ def test_the_rows_are_a_plain_executions():
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared on PostgreSQL only")
-def test_one_prepared_statement_per_connection_and_none_after_a_rollback():
+def test_one_prepared_statement_per_connection_kept_after_a_rollback_and_a_deallocate():
     for params in ([1, 2], [3, 4], [5, 6]):
         prepared_reads.fetchall(SQL, params)
     assert _prepared_here() == 1  # prepared once, run three times
-    assert connection.connection.prepare_threshold is None  # Django's setting is back
+    assert connection.connection.prepare_threshold is None  # Django's setting untouched
     with pytest.raises(RuntimeError), transaction.atomic():
         prepared_reads.fetchall(SQL, [1, 2])
         raise RuntimeError
-    assert _prepared_here() == 0  # psycopg deallocates all on a rollback
+    assert _prepared_here() == 1  # prepared statements are not transactional
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # from elsewhere: prepared again at once
+    assert prepared_reads.fetchall(SQL, [8, 9]) == _plain([8, 9])
+    assert _prepared_here() == 1
+    connection.close()  # a new connection prepares again
     assert prepared_reads.fetchall(SQL, [8, 9]) == _plain([8, 9])
     assert _prepared_here() == 1
 
