@@ -11,8 +11,6 @@ time (bounded by ``backtest_input.MAX_POINTS``). docs/VERDICTS.md, "Backtest".
 
 from __future__ import annotations
 
-import copy
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -23,6 +21,7 @@ from apm import backtest_points as points
 from apm import escalation_rules as rules
 from apm import notices, policies, prepared_reads, services
 from apm.models import Baseline, EscalationPolicy, EscalationRoute
+from apm.models.escalation import level_rank
 from apm.probes import ProbeError, Reading, probe_for
 from ops.models import Channel
 
@@ -32,8 +31,10 @@ POLICY_HOUR, POLICY_MINUTE = 2, 30
 
 def candidate(baseline: Baseline, data: dict) -> Baseline:
     """An unsaved copy of ``baseline`` with the candidate settings of ``data``, checked."""
-    chosen = copy.copy(baseline)
-    chosen._state = copy.copy(baseline._state)
+    # copy.copy(baseline) without its pickle round (model_unpickle's app registry lookup):
+    # Django's own state (a copied ``_state`` and fields cache) on a new instance.
+    chosen = type(baseline).__new__(type(baseline))
+    chosen.__setstate__(baseline.__reduce__()[2])
     errors = {}
     for field, minimum in (("target_value", None), ("threshold_pct", 0)):
         try:
@@ -85,20 +86,21 @@ def _from_range(chosen: Baseline, since: datetime, count: int, step: int) -> lis
     """ONE ``query_range`` (value and count together when ``min_samples`` is above 1)."""
     probe = probe_for(chosen.probe_kind)
     last = since + timedelta(seconds=(count - 1) * step)
+    missing = (Reading(None, None, "Prometheus returned an empty result (no such series)"), "")
+    first = since.timestamp()  # the answer's times are first + k * step (whole: exact)
+    times = [first + k * step for k in range(count)]
+    if not first.is_integer():
+        times = [round(t, 3) for t in times]
     try:
         if chosen.min_samples > 1:
             found = probe.measure_range_counting(
                 chosen.probe_query, chosen.count_query, since, last, step
             )
-        else:
-            found = probe.measure_range(chosen.probe_query, since, last, step)
+        else:  # the pairs straight from the answer, one per value
+            query = chosen.probe_query
+            return probe.measure_steps(query, since, last, step, times, _pair, missing)
     except ProbeError as exc:
         return [(Reading(None), str(exc))] * count
-    missing = (Reading(None, None, "Prometheus returned an empty result (no such series)"), "")
-    first = since.timestamp()  # the answer's times are first + k * step (whole: exact)
-    times = (first + k * step for k in range(count))
-    if not first.is_integer():
-        times = (round(t, 3) for t in times)
     return [missing if (r := found.get(t)) is None else _pair(r) for t in times]
 
 
@@ -107,25 +109,21 @@ def _pair(reading: Reading) -> tuple[Reading, str]:
     return (Reading(None), reading.reason) if reading.details else (reading, "")
 
 
-_beside: ThreadPoolExecutor | None = None
-
-
 def _measured_and_read(chosen: Baseline, span: given.Range):
     """``(readings, reads or None, the times' texts)``: for one ``query_range``, the routes
-    and policies read and the texts written while the request is out (the request in a
-    pool thread: the database stays on this one)."""
-    global _beside
+    and policies read, its statement sent before the request and its rows read after
+    (``prepared_reads.fetchall_beside``), and the texts written after."""
     if not _one_range(chosen):
         return readings(chosen, span), None, points.iso_times(span)
-    if _beside is None:
-        _beside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="backtest")
-    pending = _beside.submit(_from_range, chosen, span.since, points.count(span), span.step)
-    try:
-        reads = _reads(chosen)
-        texts = points.iso_times(span)
-    finally:
-        measured = pending.result()
-    return measured, reads, texts
+
+    def measured_and_texts():
+        measured = _from_range(chosen, span.since, points.count(span), span.step)
+        return measured, points.iso_times(span)
+
+    rows, (measured, texts) = prepared_reads.fetchall_beside(
+        _READS_SQL, _reads_params(chosen), measured_and_texts
+    )
+    return measured, _reads_of(rows), texts
 
 
 _ROUTE, _CHANNEL, _POLICY = EscalationRoute._meta, Channel._meta, EscalationPolicy._meta
@@ -136,8 +134,9 @@ def _col(meta, name: str) -> str:
 
 
 # Written out once from the models' metadata, as apm.escalation_statements does: the ORM's
-# compilation of these reads costs more than the rest of a 90-point backtest; run
-# prepared (``apm.prepared_reads``): PostgreSQL's planning of it costs more again. One
+# compilation of these reads costs more than the rest of a 90-point backtest. Beside one
+# ``query_range`` it is planned while the request is out (``prepared_reads.fetchall_beside``);
+# alone it runs prepared (PostgreSQL's planning costs more than its execution). One
 # statement: the routes (``route`` rows) and the review policies' days (``policy`` rows).
 _READS_SQL = (
     f"SELECT 'route', r.{_col(_ROUTE, 'min_level')}, c.{_CHANNEL.pk.column},"  # noqa: S608
@@ -154,15 +153,23 @@ _READS_SQL = (
 )
 
 
-def _reads(baseline: Baseline) -> tuple[list[EscalationRoute], list[int]]:
+def _reads_params(baseline: Baseline) -> list:
+    action = str(EscalationPolicy.Action.RECOMMEND_LEADERSHIP_REVIEW)
+    return [True, True, baseline.program_id, baseline.pk, True, action]
+
+
+def _reads(baseline: Baseline) -> tuple[list[tuple[int, int, bool]], list[int]]:
     """The routes ``apm.escalations.routes_for`` picks from (levels are filtered per run)
     and the ``after_days_no_fix`` of the baseline's active leadership-review policies."""
-    action = str(EscalationPolicy.Action.RECOMMEND_LEADERSHIP_REVIEW)
-    rows = prepared_reads.fetchall(
-        _READS_SQL, [True, True, baseline.program_id, baseline.pk, True, action]
-    )
+    return _reads_of(prepared_reads.fetchall(_READS_SQL, _reads_params(baseline)))
+
+
+def _reads_of(rows: list[tuple]) -> tuple[list[tuple[int, int, bool]], list[int]]:
+    """Each active route as ``(its minimum level's rank, its channel's pk, whether that
+    channel takes follow-ups)`` (``EscalationRoute.accepts``, ``notices.takes_follow_ups``
+    without model instances), and the policies' days."""
     routes = [
-        EscalationRoute(min_level=level, channel=Channel(pk=pk, kind=kind))
+        (level_rank(level), pk, notices.kind_takes_follow_ups(kind))
         for what, level, pk, kind, _ in rows
         if what == "route"
     ]
@@ -182,10 +189,12 @@ def _reviews(streaks, days_list: list[int]) -> int:
     return count
 
 
-def _step(chosen: Baseline, open_level, reading: Reading, error: str, reads):
-    """``(reads, (status, pct, action, level after, red, channels told or None, actual,
-    reason))``: one point's verdict and decision given the level open before it; the
-    channels told when it announces (the routes read then if not yet)."""
+def _entry(chosen: Baseline, open_level, pair, reads, tables: dict):
+    """``(reads, (point, red, event, level after, its memo table))``: one point's answer
+    (its ``at`` to be set), whether red, ``(action, channels told or None)`` when it opens,
+    announces or resolves (else None), and the level open after it; the routes are read
+    when it announces, if not yet."""
+    reading, error = pair
     status, pct = services.verdict(chosen, reading, error)
     decision = rules.decide(
         open_level=open_level, status=status, deviation_pct=pct, threshold_pct=chosen.threshold_pct
@@ -193,10 +202,15 @@ def _step(chosen: Baseline, open_level, reading: Reading, error: str, reads):
     taking = None
     if decision.announces:
         reads = reads or _reads(chosen)
-        taking = [r.channel for r in reads[0] if r.accepts(decision.level)]
-    red = status in rules.RED_STATUSES
-    step = (status, pct, decision.action, decision.level, red, taking)
-    return reads, (*step, reading.value, error or reading.reason)
+        rank = level_rank(decision.level)
+        taking = [(pk, follows) for least, pk, follows in reads[0] if rank >= least]
+    point = {"at": None, "actual": reading.value, "deviation_pct": pct, "status": status,
+             "escalation": decision.action, "reason": error or reading.reason}  # fmt: skip
+    event = None
+    if taking is not None or decision.action in (rules.OPEN, rules.RESOLVE):
+        event = (decision.action, taking)
+    after = tables.setdefault(decision.level, {})
+    return reads, (point, status in rules.RED_STATUSES, event, decision.level, after)
 
 
 def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
@@ -208,42 +222,38 @@ def run(baseline: Baseline, data: dict, now: datetime | None = None) -> dict:
     # A rolling PromQL baseline's routes and policies are read while its request is out;
     # any other's once, when the first escalation would be announced.
     measured, reads, texts = _measured_and_read(chosen, span)
-    red_since, told = None, set()
+    red_since, told = None, {}
     breaches = opened = notifications = 0
     streaks, out = [], []
-    # Each point's verdict and decision are pure functions of its reading (shared per
-    # value), its error and the level open before it (a 90-day history has a handful of
-    # each): computed once per distinct (level, reading, error), keyed by identity (the
-    # levels are the enum's members, the readings live in ``measured`` until the end).
-    memo: dict[tuple, tuple] = {}
-    open_level, OPEN, RESOLVE, append = None, rules.OPEN, rules.RESOLVE, out.append
-    for k, (at, (reading, error)) in enumerate(zip(texts, measured, strict=True)):
-        key = (id(open_level), id(reading), error)
-        step_result = memo.get(key)
-        if step_result is None:
-            reads, step_result = _step(chosen, open_level, reading, error, reads)
-            memo[key] = step_result
-        status, pct, action, open_level, red, taking, value, reason = step_result
+    # Each point's answer and decision are pure functions of its (reading, error) pair
+    # (shared per value) and the level open before it (a 90-day history has a handful of
+    # each): computed once per distinct pair and level, in one memo table per level open
+    # (keyed by the pair's identity: the pairs live in ``measured`` until the end).
+    tables: dict = {None: {}}
+    table, OPEN, RESOLVE, append = tables[None], rules.OPEN, rules.RESOLVE, out.append
+    open_level = None  # the level of the escalation open (None: none)
+    for k, (at, pair) in enumerate(zip(texts, measured, strict=True)):
+        entry = table.get(id(pair))
+        if entry is None:
+            reads, entry = _entry(chosen, open_level, pair, reads, tables)
+            table[id(pair)] = entry
+        template, red, event, open_level, table = entry
+        point = template.copy()
+        point["at"] = at
+        append(point)
         breaches += red
+        if event is None:
+            continue
+        action, taking = event
         if action == OPEN:
             opened += 1
-            red_since, told = since + timedelta(seconds=k * step), set()
+            red_since, told = since + timedelta(seconds=k * step), {}
         if taking is not None:  # announced: each route that takes the level is told
             notifications += len(taking)
             told.update(taking)
         elif action == RESOLVE:
-            notifications += sum(notices.takes_follow_ups(c) for c in told)
+            notifications += sum(told.values())  # the told channels that take follow-ups
             streaks.append((red_since, since + timedelta(seconds=k * step)))
-        append(
-            {
-                "at": at,
-                "actual": value,
-                "deviation_pct": pct,
-                "status": status,
-                "escalation": action,
-                "reason": reason,
-            }
-        )
     if open_level is not None:
         streaks.append((red_since, span.until + timedelta(microseconds=1)))
     return {

@@ -28,7 +28,8 @@ def iso_times(span: Range) -> list[str]:
     text = since.isoformat()
     if step % DAY == 0:
         tail, first, days = text[10:], since.toordinal(), step // DAY
-        return [date.fromordinal(first + k * days).isoformat() + tail for k in range(n)]
+        ordinals = range(first, first + n * days, days)
+        return [day.isoformat() + tail for day in map(date.fromordinal, ordinals)]
     offset = text[len(wall.isoformat()) :]
     return [(wall + timedelta(seconds=k * step)).isoformat() + offset for k in range(n)]
 

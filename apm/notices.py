@@ -24,6 +24,7 @@ def subject_of(escalation, tag: str = "") -> str:
 
 
 takes_follow_ups = outbox.takes_follow_ups
+kind_takes_follow_ups = outbox.kind_takes_follow_ups
 
 
 def told_channels(escalation) -> list:

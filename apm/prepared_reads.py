@@ -1,37 +1,189 @@
-"""Rows of a read PostgreSQL plans once per connection, not once per run.
+"""Rows of a small read on PostgreSQL: planned once per connection, and its round trip
+off the caller's path.
 
 Django speaks psycopg with client-side binding and prepared statements off
 (``prepare_threshold`` None): each statement is sent as text, parsed and planned
 anew. A small read over three tables (the backtest's routes and policies) spends
-most of its time in the planner (0.19 ms planning, 0.05 ms executing). Here such a
-statement runs on a server-binding cursor with psycopg's prepared statements on
-for that one execution: psycopg names and tracks it per connection (a new
-connection prepares again; a rollback, ``DISCARD ALL`` or ``DEALLOCATE ALL`` forgets
-it) and PostgreSQL keeps a generic plan after five runs. The cursor is wrapped as
-Django wraps its own (execute wrappers, the query log, error translation) after
-Django's own checks (health check, connecting, thread sharing). Other backends,
-and a connection that is not psycopg 3's, run the statement as usual.
+most of its time there: as an unnamed statement its round trip was ~0.55 ms at load
+3, prepared ~0.13 ms (bench/README.md). Here such a read is a named prepared
+statement (``hms_`` and a digest of its text), prepared on first use per connection
+(remembered per psycopg connection object: a new connection prepares again).
+Prepared statements are not transactional: a rollback keeps them. psycopg's own
+prepared statements are not used (psycopg deallocates all of them, and so ours, on
+a rollback or DROP); a ``DEALLOCATE``/``DISCARD ALL`` from elsewhere is met by
+preparing again (outside a transaction: inside one the failed statement has aborted
+it, and its error is raised).
+
+``fetchall_beside`` sends the statement (libpq's PQsendQueryPrepared: Bind, Execute
+and Sync in one batch), runs some work (the backtest's ``query_range``) while
+PostgreSQL executes it, and reads the rows after, on the same connection and thread
+(no pool thread, nothing handed between threads) and with nothing sent after the
+work: the answer and the server's ReadyForQuery are waiting in the socket when it
+ends (psycopg's pipeline mode sends a second Sync on leaving the pipeline and waits
+for it: a round trip after the work). The statement passes through Django's execute
+wrappers when sent, its errors are Django's, and it is in the query log when queries
+are logged. Its parameters and columns are of a few plain types (``_text`` and
+``_LOADERS``). Other backends, and a connection that is not psycopg 3's, run it as
+usual (the work after it).
 """
 
 from __future__ import annotations
 
+import hashlib
+import select
+import time
+import weakref
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
+
 from django.db import connection
+
+T = TypeVar("T")
 
 
 def fetchall(sql: str, params: list) -> list[tuple]:
     """``cursor.execute(sql, params); cursor.fetchall()``, prepared on PostgreSQL."""
-    with connection.cursor() as cursor:  # Django's checks; the statement on it elsewhere
-        raw = getattr(cursor.cursor, "connection", None)
-        if connection.vendor != "postgresql" or not hasattr(raw, "prepare_threshold"):
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-    import psycopg  # only with psycopg 3 (the check above)
+    return fetchall_beside(sql, params, _nothing)[0]
 
-    before = raw.prepare_threshold
-    raw.prepare_threshold = 0  # this execution only: prepared (or reused) by its text
-    try:
-        with connection._prepare_cursor(psycopg.Cursor(raw)) as cursor:
+
+def _nothing() -> None:
+    return None
+
+
+_PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> names
+
+
+def fetchall_beside(sql: str, params: list, work: Callable[[], T]) -> tuple[list, T]:
+    """``(fetchall(sql, params), work())``; on PostgreSQL (psycopg 3) the statement is sent
+    first, ``work`` runs while the server answers it, then its rows are read. ``work`` must
+    not use the database connection. Parameters: bool, int, str or None; columns: bool,
+    integers, text (or NULL)."""
+    with connection.cursor() as cursor:  # Django's checks (connecting, thread sharing)
+        raw = getattr(cursor.cursor, "connection", None)
+        if connection.vendor != "postgresql" or not hasattr(raw, "pgconn"):
             cursor.execute(sql, params)
-            return cursor.fetchall()
-    finally:
-        raw.prepare_threshold = before
+            return cursor.fetchall(), work()
+        pgconn, name = (
+            raw.pgconn,
+            b"hms_" + hashlib.blake2b(sql.encode(), digest_size=10).hexdigest().encode(),
+        )
+        prepared = _PREPARED.setdefault(raw, set())
+        with raw.lock:  # the connection is this statement's until its answer is read
+            started = time.monotonic()
+            if name not in prepared:
+                _prepare(pgconn, name, sql, raw)
+                prepared.add(name)
+            executor = partial(_send, pgconn, name)
+            for wrapper in reversed(connection.execute_wrappers):
+                executor = partial(wrapper, executor)
+            executor(sql, params, False, {"connection": connection, "cursor": cursor})
+            try:
+                done = work()
+            finally:
+                results = _answer(pgconn)  # read even when the work failed
+            if _forgotten(results) and pgconn.transaction_status == _IDLE:
+                _prepare(pgconn, name, sql, raw)  # deallocated elsewhere: again, at once
+                _send(pgconn, name, sql, params, False, None)
+                results = _answer(pgconn)
+            if connection.queries_logged:
+                took = time.monotonic() - started
+                entry = {"sql": f"{sql} -- {params!r}", "time": f"{took:.3f}"}
+                connection.queries_log.append(entry)
+    return _rows(results, raw), done
+
+
+_IDLE = 0  # PQTRANS_IDLE: no transaction open (autocommit)
+
+
+def _forgotten(results: list) -> bool:
+    """The statement's name is unknown to the server (SQLSTATE 26000)."""
+    return any(r.error_field(_SQLSTATE) == b"26000" for r in results)
+
+
+_SQLSTATE = 67  # PG_DIAG_SQLSTATE
+
+
+def _numbered(sql: str, count: int) -> bytes:
+    """``%s`` as ``$1``, ``$2``…"""
+    parts = sql.split("%s")
+    if len(parts) != count + 1 or "%" in sql.replace("%s", ""):
+        raise ValueError("prepared_reads: one %s per parameter and no other %")
+    return (parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))).encode()
+
+
+def _prepare(pgconn, name: bytes, sql: str, raw) -> None:
+    """PREPARE (a Parse and Sync), waited for: once per connection and statement."""
+    with connection.wrap_database_errors:
+        pgconn.send_prepare(name, _numbered(sql, sql.count("%s")))
+        _flush(pgconn)
+    results = _answer(pgconn)
+    for result in results:
+        if result.error_field(_SQLSTATE) == b"42P05":  # already there (prepared before)
+            return
+    _rows(results, raw, command=True)
+
+
+def _send(pgconn, name: bytes, sql: str, params, many, context) -> None:
+    """PQsendQueryPrepared (its own Sync) and the output flushed."""
+    with connection.wrap_database_errors:
+        pgconn.send_query_prepared(name, [_text(p) for p in params])
+        _flush(pgconn)
+
+
+def _flush(pgconn) -> None:
+    while pgconn.flush():  # nonblocking: the rest once the socket takes it
+        _wait(pgconn.socket, select.POLLOUT)
+
+
+def _text(value) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return b"t" if value else b"f"
+    if isinstance(value, int | str):
+        return str(value).encode()
+    raise TypeError(f"fetchall_beside: a {type(value).__name__} parameter")
+
+
+def _answer(pgconn) -> list:
+    """Every result of the statement (libpq's PQgetResult until none), waiting as needed."""
+    results = []
+    with connection.wrap_database_errors:
+        while True:
+            while pgconn.is_busy():
+                _wait(pgconn.socket, select.POLLIN)
+                pgconn.consume_input()
+            result = pgconn.get_result()
+            if result is None:
+                return results
+            results.append(result)
+
+
+def _wait(fd: int, event: int) -> None:
+    poller = select.poll()
+    poller.register(fd, event)
+    poller.poll()
+
+
+_LOADERS = {16: lambda b: b == b"t", 20: int, 21: int, 23: int, 26: int,
+            18: bytes.decode, 19: bytes.decode, 25: bytes.decode, 1043: bytes.decode}  # fmt: skip
+
+
+def _rows(results: list, raw, command: bool = False) -> list[tuple]:
+    import psycopg
+
+    ok = psycopg.pq.ExecStatus.COMMAND_OK if command else psycopg.pq.ExecStatus.TUPLES_OK
+    with connection.wrap_database_errors:
+        for result in results:
+            if result.status != ok:
+                raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
+    if command:
+        return []
+    [result] = results
+    loads = [_LOADERS[result.ftype(j)] for j in range(result.nfields)]
+    columns = range(len(loads))
+    return [
+        tuple(None if (v := result.get_value(i, j)) is None else loads[j](v) for j in columns)
+        for i in range(result.ntuples)
+    ]

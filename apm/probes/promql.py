@@ -25,7 +25,7 @@ from apm.probes.base import (
     Window,
     register,
 )
-from apm.probes.promql_answer import range_fields, range_readings, values_of
+from apm.probes.promql_answer import range_fields, range_readings, range_steps, values_of
 from apm.probes.promql_answer import reading as one_reading
 from apm.probes.promql_count import (
     both,
@@ -153,6 +153,18 @@ class PromqlProbe(Probe):
         if result_type != "matrix":
             raise ProbeError(f"query_range returned a {result_type}, not a matrix")
         return range_readings(result)
+
+    def measure_steps(
+        self, query: str, start: datetime, end: datetime, step_seconds: int, times, convert, missing
+    ) -> list:
+        """``measure_range``'s one request, as ``convert(reading)`` at each of ``times`` (Unix
+        seconds; ``missing`` where the answer has no sample), shared per value
+        (``promql_answer.range_steps``)."""
+        extra = range_fields(start, end, step_seconds)
+        result_type, result = self._ask(query, at=None, extra=extra)
+        if result_type != "matrix":
+            raise ProbeError(f"query_range returned a {result_type}, not a matrix")
+        return range_steps(result, times, convert, missing)
 
     def _ask(self, query: str, *, at: datetime | None, extra: dict | None = None, refusable=False):
         """``(result type, result)`` of one query; with ``refusable``, None when Prometheus

@@ -19,27 +19,74 @@ def range_fields(start: datetime, end: datetime, step_seconds: int) -> dict:
 
 def range_readings(result: list) -> dict[float, Reading]:
     """A Reading per evaluation time (Unix seconds) of a ``query_range`` answer."""
-    if len(result) > 1:
-        raise ProbeError(
-            f"the query returned {len(result)} series; a baseline needs one number "
-            "(aggregate with sum(), avg(), ...)"
-        )
+    _one_series(result)
     readings: dict[float, Reading] = {}
     same: dict[float, Reading] = {}  # one (immutable) Reading per distinct value
     for sample in values_of(result):
         try:
             value = float(sample[1])
             if math.isfinite(value):  # the usual case, without _reading's evidence
-                reading = same.get(value)
-                if reading is None:
-                    reading = same[value] = Reading(value)
-                readings[float(sample[0])] = reading
+                shared = same.get(value)
+                if shared is None:
+                    shared = same[value] = Reading(value)
+                readings[float(sample[0])] = shared
                 continue
+            # NaN: no data, as the instant query's (this called the local Reading before:
+            # "not a number", an error, or UnboundLocalError when the first sample)
             readings[float(sample[0])] = reading("scalar", sample)
         except (ProbeError, TypeError, ValueError, IndexError) as exc:
-            message = str(exc) if isinstance(exc, ProbeError) else "a sample that is not a number"
-            readings[float(sample[0])] = Reading(None, None, message, {"error": True})
+            readings[float(sample[0])] = _not_a_number(exc)
     return readings
+
+
+def range_steps(result: list, times: list[float], convert, missing) -> list:
+    """``convert(reading)`` at each of ``times`` (``missing`` where the answer has none):
+    what ``range_readings`` gives looked up at each time, in one pass when the answer has
+    a sample at each time in order (Prometheus's answer over a full history), each
+    distinct value text read and converted once (the results are shared per value)."""
+    _one_series(result)
+    values = values_of(result)
+    if len(values) == len(times):
+        out, same = [], {}
+        append, known = out.append, same.get
+        try:
+            for (at, text), expected in zip(values, times, strict=True):
+                if at != expected:
+                    break  # not the plain answer: the general way below
+                item = known(text)
+                if item is None:
+                    item = same[text] = convert(_sample_reading((at, text)))
+                append(item)
+            else:
+                return out
+        except (TypeError, ValueError):  # a sample not [time, value], a value not hashable
+            pass
+    found = range_readings(result)
+    return [missing if (r := found.get(t)) is None else convert(r) for t in times]
+
+
+def _one_series(result: list) -> None:
+    if len(result) > 1:
+        raise ProbeError(
+            f"the query returned {len(result)} series; a baseline needs one number "
+            "(aggregate with sum(), avg(), ...)"
+        )
+
+
+def _sample_reading(sample) -> Reading:
+    """One ``[time, "value"]`` sample's Reading, as ``range_readings`` reads it."""
+    try:
+        value = float(sample[1])
+        if math.isfinite(value):
+            return Reading(value)
+        return reading("scalar", sample)
+    except (ProbeError, TypeError, ValueError, IndexError) as exc:
+        return _not_a_number(exc)
+
+
+def _not_a_number(exc: Exception) -> Reading:
+    message = str(exc) if isinstance(exc, ProbeError) else "a sample that is not a number"
+    return Reading(None, None, message, {"error": True})
 
 
 def values_of(series: list) -> list:

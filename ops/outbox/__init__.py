@@ -19,13 +19,14 @@ committed, and never stops the other callbacks. Work that writes no row first
 lets a broker error reach the user.
 """
 
-from ops.outbox.followups import takes_follow_ups, told_channels
+from ops.outbox.followups import kind_takes_follow_ups, takes_follow_ups, told_channels
 from ops.outbox.services import deliver, dispatch_due, enqueue, reclaim_expired, retry
 
 __all__ = [
     "deliver",
     "dispatch_due",
     "enqueue",
+    "kind_takes_follow_ups",
     "reclaim_expired",
     "retry",
     "takes_follow_ups",

@@ -15,7 +15,12 @@ from ops.models import Channel, Notification
 
 
 def takes_follow_ups(channel: Channel) -> bool:
-    kind = registry.get(channel.kind)
+    return kind_takes_follow_ups(channel.kind)
+
+
+def kind_takes_follow_ups(kind_name: str) -> bool:
+    """``takes_follow_ups`` of a channel of that kind (no instance needed)."""
+    kind = registry.get(kind_name)
     return kind is not None and kind.takes_follow_ups
 
 

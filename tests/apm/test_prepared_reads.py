@@ -2,7 +2,8 @@
 prepared statement per connection (reused, and prepared again after a rollback)."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from apm import prepared_reads
 
@@ -30,14 +31,73 @@ def test_the_rows_are_a_plain_executions():
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared on PostgreSQL only")
-def test_one_prepared_statement_per_connection_and_none_after_a_rollback():
+def test_one_prepared_statement_per_connection_kept_after_a_rollback_and_a_deallocate():
     for params in ([1, 2], [3, 4], [5, 6]):
         prepared_reads.fetchall(SQL, params)
     assert _prepared_here() == 1  # prepared once, run three times
-    assert connection.connection.prepare_threshold is None  # Django's setting is back
+    assert connection.connection.prepare_threshold is None  # Django's setting untouched
     with pytest.raises(RuntimeError), transaction.atomic():
         prepared_reads.fetchall(SQL, [1, 2])
         raise RuntimeError
-    assert _prepared_here() == 0  # psycopg deallocates all on a rollback
+    assert _prepared_here() == 1  # prepared statements are not transactional
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # from elsewhere: prepared again at once
     assert prepared_reads.fetchall(SQL, [8, 9]) == _plain([8, 9])
     assert _prepared_here() == 1
+    connection.close()  # a new connection prepares again
+    assert prepared_reads.fetchall(SQL, [8, 9]) == _plain([8, 9])
+    assert _prepared_here() == 1
+
+
+def test_beside_gives_the_rows_and_the_works_result_once():
+    calls = []
+    rows, done = prepared_reads.fetchall_beside(SQL, [3, 4], lambda: calls.append(1) or "done")
+    assert (rows, done, calls) == (_plain([3, 4]), "done", [1])
+    assert prepared_reads.fetchall_beside(SQL, [None, 2], lambda: 1) == (_plain([None, 2]), 1)
+
+
+def test_beside_the_types_are_a_plain_executions():
+    sql = "SELECT %s = %s, CAST(%s AS bigint), CAST(%s AS smallint), CAST(%s AS text)"
+    params = [True, True, 2**40, 7, "é"]
+    assert prepared_reads.fetchall_beside(sql, params, lambda: 1)[0] == [(True, 2**40, 7, "é")]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert cursor.fetchall() == [(True, 2**40, 7, "é")]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="sent first on PostgreSQL only")
+def test_beside_the_statement_is_out_while_the_work_runs():
+    import psycopg
+
+    seen = []
+
+    def work():  # the statement sent, its answer not read yet: a command in progress
+        seen.append(psycopg.pq.TransactionStatus(connection.connection.pgconn.transaction_status))
+        return 1
+
+    assert prepared_reads.fetchall_beside(SQL, [1, 2], work) == (_plain([1, 2]), 1)
+    assert seen == [psycopg.pq.TransactionStatus.ACTIVE]
+
+
+def test_beside_the_statement_is_in_the_query_log_and_the_wrappers():
+    wrapped = []
+
+    def wrapper(execute, sql, params, many, context):
+        wrapped.append(sql)
+        return execute(sql, params, many, context)
+
+    with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(wrapper):
+        prepared_reads.fetchall_beside(SQL, [1, 2], lambda: 1)
+    assert len(queries) == 1 and wrapped == [SQL]
+
+
+def test_beside_a_failing_work_or_statement_leaves_the_connection_usable():
+    def fails():
+        raise RuntimeError("the request failed")
+
+    with pytest.raises(RuntimeError):
+        prepared_reads.fetchall_beside(SQL, [1, 2], fails)
+    assert _plain([1, 2]) == prepared_reads.fetchall(SQL, [1, 2])
+    with pytest.raises(DatabaseError):
+        prepared_reads.fetchall_beside("SELECT * FROM no_such_table_here", [], lambda: 1)
+    assert _plain([5, 6]) == prepared_reads.fetchall(SQL, [5, 6])
