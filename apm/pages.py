@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from apm import maintenance, pages_periods, quality, signoff
 from apm.escalations import TOPIC as ESCALATION_TOPIC
+from apm.links import BaselineLinks
 from apm.models import Baseline, Deviation, Escalation, Program, Ticket
 from apm.summary import summary, with_age_counts
 from hms_site.sqlfunctions import EpochBucket
@@ -160,12 +161,21 @@ def dashboard(user, params, at: datetime | None = None) -> dict:
     # Every program the user sees, read once: the strip counts them all, the page shows 20.
     programs = list(Program.objects.visible_to(user).order_by("code"))
     escalations = open_escalations(user, at)
+    page = _programs_page(programs, params, at)
+    tickets = leadership_tickets(user)
+    # every link to a baseline page as ``page_url``: one reverse() for the page
+    link = BaselineLinks()
+    for row in (*escalations, *tickets):
+        row.page_url = link(row.baseline_id) if row.baseline_id else ""
+    for program in page.programs:
+        for b in program.baselines.all():
+            b.page_url = link(b.pk)
     return {
         "at": at,
         "summary": summary(programs, escalations, at),
-        "programs": _programs_page(programs, params, at),
+        "programs": page,
         "escalations": escalations,
-        "tickets": leadership_tickets(user),
+        "tickets": tickets,
     }
 
 
