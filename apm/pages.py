@@ -32,9 +32,8 @@ from django.db.models import Avg, F, Prefetch, Q, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from apm import maintenance, pages_periods, quality, signoff
+from apm import maintenance, page_rows, pages_periods, quality, signoff
 from apm.escalations import TOPIC as ESCALATION_TOPIC
-from apm.links import BaselineLinks
 from apm.models import Baseline, Deviation, Escalation, Program, Ticket
 from apm.summary import summary, with_age_counts
 from hms_site.sqlfunctions import EpochBucket
@@ -170,13 +169,7 @@ def dashboard(user, params, at: datetime | None = None) -> dict:
     escalations = open_escalations(user, at)
     page = _programs_page(programs, params, at)
     tickets = leadership_tickets(user)
-    # every link to a baseline page as ``page_url``: one reverse() for the page
-    link = BaselineLinks()
-    for row in (*escalations, *tickets):
-        row.page_url = link(row.baseline_id) if row.baseline_id else ""
-    for program in page.programs:
-        for b in program.baselines.all():
-            b.page_url = link(b.pk)
+    page_rows.prepare(escalations, tickets, page.programs)
     return {
         "at": at,
         "summary": summary(programs, escalations, at),
