@@ -26,7 +26,11 @@ class EpochBucket(Func):
     def as_postgresql(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
         step = int(self.seconds)
-        return f"(FLOOR(EXTRACT(EPOCH FROM {sql}) / {step}) * {step})::bigint", params
+        # date_part (a double), not EXTRACT (numeric since PostgreSQL 14: its division and
+        # FLOOR were ~1/5 of the dashboard's trend statement). The microsecond before a
+        # bucket's start stays below it after both roundings (epoch seconds, division):
+        # checked on 1.2 million edges of 1-minute to 1-day buckets from 1970 to 2100.
+        return f"(FLOOR(date_part('epoch', {sql}) / {step}) * {step})::bigint", params
 
     def as_sqlite(self, compiler, connection, **extra):
         # Datetimes are stored as UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]"; strftime('%s')

@@ -56,11 +56,16 @@ def test_baseline_page_and_scorecard_show_insufficient_data_grey_and_maintenance
     page.fill("#id_password", "s3cret-pass")
     page.click("button[type=submit]")
     page.wait_for_url("**/dashboard/")
+    # The strip's count reads "0 not enough data": the badge's "…" is not put before it.
+    count = page.locator('.strip [data-state="insufficient_data"]')
+    expect(count).to_have_text("0 not enough data")
+    assert count.evaluate("e => getComputedStyle(e, '::before').content") == "none"
     page.goto(f"/dashboard/baselines/{wait.pk}/")
     expect(page.locator("#evidence-title")).to_have_text("Latest evidence")  # not "red"
     grey = page.locator("#evidence-title + p .state-insufficient_data")
     expect(grey).to_have_text("Insufficient data")
     assert grey.evaluate("e => getComputedStyle(e).color") == "rgb(87, 96, 106)"
+    assert grey.evaluate("e => getComputedStyle(e, '::before').content") == '"…"'
     expect(page.locator("#evidence")).to_contain_text("2 samples (this baseline needs 5)")
     expect(page.locator("[data-role=maintenance]")).to_contain_text("UTC")
     expect(page.locator("#history .state-maintenance")).to_have_count(1)

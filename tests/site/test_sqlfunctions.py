@@ -17,6 +17,7 @@ MOMENTS = [
     datetime(2026, 12, 2, 0, 0, 30, 500_000, tzinfo=UTC),
     datetime(2024, 2, 29, 13, 1, 59, tzinfo=UTC),  # a leap day
     datetime(1999, 12, 31, 23, 30, tzinfo=UTC),  # before the PostgreSQL epoch
+    datetime(2099, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),  # epoch seconds ~4.1e9
 ]
 
 
