@@ -10,9 +10,11 @@ statement (``hms_`` and a digest of its text), prepared on first use per connect
 (remembered per psycopg connection object: a new connection prepares again).
 Prepared statements are not transactional: a rollback keeps them. psycopg's own
 prepared statements are not used (psycopg deallocates all of them, and so ours, on
-a rollback or DROP); a ``DEALLOCATE``/``DISCARD ALL`` from elsewhere is met by
-preparing again (outside a transaction: inside one the failed statement has aborted
-it, and its error is raised).
+a rollback or DROP); a ``DEALLOCATE``/``DISCARD ALL`` from elsewhere (psycopg sends
+``DEALLOCATE ALL`` after a rollback once it holds prepared statements of its own, as
+``apm.steady_runs`` makes) is met by preparing again. That is possible only outside a
+transaction (inside one the failed statement would abort it), so inside a transaction
+the read runs as a plain statement.
 
 ``fetchall_beside`` sends the statement (libpq's PQsendQueryPrepared: Bind, Execute
 and Sync in one batch), runs some work (the backtest's ``query_range``) while
@@ -61,7 +63,11 @@ def fetchall_beside(sql: str, params: list, work: Callable[[], T]) -> tuple[list
     integers, text (or NULL)."""
     with connection.cursor() as cursor:  # Django's checks (connecting, thread sharing)
         raw = getattr(cursor.cursor, "connection", None)
-        if connection.vendor != "postgresql" or not hasattr(raw, "pgconn"):
+        if (
+            connection.vendor != "postgresql"
+            or not hasattr(raw, "pgconn")
+            or raw.pgconn.transaction_status != _IDLE
+        ):  # inside a transaction a statement deallocated elsewhere would abort it: plain
             cursor.execute(sql, params)
             return cursor.fetchall(), work()
         pgconn, name = (
@@ -82,7 +88,7 @@ def fetchall_beside(sql: str, params: list, work: Callable[[], T]) -> tuple[list
                 done = work()
             finally:
                 results = _answer(pgconn)  # read even when the work failed
-            if _forgotten(results) and pgconn.transaction_status == _IDLE:
+            if _forgotten(results):
                 _prepare(pgconn, name, sql, raw)  # deallocated elsewhere: again, at once
                 _send(pgconn, name, sql, params, False, None)
                 results = _answer(pgconn)

@@ -101,3 +101,31 @@ def test_beside_a_failing_work_or_statement_leaves_the_connection_usable():
     with pytest.raises(DatabaseError):
         prepared_reads.fetchall_beside("SELECT * FROM no_such_table_here", [], lambda: 1)
     assert _plain([5, 6]) == prepared_reads.fetchall(SQL, [5, 6])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared on PostgreSQL only")
+def test_inside_a_transaction_a_statement_deallocated_elsewhere_is_not_fatal():
+    """psycopg sends DEALLOCATE ALL after a rollback once it holds prepared statements of
+    its own (``apm.steady_runs`` makes them): a read inside a later transaction on that
+    connection must still answer, not abort the transaction."""
+    import psycopg
+
+    prepared_reads.fetchall(SQL, [1, 2])  # ours, prepared outside a transaction
+    raw = connection.connection
+    raw.prepare_threshold = 0
+    try:
+        with psycopg.Cursor(raw) as cursor:  # psycopg's own, as steady runs prepare
+            cursor.execute("SELECT %s::int", [1])
+    finally:
+        raw.prepare_threshold = None
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _plain([1, 2])  # a transaction begun, so that leaving it sends a ROLLBACK
+        raise RuntimeError  # ROLLBACK: psycopg deallocates all, ours too
+    assert _prepared_here() == 0
+    with transaction.atomic():
+        assert prepared_reads.fetchall(SQL, [8, 9]) == _plain([8, 9])
+        assert prepared_reads.fetchall_beside(SQL, [3, 4], lambda: 5) == (_plain([3, 4]), 5)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")  # the transaction is not aborted
+    assert prepared_reads.fetchall(SQL, [8, 9]) == _plain([8, 9])  # and prepared again
+    assert _prepared_here() == 1
