@@ -155,7 +155,8 @@ AUTHENTICATION_BACKENDS = [
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache, one client object per pool (hms_site/cache.py).
+            "BACKEND": "hms_site.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "hms",
         }

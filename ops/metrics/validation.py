@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
+from operator import itemgetter
 
 from django.conf import settings
 
@@ -185,15 +187,62 @@ def samples_of(payload) -> tuple[list, bool]:
 
 
 _NO_LABELS: dict = {}
+_PLAIN_FIELDS = frozenset({"service", "name", "value", "ts"})
+_VALUE, _TS, _NAME = itemgetter("value"), itemgetter("ts"), itemgetter("name")
+
+
+def plain_batch(samples: list, default_service, window: Window) -> tuple[list, dict] | None:
+    """``check_batch``'s answer for a batch of only usual samples, else None.
+
+    The same rules as its inline test, each applied to a whole column at once in C
+    (``map``, ``set``, ``min``/``max``; a finite sum means every term is finite): each
+    sample a dict of only service/name/value/ts, a float value, a float ``ts`` in the
+    window, a non-empty text name and service. Anything else (None) takes the loop.
+    """
+    fields = set().union(*samples) if set(map(type, samples)) == {dict} else None
+    if fields is None or not _PLAIN_FIELDS.issuperset(fields):
+        return None
+    try:
+        values, stamps, names = (list(map(get, samples)) for get in (_VALUE, _TS, _NAME))
+    except KeyError:
+        return None
+    if (
+        set(map(type, values)) != {float}
+        or not math.isfinite(sum(values))
+        or set(map(type, stamps)) != {float}
+        or not math.isfinite(sum(stamps))
+        or min(stamps) < window.earliest_epoch
+        or max(stamps) > window.latest_epoch
+        or set(map(type, names)) != {str}
+        or "" in set(names)
+    ):
+        return None
+    if "service" in fields:
+        services = [s.get("service", default_service) for s in samples]
+    else:
+        services = [default_service] * len(samples)
+    if set(map(type, services)) != {str} or "" in services:
+        return None
+    keys = {(*pair, "{}"): _NO_LABELS for pair in dict.fromkeys(zip(services, names, strict=True))}
+    us = [round(ts * 1_000_000) for ts in stamps]
+    if len(keys) == 1:
+        series = repeat(next(iter(keys)))
+    else:
+        series = map({key[:2]: key for key in keys}.__getitem__, zip(services, names, strict=True))
+    return list(zip(series, us, values, repeat(_NO_LABELS))), keys
 
 
 def check_batch(samples: list, default_service, window: Window) -> tuple[list, dict]:
     """One pass over clean samples -> (rows as ``check_sample`` gives them, {series key:
     labels}); ``SampleError`` at the first bad sample (``validate`` then names them all).
 
-    The usual sample (float value and epoch-seconds ``ts``, no labels) is checked
-    inline against the exact types JSON produces; any other goes through ``check_sample``.
+    A batch of only usual samples is checked column by column (``plain_batch``); else
+    the usual sample (float value and epoch-seconds ``ts``, no labels) is checked inline
+    against the exact types JSON produces, and any other goes through ``check_sample``.
     """
+    plain_rows = plain_batch(samples, default_service, window)
+    if plain_rows is not None:
+        return plain_rows
     rows: list = []
     keys: dict = {}
     plain: dict = {}

@@ -2,8 +2,10 @@
 
 PostgreSQL: ``ops_sample`` is partitioned by day (``partitions.py``), primary key
 ``(series_id, ts) INCLUDE (value)`` so a window read is an index-only scan, no
-surrogate id. Writes are one binary ``COPY`` in the caller's transaction. SQLite: a
-plain table with the same key, written with one ``INSERT … ON CONFLICT``.
+surrogate id. Writes are one binary ``COPY`` in the caller's transaction, or on its
+own in autocommit when there is none and every series of the batch exists (one
+statement is all-or-nothing by itself). SQLite: a plain table with the same key,
+written with one ``INSERT … ON CONFLICT``.
 
 Duplicates: the key makes (series, ts) unique and the last write wins, in a batch
 too (the later sample of the two). ``COPY`` cannot resolve a conflict, so it runs
@@ -45,24 +47,26 @@ def encode(rows) -> bytes:
     return b"".join([pack(3, 8, sid, 8, us - PG_EPOCH_US, 8, value) for sid, us, value in rows])
 
 
+def _lookup(keys) -> dict[SeriesKey, int]:
+    """{key: series id} of the keys whose series exist."""
+    services = sorted({k[0] for k in keys})
+    names = sorted({k[1] for k in keys})
+    # Every ingest request runs this: written out, no ORM query building.
+    sql = (
+        f"SELECT id, service_id, name, labels_key FROM {Series._meta.db_table} "  # noqa: S608
+        f"WHERE service_id IN ({', '.join(['%s'] * len(services))}) "
+        f"AND name IN ({', '.join(['%s'] * len(names))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, services + names)
+        found = {(service_id, name, lkey): pk for pk, service_id, name, lkey in cursor}
+    return {key: found[key] for key in keys if key in found}
+
+
 def series_ids(labels: dict[SeriesKey, dict]) -> dict[SeriesKey, int]:
     """{(service, name, labels_key): labels} -> {key: series id}, creating missing series."""
     keys = set(labels)
-
-    def lookup():
-        services = sorted({k[0] for k in keys})
-        names = sorted({k[1] for k in keys})
-        # Every ingest request runs this: written out, no ORM query building.
-        sql = (
-            f"SELECT id, service_id, name, labels_key FROM {Series._meta.db_table} "  # noqa: S608
-            f"WHERE service_id IN ({', '.join(['%s'] * len(services))}) "
-            f"AND name IN ({', '.join(['%s'] * len(names))})"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, services + names)
-            return {(service_id, name, lkey): pk for pk, service_id, name, lkey in cursor}
-
-    found = lookup()
+    found = _lookup(keys)
     missing = [k for k in keys if k not in found]
     if missing:
         Series.objects.bulk_create(
@@ -72,8 +76,14 @@ def series_ids(labels: dict[SeriesKey, dict]) -> dict[SeriesKey, int]:
             ],
             ignore_conflicts=True,
         )
-        found = lookup()
+        found = _lookup(keys)
     return {k: found[k] for k in keys}
+
+
+def _existing_ids(labels: dict[SeriesKey, dict]) -> dict[SeriesKey, int] | None:
+    """{key: series id} when every series exists, else None (``series_ids`` creates them)."""
+    found = _lookup(labels)
+    return found if len(found) == len(labels) else None
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:
@@ -113,13 +123,21 @@ def _copy_postgresql(chunks: Iterable[list[Row]], ids: dict, done: list) -> None
 
 def _write_postgresql(series: dict[SeriesKey, dict], chunks: Iterable[list[Row]]) -> int:
     """One savepoint: series resolved, rows COPYed. When the key refuses a row (a duplicate),
-    that savepoint is rolled back and the rows go in again with the upsert."""
+    that savepoint is rolled back and the rows go in again with the upsert.
+
+    Outside any transaction, when every series exists already (the usual batch), the
+    lookup and the COPY run in autocommit: one COPY statement is all-or-nothing by
+    itself, so BEGIN and COMMIT would be two round trips a request for nothing.
+    """
     done: list[list[Row]] = []
     remaining = iter(chunks)
     try:
-        with transaction.atomic():
-            ids = series_ids(series)
+        if connection.get_autocommit() and (ids := _existing_ids(series)) is not None:
             _copy_postgresql(remaining, ids, done)
+        else:
+            with transaction.atomic():
+                ids = series_ids(series)
+                _copy_postgresql(remaining, ids, done)
     except IntegrityError as exc:
         if not _is_unique_violation(exc):
             raise
