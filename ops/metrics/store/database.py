@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from ops.metrics.store import compaction, partitions, reads
+from ops.metrics.store import compaction, graph_reads, partitions, reads
 from ops.metrics.store.base import MaintenanceResult, MetricsStore, Row, SeriesKey
 from ops.metrics.validation import UNIX_EPOCH
 from ops.models import Sample, Series
@@ -187,10 +187,10 @@ class DatabaseStore(MetricsStore):
         return reads.count_above(queries)
 
     def buckets(self, metrics, since, until, step_seconds, statistic="max"):
-        return reads.buckets(metrics, since, until, step_seconds, statistic)
+        return graph_reads.buckets(metrics, since, until, step_seconds, statistic)
 
     def points(self, service, metric, since, until, limit):
-        return reads.points(service, metric, since, until, limit)
+        return graph_reads.points(service, metric, since, until, limit)
 
     def maintain(self, now: datetime) -> MaintenanceResult:
         cutoff = now - timedelta(days=settings.HMS_METRIC_RETENTION_DAYS)

@@ -18,17 +18,16 @@ from django.db import connection
 
 from ops.metrics.percentile import percentile
 from ops.metrics.store import arrays, compaction
-from ops.metrics.store.base import Points, SeriesPoints, WindowStat, bucket_step, percentile_of
+from ops.metrics.store.base import WindowStat, percentile_of
 from ops.models import Sample, Series
 
 SAMPLE, SERIES = Sample._meta.db_table, Series._meta.db_table
 SQLITE_CHUNK = 2000
 PG_TYPES = {"i": "int", "service": "text", "metric": "text", "start": "timestamptz",
             "at": "timestamptz", "frac": "float8", "threshold": "float8"}  # fmt: skip
-BUCKET_STATISTICS = {"max": "max", "min": "min", "avg": "avg"}
 
 
-def _pg() -> bool:
+def on_pg() -> bool:
     return connection.vendor == "postgresql"
 
 
@@ -40,12 +39,12 @@ def _aware(value) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def _relation(columns: list[str], rows: list[tuple]) -> tuple[str, str, list]:
+def relation(columns: list[str], rows: list[tuple]) -> tuple[str, str, list]:
     """(WITH prefix, FROM item named ``q``, params) carrying ``rows`` as relation ``q``.
 
     PostgreSQL: ``unnest`` of one array per column, each ONE text literal (``arrays``).
     """
-    if _pg():
+    if on_pg():
         kinds = [PG_TYPES[c] for c in columns]
         casts = ", ".join(f"%s::{k}[]" for k in kinds)
         params = []
@@ -60,12 +59,12 @@ def _relation(columns: list[str], rows: list[tuple]) -> tuple[str, str, list]:
     return f"WITH q({', '.join(columns)}) AS (VALUES {values}) ", "q", params
 
 
-def _chunks(rows: list) -> list[list]:
-    size = max(len(rows), 1) if _pg() else SQLITE_CHUNK  # PostgreSQL: one statement
+def chunks(rows: list) -> list[list]:
+    size = max(len(rows), 1) if on_pg() else SQLITE_CHUNK  # PostgreSQL: one statement
     return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
-def _fetch(sql: str, params: list, jit_off: bool = False) -> list[tuple]:
+def fetch(sql: str, params: list, jit_off: bool = False) -> list[tuple]:
     with connection.cursor() as cursor:
         if jit_off:
             # One round trip: the two statements run as one implicit transaction, so
@@ -129,7 +128,7 @@ def _pg_window(kind: str, rows: list[tuple]) -> dict[int, tuple]:
     select, values = _PG_SELECTS[kind]
     found = {}
     for now, group in _by_path(rows):
-        _, source, params = _relation(columns, group)
+        _, source, params = relation(columns, group)
         since = min(_aware(start) for start in {r[3] for r in group})
         sql = (
             f"SELECT q.i, w.n, w.newest, {values} FROM {source} CROSS JOIN LATERAL ("  # noqa: S608
@@ -137,7 +136,7 @@ def _pg_window(kind: str, rows: list[tuple]) -> dict[int, tuple]:
             f"{_window_join(since, now)}) AS w"
         )
         # newest stays integer microseconds here (``_newest`` turns it into a datetime).
-        found.update({row[0]: row for row in _fetch(sql, params, jit_off=True)})
+        found.update({row[0]: row for row in fetch(sql, params, jit_off=True)})
     return found
 
 
@@ -151,10 +150,10 @@ def _newest(us: int | None, made: dict) -> datetime | None:
 def _sqlite_window(rows: list[tuple]) -> dict[int, list[tuple]]:
     """{i: [(value, ts) sorted by value]} for every row (service, metric, start, at)."""
     found: dict[int, list[tuple]] = defaultdict(list)
-    for chunk in _chunks(rows):
-        prefix, source, params = _relation(["i", "service", "metric", "start", "at"], chunk)
+    for chunk in chunks(rows):
+        prefix, source, params = relation(["i", "service", "metric", "start", "at"], chunk)
         sql = f"{prefix}SELECT q.i, smp.value, smp.ts FROM {source} JOIN {SERIES} AS se ON se.service_id = q.service AND se.name = q.metric JOIN {SAMPLE} AS smp ON smp.series_id = se.id AND smp.ts > q.start AND smp.ts <= q.at ORDER BY q.i, smp.value"  # noqa: E501, S608
-        for i, value, ts in _fetch(sql, params):
+        for i, value, ts in fetch(sql, params):
             found[i].append((value, _aware(ts)))
     return found
 
@@ -194,8 +193,8 @@ def window_stats(queries) -> list[WindowStat]:
     which = [distinct.setdefault(key, len(distinct)) for key in keys]
     answers: dict[int, tuple] = {}  # i -> (i, samples, newest, value); newest in µs on PG
     made: dict[int, datetime] = {}
-    to_time = (lambda us: _newest(us, made)) if _pg() else _aware
-    if _pg():
+    to_time = (lambda us: _newest(us, made)) if on_pg() else _aware
+    if on_pg():
         pct, agg = [], {}
         fractions = {s: percentile_of(s) for s in {key[4] for key in distinct}}
         for key, i in distinct.items():
@@ -240,9 +239,9 @@ def count_above(queries) -> dict:
             for _ in starts
         )
         rows = [(i, *key) for key, i in distinct.items()]
-        to_db = (lambda v: v) if _pg() else connection.ops.adapt_datetimefield_value
-        for chunk in _chunks(rows):
-            prefix, source, params = _relation(["i", "service", "metric", "threshold"], chunk)
+        to_db = (lambda v: v) if on_pg() else connection.ops.adapt_datetimefield_value
+        for chunk in chunks(rows):
+            prefix, source, params = relation(["i", "service", "metric", "threshold"], chunk)
             samples = compaction.samples(min(starts), min(starts), at)
             sql = f"{prefix}SELECT q.i, {filters} FROM {source} JOIN {SERIES} AS se ON se.service_id = q.service AND se.name = q.metric JOIN {samples} AS smp ON smp.series_id = se.id WHERE smp.ts > %s AND smp.ts <= %s GROUP BY q.i"  # noqa: E501, S608
             cuts = [to_db(s) for s in starts for _ in (0, 1)]
@@ -250,7 +249,7 @@ def count_above(queries) -> dict:
             # SQLite's VALUES list comes first in the statement, PostgreSQL's arrays after
             # the filters.
             params = params + cuts + bounds if prefix else cuts + params + bounds
-            for i, *numbers in _fetch(sql, params):
+            for i, *numbers in fetch(sql, params):
                 counted[((starts, at), i)] = [
                     (numbers[2 * j], numbers[2 * j + 1]) for j in range(len(starts))
                 ]
@@ -261,50 +260,3 @@ def count_above(queries) -> dict:
         zeros = [(0, 0)] * len(q.starts)
         result[q.key] = counted.get((group_key, i), zeros)
     return result
-
-
-def buckets(metrics, since, until, step_seconds: int, statistic: str = "max") -> dict:
-    step = bucket_step(statistic, step_seconds, BUCKET_STATISTICS)
-    pairs = sorted(set(metrics))
-    if not pairs:
-        return {}
-    if _pg():
-        bucket = "(floor(extract(epoch FROM smp.ts) / %s) * %s)::bigint"
-    else:
-        bucket = "(CAST(strftime('%%s', smp.ts) AS INTEGER) / %s) * %s"
-    to_db = (lambda v: v) if _pg() else connection.ops.adapt_datetimefield_value
-    graphs: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
-    for chunk in _chunks([(i, s, m) for i, (s, m) in enumerate(pairs)]):
-        prefix, source, params = _relation(["i", "service", "metric"], chunk)
-        func = BUCKET_STATISTICS[statistic]
-        samples = compaction.samples(since, since, until)
-        sql = f"{prefix}SELECT q.service, q.metric, {bucket} AS b, {func}(smp.value) FROM {source} JOIN {SERIES} AS se ON se.service_id = q.service AND se.name = q.metric JOIN {samples} AS smp ON smp.series_id = se.id WHERE smp.ts > %s AND smp.ts <= %s GROUP BY q.service, q.metric, b"  # noqa: E501, S608
-        steps, window = [step, step], [to_db(since), to_db(until)]
-        params = params + steps + window if prefix else steps + params + window
-        for service, metric, b, value in _fetch(sql, params):
-            graphs[(service, metric)][int(b)] = float(value)
-    return dict(graphs)
-
-
-def points(service: str, metric: str, since, until, limit: int) -> Points:
-    labels = dict(
-        Series.objects.filter(service_id=service, name=metric).values_list("id", "labels")
-    )
-    if not labels:
-        return Points(series=[], truncated=False)
-    if compaction.reaches_blocks(since):
-        rows = compaction.points(list(labels), since, until, limit + 1)
-    else:
-        rows = list(
-            Sample.objects.filter(series_id__in=list(labels), ts__gte=since, ts__lte=until)
-            .order_by("-ts", "-series_id")
-            .values_list("series_id", "ts", "value")[: limit + 1]
-        )
-    truncated = len(rows) > limit
-    by_series: dict[int, list] = {}
-    for series_id, ts, value in reversed(rows[:limit]):
-        by_series.setdefault(series_id, []).append((ts, value))
-    return Points(
-        series=[SeriesPoints(labels=labels[sid], points=pts) for sid, pts in by_series.items()],
-        truncated=truncated,
-    )
