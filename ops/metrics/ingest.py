@@ -107,7 +107,12 @@ def ingest(
     except SampleError:
         rows = validate(samples, batch, default_service, window)  # names every bad sample
         keys = {key: labels for key, _, _, labels in rows}
-    check_sensors([(service, name) for service, name, _ in keys], batch, restrict_service)
+    try:  # the batch's distinct series: one check whatever the batch's size
+        check_sensors([(service, name) for service, name, _ in keys], batch, restrict_service)
+    except (IngestError, IngestForbidden):
+        # refused: checked again with every sample in order, so errors name sample indexes
+        check_sensors([key[:2] for key, *_ in rows], batch, restrict_service)
+        raise
     if any(store.series_problem(labels) for labels in keys.values()):
         check_series(store, rows, batch)
     store.write(keys, _chunks(rows))

@@ -112,6 +112,24 @@ def test_unknown_metric_name_and_unknown_service_are_refused(scanner):
     assert Sample.objects.count() == 0
 
 
+def test_a_refused_sensor_is_named_by_its_sample_index_when_earlier_samples_share_a_series(
+    scanner,
+):
+    """The check runs over the batch's distinct series; its errors must still name the
+    samples (here 3 and 5), not the series' positions among the distinct ones (1 and 2)."""
+    batch = [sample(1), sample(2), sample(3), sample(4, name="belt_speed"), sample(5),
+             sample(6, service="Nope")]  # fmt: skip
+    response = api_client(staff_alice()).post(URL, {"samples": batch}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "samples": {
+            "3": {"name": ["'belt_speed' is not a sensor of service 'DCA_Luggage_Scanner'"]},
+            "5": {"service": ["unknown service 'Nope'"]},
+        }
+    }
+    assert Sample.objects.count() == 0
+
+
 def test_times_far_in_the_future_or_past_retention_or_malformed_are_refused(scanner):
     now = timezone.now()
     batch = [
