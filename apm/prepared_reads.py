@@ -39,7 +39,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.utils.asyncio import async_unsafe
 
 T = TypeVar("T")
 
@@ -56,47 +57,61 @@ def _nothing() -> None:
 _PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> names
 
 
+@async_unsafe
 def fetchall_beside(sql: str, params: list, work: Callable[[], T]) -> tuple[list, T]:
     """``(fetchall(sql, params), work())``; on PostgreSQL (psycopg 3) the statement is sent
     first, ``work`` runs while the server answers it, then its rows are read. ``work`` must
     not use the database connection. Parameters: bool, int, str or None; columns: bool,
     integers, text (or NULL)."""
-    with connection.cursor() as cursor:  # Django's checks (connecting, thread sharing)
-        raw = getattr(cursor.cursor, "connection", None)
-        if (
-            connection.vendor != "postgresql"
-            or not hasattr(raw, "pgconn")
-            or raw.pgconn.transaction_status != _IDLE
-        ):  # inside a transaction a statement deallocated elsewhere would abort it: plain
+    db = connections[DEFAULT_DB_ALIAS]  # the proxy's connection, looked up once
+    raw = _idle_psycopg(db)
+    if raw is None:  # inside a transaction a statement deallocated elsewhere would abort it
+        with db.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall(), work()
-        pgconn, name = (
-            raw.pgconn,
-            b"hms_" + hashlib.blake2b(sql.encode(), digest_size=10).hexdigest().encode(),
-        )
-        prepared = _PREPARED.setdefault(raw, set())
-        with raw.lock:  # the connection is this statement's until its answer is read
-            started = time.monotonic()
-            if name not in prepared:
-                _prepare(pgconn, name, sql, raw)
-                prepared.add(name)
-            executor = partial(_send, pgconn, name)
-            for wrapper in reversed(connection.execute_wrappers):
-                executor = partial(wrapper, executor)
-            executor(sql, params, False, {"connection": connection, "cursor": cursor})
-            try:
-                done = work()
-            finally:
-                results = _answer(pgconn)  # read even when the work failed
-            if _forgotten(results):
-                _prepare(pgconn, name, sql, raw)  # deallocated elsewhere: again, at once
-                _send(pgconn, name, sql, params, False, None)
-                results = _answer(pgconn)
-            if connection.queries_logged:
-                took = time.monotonic() - started
-                entry = {"sql": f"{sql} -- {params!r}", "time": f"{took:.3f}"}
-                connection.queries_log.append(entry)
+    pgconn = raw.pgconn
+    name = b"hms_" + hashlib.blake2b(sql.encode(), digest_size=10).hexdigest().encode()
+    prepared = _PREPARED.setdefault(raw, set())
+    with raw.lock:  # the connection is this statement's until its answer is read
+        started = time.monotonic()
+        if name not in prepared:
+            _prepare(pgconn, name, sql, raw)
+            prepared.add(name)
+        if db.execute_wrappers:  # as Django calls them: with its cursor in the context
+            with db.cursor() as cursor:
+                executor = partial(_send, pgconn, name)
+                for wrapper in reversed(db.execute_wrappers):
+                    executor = partial(wrapper, executor)
+                executor(sql, params, False, {"connection": db, "cursor": cursor})
+        else:
+            _send(pgconn, name, sql, params, False, None)
+        try:
+            done = work()
+        finally:
+            results = _answer(pgconn)  # read even when the work failed
+        if _forgotten(results):
+            _prepare(pgconn, name, sql, raw)  # deallocated elsewhere: again, at once
+            _send(pgconn, name, sql, params, False, None)
+            results = _answer(pgconn)
+        if db.queries_logged:
+            took = time.monotonic() - started
+            db.queries_log.append({"sql": f"{sql} -- {params!r}", "time": f"{took:.3f}"})
     return _rows(results, raw), done
+
+
+def _idle_psycopg(db):
+    """The connection's psycopg 3 connection when no transaction is open on it, after the
+    checks Django makes before handing out a cursor (``BaseDatabaseWrapper._cursor``:
+    health check, connecting, thread sharing); else None (run it the usual way)."""
+    if db.vendor != "postgresql":
+        return None
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    raw = db.connection
+    if not hasattr(raw, "pgconn") or raw.pgconn.transaction_status != _IDLE:
+        return None
+    return raw
 
 
 _IDLE = 0  # PQTRANS_IDLE: no transaction open (autocommit)
