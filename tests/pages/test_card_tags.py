@@ -2,6 +2,7 @@
 the ``{% include %}``d partials rendered, with every value escaped; a hostile name on the
 dashboard reaches the page as text."""
 
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -105,10 +106,35 @@ def test_hostile_names_on_the_dashboard_are_shown_as_text(client, django_user_mo
     # escalation's promise and program, the ticket
     assert html.count(ESCAPED) >= 8
     assert f'aria-label="90-day trend of {ESCAPED}"' in html
+    assert f'<h3 id="program-{program.pk}">{ESCAPED} <span class="muted">(hostile)</span>' in html
+    assert f'<span class="muted">· {ESCAPED} · open</span>' in html
+    assert f"<li>{ESCAPED} — <a " in html
     assert 'name="csrfmiddlewaretoken"' in html
 
 
 def test_a_status_badge_of_an_object_without_status_is_not_measured():
     assert render("{{ b.latest_status|status_badge }}", b=SimpleNamespace()) == (
         '<span class="state state-unknown">Not measured yet</span>'
+    )
+
+
+def test_an_escalation_row_and_a_ticket_say_their_fields_escaped():
+    at = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    row = SimpleNamespace(
+        level="critical", page_url="/dashboard/baselines/7/", baseline_name=HOSTILE,
+        program_name=HOSTILE, status_label="Open", brief=HOSTILE,
+        red_since=at - timedelta(days=3, hours=2),
+    )  # fmt: skip
+    assert render("{% escalation_row e at %}", e=row, at=at) == (
+        '<tr><td><span class="state state-critical">critical</span></td>\n'
+        f'          <td><a href="/dashboard/baselines/7/">{ESCAPED}</a>\n'
+        f'            <span class="muted">· {ESCAPED} · Open</span>\n'
+        f'            <br><span class="muted">{ESCAPED}</span></td>\n'
+        "          <td>3\xa0days, 2\xa0hours</td></tr>"
+    )
+    ticket = SimpleNamespace(title=HOSTILE, baseline_id=None, created_at=at - timedelta(hours=2))
+    assert render("{% ticket_item t at %}", t=ticket, at=at) == (
+        f'<li>{ESCAPED}\n        <span class="muted">opened '
+        '<time datetime="2026-12-03T10:00:00+00:00" title="2026-12-03 10:00:00 UTC">2 h ago</time>'
+        "</span></li>"
     )
