@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from django import template
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.html import format_html
+
+from hms_site.html import html
 
 register = template.Library()
 
@@ -68,7 +69,7 @@ def when(value, at=None):
     if moment is None:
         return "" if value is None else str(value)
     at = at or timezone.now()
-    return format_html(
+    return html(
         '<time datetime="{}" title="{} UTC">{}</time>',
         moment.isoformat(timespec="seconds"),
         f"{moment:%Y-%m-%d %H:%M:%S}",
