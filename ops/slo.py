@@ -7,7 +7,7 @@ is ``no_data``, fewer than ``min_samples`` is ``insufficient_data`` (no incident
 no action: docs/VERDICTS.md). A service inside a maintenance window
 (``ops.maintenance``) is still decided and stored, marked ``in_maintenance``;
 the playbook then opens no corrective run. Every window is read from the metrics
-store in one call (``window_stats``: value and sample count): on the database store
+store in one call (``window_values``: value and sample count): on the database store
 one ``percentile_cont`` statement on PostgreSQL, the same linear interpolation in
 Python on SQLite.
 
@@ -34,7 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ops import maintenance, slo_handoff, slo_writes
-from ops.metrics.store import WindowQuery, get_store, percentile_statistic
+from ops.metrics.store import get_store, percentile_statistic
 from ops.models import SLO, SLOStateChange, WorkerHeartbeat
 from ops.playbook import incidents
 
@@ -76,7 +76,7 @@ def _rows(at: datetime, services=None) -> list[Row]:
     """Every SLO with its window's percentile and sample count now.
 
     Two statements whatever the number of SLOs: the SLOs, then every window at once
-    from the metrics store (``window_stats``: value, samples, newest per window).
+    from the metrics store (``window_values``: value and samples per window).
     """
     chosen = SLO.objects.all() if services is None else SLO.objects.filter(service_id__in=services)
     slos = list(
@@ -88,12 +88,9 @@ def _rows(at: datetime, services=None) -> list[Row]:
     if not slos:
         return []
     names = {pct: percentile_statistic(pct) for pct in {row[-1] for row in slos}}  # a few
-    queries = [
-        WindowQuery(service, target, window, at, names[pct], key=pk)
-        for pk, service, *_, target, window, pct in slos
-    ]
-    stats = get_store().window_stats(queries)
-    return [Row(*head, s.value, s.samples) for head, s in zip(slos, stats, strict=True)]
+    queries = [(row[1], row[-3], row[-2], at, names[row[-1]]) for row in slos]
+    values = get_store().window_values(queries)  # window_stats without the objects
+    return [Row(*head, *answer) for head, answer in zip(slos, values, strict=True)]
 
 
 def _claim_pass(at: datetime) -> bool:
