@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ops import maintenance, slo_handoff, slo_writes
@@ -96,17 +96,21 @@ def _rows(at: datetime, services=None) -> list[Row]:
 def _claim_pass(at: datetime) -> bool:
     """Fencing token: only a pass newer than the last one may write (double delivery, races).
 
-    The conditional UPDATE locks the marker row until commit, so two passes never
-    write at the same time and an older pass that arrives late writes nothing.
+    One statement (the pass's round trips are a good part of it): insert the marker row
+    at ``at``, or move an existing one forward if it is older. Either locks the row until
+    commit, so two passes never write at the same time and an older pass that arrives
+    late (or a second one at the same instant) writes nothing.
     """
-    WorkerHeartbeat.objects.get_or_create(
-        name=EVALUATOR, defaults={"beat_at": _NEVER, "hostname": socket.gethostname()}
-    )
-    return bool(
-        WorkerHeartbeat.objects.filter(name=EVALUATOR, beat_at__lt=at).update(
-            beat_at=at, hostname=socket.gethostname()
+    table = connection.ops.quote_name(WorkerHeartbeat._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (name, beat_at, hostname) VALUES (%s, %s, %s) "  # noqa: S608
+            "ON CONFLICT (name) DO UPDATE SET beat_at = excluded.beat_at, "
+            f"hostname = excluded.hostname WHERE {table}.beat_at < excluded.beat_at "
+            "RETURNING 1",
+            (EVALUATOR, connection.ops.adapt_datetimefield_value(at), socket.gethostname()),
         )
-    )
+        return cursor.fetchone() is not None
 
 
 def last_pass_at() -> datetime | None:
