@@ -3,10 +3,12 @@
 The queries travel as rows of a relation ``q`` joined to the samples: PostgreSQL
 unnests one array per column (one statement whatever the number of queries), SQLite
 gets a ``VALUES`` list (one statement per ``SQLITE_CHUNK`` queries). On PostgreSQL
-each query is a ``LATERAL`` subquery that walks the ``(series_id, ts)`` key of its own
-series (index-only, the value is in the index) in the partitions its window touches;
-``percentile_cont`` does the interpolation. SQLite fetches the sorted values and
-``ops.metrics.percentile`` interpolates the same way.
+the window statement is ``window_sql``'s: each query a ``LATERAL`` subquery that walks
+the ``(series_id, ts)`` key of its own series (index-only, the value is in the index)
+in the partitions its window touches; ``percentile_cont`` does the interpolation.
+SQLite fetches the sorted values and ``ops.metrics.percentile`` interpolates the same
+way. ``window_values`` is ``window_stats`` for the SLO pass: tuples in, (value,
+samples) out, no newest time and no object per query.
 """
 
 from __future__ import annotations
@@ -64,15 +66,9 @@ def chunks(rows: list) -> list[list]:
     return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
-def fetch(sql: str, params: list, jit_off: bool = False) -> list[tuple]:
+def fetch(sql: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
-        if jit_off:
-            # One round trip: the two statements run as one implicit transaction, so
-            # SET LOCAL holds for the SELECT only (JIT costs more than it saves here).
-            cursor.execute("SET LOCAL jit = off; " + sql, params)
-            cursor.nextset()
-        else:
-            cursor.execute(sql, params)
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 
