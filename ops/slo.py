@@ -7,7 +7,7 @@ is ``no_data``, fewer than ``min_samples`` is ``insufficient_data`` (no incident
 no action: docs/VERDICTS.md). A service inside a maintenance window
 (``ops.maintenance``) is still decided and stored, marked ``in_maintenance``;
 the playbook then opens no corrective run. Every window is read from the metrics
-store in one call (``window_stats``: value and sample count): on the database store
+store in one call (``window_values``: value and sample count): on the database store
 one ``percentile_cont`` statement on PostgreSQL, the same linear interpolation in
 Python on SQLite.
 
@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ops import maintenance, slo_handoff, slo_writes
-from ops.metrics.store import WindowQuery, get_store, percentile_statistic
+from ops.metrics.store import get_store, percentile_statistic
 from ops.models import SLO, SLOStateChange, WorkerHeartbeat
 from ops.playbook import incidents
 
@@ -76,7 +76,7 @@ def _rows(at: datetime, services=None) -> list[Row]:
     """Every SLO with its window's percentile and sample count now.
 
     Two statements whatever the number of SLOs: the SLOs, then every window at once
-    from the metrics store (``window_stats``: value, samples, newest per window).
+    from the metrics store (``window_values``: value and samples per window).
     """
     chosen = SLO.objects.all() if services is None else SLO.objects.filter(service_id__in=services)
     slos = list(
@@ -88,28 +88,29 @@ def _rows(at: datetime, services=None) -> list[Row]:
     if not slos:
         return []
     names = {pct: percentile_statistic(pct) for pct in {row[-1] for row in slos}}  # a few
-    queries = [
-        WindowQuery(service, target, window, at, names[pct], key=pk)
-        for pk, service, *_, target, window, pct in slos
-    ]
-    stats = get_store().window_stats(queries)
-    return [Row(*head, s.value, s.samples) for head, s in zip(slos, stats, strict=True)]
+    queries = [(row[1], row[-3], row[-2], at, names[row[-1]]) for row in slos]
+    values = get_store().window_values(queries)  # window_stats without the objects
+    return [Row(*head, *answer) for head, answer in zip(slos, values, strict=True)]
 
 
 def _claim_pass(at: datetime) -> bool:
     """Fencing token: only a pass newer than the last one may write (double delivery, races).
 
-    The conditional UPDATE locks the marker row until commit, so two passes never
-    write at the same time and an older pass that arrives late writes nothing.
+    One statement (the pass's round trips are a good part of it): insert the marker row
+    at ``at``, or move an existing one forward if it is older. Either locks the row until
+    commit, so two passes never write at the same time and an older pass that arrives
+    late (or a second one at the same instant) writes nothing.
     """
-    WorkerHeartbeat.objects.get_or_create(
-        name=EVALUATOR, defaults={"beat_at": _NEVER, "hostname": socket.gethostname()}
-    )
-    return bool(
-        WorkerHeartbeat.objects.filter(name=EVALUATOR, beat_at__lt=at).update(
-            beat_at=at, hostname=socket.gethostname()
+    table = connection.ops.quote_name(WorkerHeartbeat._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (name, beat_at, hostname) VALUES (%s, %s, %s) "  # noqa: S608
+            "ON CONFLICT (name) DO UPDATE SET beat_at = excluded.beat_at, "
+            f"hostname = excluded.hostname WHERE {table}.beat_at < excluded.beat_at "
+            "RETURNING 1",
+            (EVALUATOR, connection.ops.adapt_datetimefield_value(at), socket.gethostname()),
         )
-    )
+        return cursor.fetchone() is not None
 
 
 def last_pass_at() -> datetime | None:

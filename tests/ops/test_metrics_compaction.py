@@ -49,6 +49,9 @@ def _reads(store, now):
     since = now - timedelta(days=3, hours=1)
     return {
         "stats": [(a.value, a.samples, a.newest) for a in store.window_stats(queries)],
+        "values": store.window_values(
+            [(q.service, q.metric, q.window_seconds, q.at, q.statistic) for q in queries]
+        ),
         "counts": store.count_above([CountQuery(SERVICE, METRIC, 50.0, starts, now, key=1)]),
         "max": store.buckets([(SERVICE, METRIC)], since, now, 3600),
         "avg": store.buckets([(SERVICE, METRIC)], since, now, 600, "avg"),

@@ -178,6 +178,31 @@ def test_many_series_and_windows_in_one_call_in_a_bounded_number_of_statements(s
         assert by_key[(service, 10, "p99")].newest == now - timedelta(seconds=1)
 
 
+def test_window_values_answer_as_window_stats_in_as_few_statements(store):
+    now = at_second()
+    for service in ("Scanner_A", "Scanner_B"):
+        make_service(service)
+        write(store, [(now - timedelta(seconds=s), float(s % 7)) for s in range(1, 41)], service)
+    write(store, [(now - timedelta(seconds=3), 50.0)], "Scanner_A", labels={"lane": "2"})
+    queries = [
+        (service, METRIC, window, at, statistic)
+        for service in ("Scanner_A", "Scanner_B", "No_Such_Service")
+        for window in (10, 30)
+        for at in (now, now - timedelta(seconds=5))
+        for statistic in ("p95", "p50", "max", "count", "last")
+    ]
+    expected = [
+        (a.value, a.samples) for a in store.window_stats([WindowQuery(*q) for q in queries])
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        assert store.window_values(queries) == expected
+    assert len(captured) <= 2  # percentiles and aggregates, as window_stats
+    with pytest.raises(ValueError):
+        store.window_values([("Scanner_A", METRIC, 30, now, "p0")])
+    with pytest.raises(ValueError):
+        store.window_values([("Scanner_A", METRIC, 0, now, "p95")])
+
+
 def test_count_above_counts_all_and_strictly_above_for_each_start(store):
     now = at_second()
     make_service("Other_Scanner")

@@ -11,7 +11,7 @@ from django.utils import timezone
 from ops import slo_handoff
 from ops.metrics import aggregate, percentile, window_percentile
 from ops.models import SLO, SLOStateChange
-from ops.slo import evaluate_all
+from ops.slo import evaluate_all, last_pass_at
 from tests.factories import make_service, readings
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +85,21 @@ def test_an_older_pass_delivered_late_does_not_overwrite_a_newer_one():
     late = evaluate_all(now - timedelta(minutes=30))  # would say no_data
     assert late.stale is True and late.changes == []
     assert (slo_of().state, slo_of().evaluated_at) == ("breached", now)
+
+
+def test_the_pass_claims_its_fencing_token_in_one_statement_and_only_forward():
+    make_service()
+    now = timezone.now()
+    readings("DCA_Luggage_Scanner", [10.0] * 5, end=now)
+    with CaptureQueriesContext(connection) as ctx:
+        evaluate_all(now)  # no marker row yet: the claim inserts it
+    claims = [q["sql"] for q in ctx.captured_queries if "ops_workerheartbeat" in q["sql"]]
+    assert len(claims) == 1
+    assert last_pass_at() == now
+    assert evaluate_all(now).stale is True  # the same instant again writes nothing
+    assert evaluate_all(now - timedelta(seconds=1)).stale is True
+    assert evaluate_all(now + timedelta(seconds=1)).stale is False
+    assert last_pass_at() == now + timedelta(seconds=1)
 
 
 def test_one_pass_uses_the_same_number_of_queries_for_3_or_12_slos():

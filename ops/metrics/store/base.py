@@ -185,6 +185,15 @@ class MetricsStore(abc.ABC):
     def window_stats(self, queries: Sequence[WindowQuery]) -> list[WindowStat]:
         """One ``WindowStat`` per query, same order, in a bounded number of statements."""
 
+    def window_values(
+        self, queries: Sequence[tuple[str, str, int, datetime, str]]
+    ) -> list[tuple[float | None, int]]:
+        """``window_stats`` for the SLO tick: (value, samples) per (service, metric,
+        window_seconds, at, statistic), same order, same answers, same checks; an engine
+        may answer it without the per-query objects."""
+        stats = self.window_stats([WindowQuery(*query) for query in queries])
+        return [(stat.value, stat.samples) for stat in stats]
+
     @abc.abstractmethod
     def count_above(self, queries: Sequence[CountQuery]) -> dict[Hashable, list[tuple[int, int]]]:
         """{query key: [(all, above) for each start, same order]} (zeros when empty)."""

@@ -183,6 +183,9 @@ class DatabaseStore(MetricsStore):
     def window_stats(self, queries):
         return reads.window_stats(queries)
 
+    def window_values(self, queries):
+        return reads.window_values(queries)
+
     def count_above(self, queries):
         return reads.count_above(queries)
 

@@ -3,10 +3,12 @@
 The queries travel as rows of a relation ``q`` joined to the samples: PostgreSQL
 unnests one array per column (one statement whatever the number of queries), SQLite
 gets a ``VALUES`` list (one statement per ``SQLITE_CHUNK`` queries). On PostgreSQL
-each query is a ``LATERAL`` subquery that walks the ``(series_id, ts)`` key of its own
-series (index-only, the value is in the index) in the partitions its window touches;
-``percentile_cont`` does the interpolation. SQLite fetches the sorted values and
-``ops.metrics.percentile`` interpolates the same way.
+the window statement is ``window_sql``'s: each query a ``LATERAL`` subquery that walks
+the ``(series_id, ts)`` key of its own series (index-only, the value is in the index)
+in the partitions its window touches; ``percentile_cont`` does the interpolation.
+SQLite fetches the sorted values and ``ops.metrics.percentile`` interpolates the same
+way. ``window_values`` is ``window_stats`` for the SLO pass: tuples in, (value,
+samples) out, no newest time and no object per query.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection
 
 from ops.metrics.percentile import percentile
-from ops.metrics.store import arrays, compaction
-from ops.metrics.store.base import WindowStat, percentile_of
+from ops.metrics.store import arrays, compaction, window_sql
+from ops.metrics.store.base import WindowQuery, WindowStat, percentile_of
 from ops.models import Sample, Series
 
 SAMPLE, SERIES = Sample._meta.db_table, Series._meta.db_table
@@ -64,87 +66,10 @@ def chunks(rows: list) -> list[list]:
     return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
-def fetch(sql: str, params: list, jit_off: bool = False) -> list[tuple]:
+def fetch(sql: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
-        if jit_off:
-            # One round trip: the two statements run as one implicit transaction, so
-            # SET LOCAL holds for the SELECT only (JIT costs more than it saves here).
-            cursor.execute("SET LOCAL jit = off; " + sql, params)
-            cursor.nextset()
-        else:
-            cursor.execute(sql, params)
+        cursor.execute(sql, params)
         return cursor.fetchall()
-
-
-_WINDOW_JOIN = """
-    FROM {series} AS se JOIN {samples} AS smp ON smp.series_id = se.id
-    WHERE se.service_id = q.service AND se.name = q.metric
-      AND smp.ts > q.start AND smp.ts <= q.at"""
-
-
-def _window_join(since: datetime, now: datetime) -> str:
-    """``_WINDOW_JOIN`` on the raw table, or raw + blocks when a window starting at
-    ``since`` (the earliest ``q.start`` of the statement) reaches before the compaction
-    read horizon at ``now``."""
-    samples = compaction.samples(since, "q.start", "q.at", now)
-    return _WINDOW_JOIN.format(series=SERIES, samples=samples)
-
-
-def _by_path(rows: list[tuple]) -> list[tuple[datetime, list[tuple]]]:
-    """(earliest start, rows) per read path: the windows after the read horizon (every
-    live tick's) in one statement on raw rows, those reaching before it in another on
-    raw + blocks, so one long window does not send every query through the union."""
-    now = datetime.now(UTC)
-    horizon = compaction.read_horizon(now)  # once: the same rule as ``reaches_blocks``
-    paths: dict[bool, list[tuple]] = defaultdict(list)
-    before = {start: _aware(start) < horizon for start in {row[3] for row in rows}}
-    for row in rows:
-        paths[before[row[3]]].append(row)
-    return [(now, group) for group in paths.values()]
-
-
-_PG_SELECTS = {
-    "pct": ("percentile_cont(q.frac) WITHIN GROUP (ORDER BY smp.value) AS v", "w.v"),
-    "agg": (
-        "avg(smp.value) AS avg, min(smp.value) AS min, max(smp.value) AS max, "
-        "sum(smp.value) AS sum, "
-        "(array_agg(smp.value ORDER BY smp.ts DESC, smp.value DESC))[1] AS last",
-        "w.avg, w.min, w.max, w.sum, w.last",
-    ),
-}
-
-
-# The newest sample's time as integer microseconds since the epoch (exact: ``extract``
-# gives a numeric), turned into a datetime in Python: loading 10,000 timestamptz values
-# through psycopg cost more than the rest of the answer.
-_NEWEST_US = "(extract(epoch FROM max(smp.ts)) * 1000000)::bigint"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _pg_window(kind: str, rows: list[tuple]) -> dict[int, tuple]:
-    """{i: (i, samples, newest, value…)}: ``pct`` rows carry a ``frac`` column and give the
-    percentile; ``agg`` rows give avg, min, max, sum and last."""
-    columns = ["i", "service", "metric", "start", "at"] + (["frac"] if kind == "pct" else [])
-    select, values = _PG_SELECTS[kind]
-    found = {}
-    for now, group in _by_path(rows):
-        _, source, params = relation(columns, group)
-        since = min(_aware(start) for start in {r[3] for r in group})
-        sql = (
-            f"SELECT q.i, w.n, w.newest, {values} FROM {source} CROSS JOIN LATERAL ("  # noqa: S608
-            f"SELECT count(*) AS n, {_NEWEST_US} AS newest, {select} "
-            f"{_window_join(since, now)}) AS w"
-        )
-        # newest stays integer microseconds here (``_newest`` turns it into a datetime).
-        found.update({row[0]: row for row in fetch(sql, params, jit_off=True)})
-    return found
-
-
-def _newest(us: int | None, made: dict) -> datetime | None:
-    """``us`` (integer microseconds) as a datetime, each instant made once (``made``)."""
-    if us is not None and us not in made:
-        made[us] = _EPOCH + timedelta(microseconds=us)
-    return None if us is None else made[us]
 
 
 def _sqlite_window(rows: list[tuple]) -> dict[int, list[tuple]]:
@@ -186,14 +111,13 @@ def _window_key(q, starts: dict) -> tuple:
     return (q.service, q.metric, start, q.at, q.statistic)
 
 
-def window_stats(queries) -> list[WindowStat]:
+def _answers(keys: list[tuple], newest: bool) -> tuple[list[int], dict[int, tuple]]:
+    """For keys (service, metric, start, at, statistic): (each key's number among the
+    distinct ones, {number: (number, samples, newest, value)}); ``newest`` integer
+    microseconds on PostgreSQL (None when not asked for), an aware datetime on SQLite."""
     distinct: dict[tuple, int] = {}
-    starts: dict[tuple, datetime] = {}
-    keys = [_window_key(q, starts) for q in queries]
     which = [distinct.setdefault(key, len(distinct)) for key in keys]
-    answers: dict[int, tuple] = {}  # i -> (i, samples, newest, value); newest in µs on PG
-    made: dict[int, datetime] = {}
-    to_time = (lambda us: _newest(us, made)) if on_pg() else _aware
+    answers: dict[int, tuple] = {}
     if on_pg():
         pct, agg = [], {}
         fractions = {s: percentile_of(s) for s in {key[4] for key in distinct}}
@@ -204,26 +128,56 @@ def window_stats(queries) -> list[WindowStat]:
             else:
                 agg.setdefault(key[:4], len(agg))
         if pct:
-            answers = _pg_window("pct", pct)
+            answers = window_sql.window("pct", pct, newest)
         if agg:
-            found = _pg_window("agg", [(i, *key) for key, i in agg.items()])
+            found = window_sql.window("agg", [(i, *key) for key, i in agg.items()], newest)
             for key, i in distinct.items():
                 if fractions[key[4]] is None:
-                    _, n, newest, *values = found[agg[key[:4]]]
+                    _, n, last, *values = found[agg[key[:4]]]
                     value = float(n) if key[4] == "count" else values[_AGG_INDEX[key[4]]]
-                    answers[i] = (i, n, newest, None if not n else value)
+                    answers[i] = (i, n, last, None if not n else value)
     else:
         found = _sqlite_window([(i, *key[:4]) for key, i in distinct.items()])
         for key, i in distinct.items():
             pairs = found.get(i, [])
-            newest = max((ts for _, ts in pairs), default=None)
-            answers[i] = (i, len(pairs), newest, _from_values(key[4], pairs))
+            last = max((ts for _, ts in pairs), default=None)
+            answers[i] = (i, len(pairs), last, _from_values(key[4], pairs))
+    return which, answers
+
+
+def window_stats(queries) -> list[WindowStat]:
+    starts: dict[tuple, datetime] = {}
+    which, answers = _answers([_window_key(q, starts) for q in queries], newest=True)
+    made: dict[int, datetime] = {}
+    to_time = (lambda us: window_sql.newest_time(us, made)) if on_pg() else _aware
     result = []
     for q, i in zip(queries, which, strict=True):
         _, n, newest, value = answers[i]
         value = None if value is None else float(value)
         result.append(WindowStat(query=q, value=value, samples=n, newest=to_time(newest)))
     return result
+
+
+def window_values(queries) -> list[tuple[float | None, int]]:
+    """``window_stats`` of (service, metric, window_seconds, at, statistic) tuples, without
+    the objects and the newest sample's time: (value, samples) per query."""
+    starts: dict[tuple, datetime] = {}
+    checked = set()
+    keys = []
+    for service, metric, seconds, at, statistic in queries:
+        if (seconds, statistic) not in checked:  # WindowQuery's checks, once a kind
+            WindowQuery(service, metric, seconds, at, statistic)
+            checked.add((seconds, statistic))
+        start = starts.get((at, seconds))
+        if start is None:
+            start = starts[(at, seconds)] = at - timedelta(seconds=seconds)
+        keys.append((service, metric, start, at, statistic))
+    which, answers = _answers(keys, newest=False)
+    values = []
+    for i in which:
+        _, n, _, value = answers[i]
+        values.append((None if value is None else float(value), n))
+    return values
 
 
 def count_above(queries) -> dict:
