@@ -133,10 +133,10 @@ def _numbered(sql: str, count: int) -> bytes:
     return (parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))).encode()
 
 
-def _prepare(pgconn, name: bytes, sql: str, raw) -> None:
+def _prepare(pgconn, name: bytes, sql: str, raw, numbered: bytes | None = None) -> None:
     """PREPARE (a Parse and Sync), waited for: once per connection and statement."""
     with connection.wrap_database_errors:
-        pgconn.send_prepare(name, _numbered(sql, sql.count("%s")))
+        pgconn.send_prepare(name, numbered or _numbered(sql, sql.count("%s")))
         _flush(pgconn)
     results = _answer(pgconn)
     for result in results:
