@@ -31,10 +31,10 @@ from apm.models.escalation import Level, level_rank
 _ESC = Escalation._meta
 _TABLE = _ESC.db_table
 _MW = MaintenanceWindow._meta
-_ONCE, _WEEKLY = MaintenanceWindow.Recurrence.NONE, MaintenanceWindow.Recurrence.WEEKLY
+ONCE, WEEKLY = MaintenanceWindow.Recurrence.NONE, MaintenanceWindow.Recurrence.WEEKLY
 
 
-def _col(name: str) -> str:
+def col(name: str) -> str:
     return _ESC.get_field(name).column
 
 
@@ -46,17 +46,15 @@ def _slots(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-_OPEN_WHERE = (
-    f"{_col('baseline')} = %s AND {_col('status')} IN ({_slots(Escalation.OPEN_STATUSES)})"
-)
-_IS_OPEN_SQL = f"SELECT 1 FROM {_TABLE} WHERE {_OPEN_WHERE}"  # noqa: S608
-_IS_OPEN_ONE_SQL = f"{_IS_OPEN_SQL} LIMIT 1"
-_MAY_COVER_SQL = (
+_OPEN_WHERE = f"{col('baseline')} = %s AND {col('status')} IN ({_slots(Escalation.OPEN_STATUSES)})"
+IS_OPEN_SQL = f"SELECT 1 FROM {_TABLE} WHERE {_OPEN_WHERE}"  # noqa: S608
+_IS_OPEN_ONE_SQL = f"{IS_OPEN_SQL} LIMIT 1"
+MAY_COVER_SQL = (
     f"SELECT 1 FROM {_MW.db_table} WHERE ({_mw('baseline')} = %s OR {_mw('program')} = %s)"  # noqa: S608
     f" AND (({_mw('recurrence')} = %s AND {_mw('starts_at')} <= %s AND {_mw('ends_at')} > %s)"
     f" OR ({_mw('recurrence')} = %s AND {_mw('starts_at')} <= %s))"
 )
-_OPEN_AND_PAUSED_SQL = f"SELECT EXISTS ({_IS_OPEN_SQL}), EXISTS ({_MAY_COVER_SQL})"
+_OPEN_AND_PAUSED_SQL = f"SELECT EXISTS ({IS_OPEN_SQL}), EXISTS ({MAY_COVER_SQL})"
 # One level slot per level: the levels at or above the run's, the last repeated to fill them.
 
 
@@ -64,25 +62,25 @@ def repeat_sql(deviation: str) -> str:
     """The counting UPDATE, pointing the escalation at ``deviation`` (an SQL expression:
     a placeholder here, the ledger's next id in ``apm.steady_runs``)."""
     return (
-        f"UPDATE {_TABLE} SET {_col('deviation')} = {deviation},"  # noqa: S608
-        f" {_col('breach_count')} = {_col('breach_count')} + 1,"
-        f" {_col('last_red_at')} = %s, {_col('updated_at')} = %s"
-        f" WHERE {_OPEN_WHERE} AND {_col('level')} IN ({_slots(Level.values)})"
+        f"UPDATE {_TABLE} SET {col('deviation')} = {deviation},"  # noqa: S608
+        f" {col('breach_count')} = {col('breach_count')} + 1,"
+        f" {col('last_red_at')} = %s, {col('updated_at')} = %s"
+        f" WHERE {_OPEN_WHERE} AND {col('level')} IN ({_slots(Level.values)})"
     )
 
 
 _REPEAT_SQL = repeat_sql("%s")
-_REPEAT_UNPAUSED_SQL = f"{_REPEAT_SQL} AND NOT EXISTS ({_MAY_COVER_SQL})"
+_REPEAT_UNPAUSED_SQL = f"{_REPEAT_SQL} AND NOT EXISTS ({MAY_COVER_SQL})"
 
 
-def _is_open_params(baseline_id: int) -> list:
+def is_open_params(baseline_id: int) -> list:
     return [baseline_id, *Escalation.OPEN_STATUSES]
 
 
-def _may_cover_params(deviation: Deviation) -> list:
+def may_cover_params(deviation: Deviation) -> list:
     at = connection.ops.adapt_datetimefield_value(deviation.evaluated_at)
     program_id = deviation.baseline.program_id
-    return [deviation.baseline_id, program_id, _ONCE, at, at, _WEEKLY, at]
+    return [deviation.baseline_id, program_id, ONCE, at, at, WEEKLY, at]
 
 
 def _repeat_params(deviation: Deviation, level: str) -> list:
@@ -94,17 +92,17 @@ def _level_slots(level: str) -> list[str]:
     return levels + levels[-1:] * (len(Level.values) - len(levels))
 
 
-_LEVEL_SLOTS = {level: _level_slots(level) for level in Level.values}  # worked out once
+LEVEL_SLOTS = {level: _level_slots(level) for level in Level.values}  # worked out once
 
 
 def repeat_params(deviation: Deviation, level: str) -> list:
     """``repeat_sql``'s parameters after its ``deviation`` expression."""
-    levels = _LEVEL_SLOTS.get(level) or _level_slots(level)
+    levels = LEVEL_SLOTS.get(level) or _level_slots(level)
     adapt = connection.ops.adapt_datetimefield_value
     return [
         adapt(deviation.evaluated_at),
         adapt(timezone.now()),
-        *_is_open_params(deviation.baseline_id),
+        *is_open_params(deviation.baseline_id),
         *levels,
     ]
 
@@ -115,7 +113,7 @@ def _checked() -> None:
 
     probe = Deviation(pk=0, baseline=Baseline(pk=0, program_id=0))
     probe.evaluated_at = datetime(2000, 1, 1, tzinfo=UTC)
-    assert _IS_OPEN_SQL.count("%s") == len(_is_open_params(0)), _IS_OPEN_SQL
+    assert IS_OPEN_SQL.count("%s") == len(is_open_params(0)), IS_OPEN_SQL
     assert _OPEN_AND_PAUSED_SQL.count("%s") == len(_open_and_paused_params(probe))
     for level in Level.values:
         assert _REPEAT_SQL.count("%s") == len(_repeat_params(probe, level)), _REPEAT_SQL
@@ -123,11 +121,11 @@ def _checked() -> None:
 
 
 def _open_and_paused_params(deviation: Deviation) -> list:
-    return [*_is_open_params(deviation.baseline_id), *_may_cover_params(deviation)]
+    return [*is_open_params(deviation.baseline_id), *may_cover_params(deviation)]
 
 
 def _repeat_unpaused_params(deviation: Deviation, level: str) -> list:
-    return [*_repeat_params(deviation, level), *_may_cover_params(deviation)]
+    return [*_repeat_params(deviation, level), *may_cover_params(deviation)]
 
 
 _checked()
@@ -136,7 +134,7 @@ _checked()
 def is_open(baseline_id: int) -> bool:
     """One plain read, no lock: whether the baseline has an open escalation."""
     with connection.cursor() as cursor:
-        cursor.execute(_IS_OPEN_ONE_SQL, _is_open_params(baseline_id))
+        cursor.execute(_IS_OPEN_ONE_SQL, is_open_params(baseline_id))
         return cursor.fetchone() is not None
 
 

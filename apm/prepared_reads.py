@@ -54,7 +54,7 @@ def _nothing() -> None:
     return None
 
 
-_PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> names
+PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> names
 
 
 @async_unsafe
@@ -71,11 +71,11 @@ def fetchall_beside(sql: str, params: list, work: Callable[[], T]) -> tuple[list
             return cursor.fetchall(), work()
     pgconn = raw.pgconn
     name = b"hms_" + hashlib.blake2b(sql.encode(), digest_size=10).hexdigest().encode()
-    prepared = _PREPARED.setdefault(raw, set())
+    prepared = PREPARED.setdefault(raw, set())
     with raw.lock:  # the connection is this statement's until its answer is read
         started = time.monotonic()
         if name not in prepared:
-            _prepare(pgconn, name, sql, raw)
+            prepare(pgconn, name, sql, raw)
             prepared.add(name)
         if db.execute_wrappers:  # as Django calls them: with its cursor in the context
             with db.cursor() as cursor:
@@ -88,15 +88,15 @@ def fetchall_beside(sql: str, params: list, work: Callable[[], T]) -> tuple[list
         try:
             done = work()
         finally:
-            results = _answer(pgconn)  # read even when the work failed
-        if _forgotten(results):
-            _prepare(pgconn, name, sql, raw)  # deallocated elsewhere: again, at once
+            results = answer(pgconn)  # read even when the work failed
+        if forgotten(results):
+            prepare(pgconn, name, sql, raw)  # deallocated elsewhere: again, at once
             _send(pgconn, name, sql, params, False, None)
-            results = _answer(pgconn)
+            results = answer(pgconn)
         if db.queries_logged:
             took = time.monotonic() - started
             db.queries_log.append({"sql": f"{sql} -- {params!r}", "time": f"{took:.3f}"})
-    return _rows(results, raw), done
+    return rows_of(results, raw), done
 
 
 def _idle_psycopg(db):
@@ -109,15 +109,15 @@ def _idle_psycopg(db):
     db.ensure_connection()
     db.validate_thread_sharing()
     raw = db.connection
-    if not hasattr(raw, "pgconn") or raw.pgconn.transaction_status != _IDLE:
+    if not hasattr(raw, "pgconn") or raw.pgconn.transaction_status != IDLE:
         return None
     return raw
 
 
-_IDLE = 0  # PQTRANS_IDLE: no transaction open (autocommit)
+IDLE = 0  # PQTRANS_IDLE: no transaction open (autocommit)
 
 
-def _forgotten(results: list) -> bool:
+def forgotten(results: list) -> bool:
     """The statement's name is unknown to the server (SQLSTATE 26000)."""
     return any(r.error_field(_SQLSTATE) == b"26000" for r in results)
 
@@ -133,26 +133,26 @@ def _numbered(sql: str, count: int) -> bytes:
     return (parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))).encode()
 
 
-def _prepare(pgconn, name: bytes, sql: str, raw, numbered: bytes | None = None) -> None:
+def prepare(pgconn, name: bytes, sql: str, raw, numbered: bytes | None = None) -> None:
     """PREPARE (a Parse and Sync), waited for: once per connection and statement."""
     with connection.wrap_database_errors:
         pgconn.send_prepare(name, numbered or _numbered(sql, sql.count("%s")))
-        _flush(pgconn)
-    results = _answer(pgconn)
+        flush(pgconn)
+    results = answer(pgconn)
     for result in results:
         if result.error_field(_SQLSTATE) == b"42P05":  # already there (prepared before)
             return
-    _rows(results, raw, command=True)
+    rows_of(results, raw, command=True)
 
 
 def _send(pgconn, name: bytes, sql: str, params, many, context) -> None:
     """PQsendQueryPrepared (its own Sync) and the output flushed."""
     with connection.wrap_database_errors:
         pgconn.send_query_prepared(name, [_text(p) for p in params])
-        _flush(pgconn)
+        flush(pgconn)
 
 
-def _flush(pgconn) -> None:
+def flush(pgconn) -> None:
     while pgconn.flush():  # nonblocking: the rest once the socket takes it
         _wait(pgconn.socket, select.POLLOUT)
 
@@ -167,7 +167,7 @@ def _text(value) -> bytes | None:
     raise TypeError(f"fetchall_beside: a {type(value).__name__} parameter")
 
 
-def _answer(pgconn) -> list:
+def answer(pgconn) -> list:
     """Every result of the statement (libpq's PQgetResult until none), waiting as needed."""
     results = []
     with connection.wrap_database_errors:
@@ -191,7 +191,7 @@ _LOADERS = {16: lambda b: b == b"t", 20: int, 21: int, 23: int, 26: int,
             18: bytes.decode, 19: bytes.decode, 25: bytes.decode, 1043: bytes.decode}  # fmt: skip
 
 
-def _rows(results: list, raw, command: bool = False) -> list[tuple]:
+def rows_of(results: list, raw, command: bool = False) -> list[tuple]:
     import psycopg
 
     ok = psycopg.pq.ExecStatus.COMMAND_OK if command else psycopg.pq.ExecStatus.TUPLES_OK

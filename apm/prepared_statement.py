@@ -34,7 +34,7 @@ from django.db import connection
 from django.db.models import DateField, DateTimeField, Field
 
 # The names prepared per connection are shared with prepared_reads' (digests of the texts).
-from apm.prepared_reads import _IDLE, _PREPARED, _answer, _flush, _forgotten, _prepare, _rows
+from apm.prepared_reads import IDLE, PREPARED, answer, flush, forgotten, prepare, rows_of
 
 Texts = list[bytes | None]
 
@@ -79,29 +79,29 @@ class PreparedStatement:
         raw = connection.connection
         pgconn = raw.pgconn
         with raw.lock:  # the connection is this statement's until its answer is read
-            named = pgconn.transaction_status == _IDLE
+            named = pgconn.transaction_status == IDLE
             self._send(pgconn, raw, named, texts)
-            results = _answer(pgconn)
-            if named and _forgotten(results):  # deallocated elsewhere: again, at once
-                _PREPARED.get(raw, set()).discard(self.name)
+            results = answer(pgconn)
+            if named and forgotten(results):  # deallocated elsewhere: again, at once
+                PREPARED.get(raw, set()).discard(self.name)
                 self._send(pgconn, raw, named, texts)
-                results = _answer(pgconn)
-        return _rows(results, raw)
+                results = answer(pgconn)
+        return rows_of(results, raw)
 
     def _send(self, pgconn, raw, named: bool, texts) -> None:
         """Bind, Execute and Sync (PQsendQueryPrepared, or PQsendQueryParams unnamed)."""
         if not named:
             with connection.wrap_database_errors:
                 pgconn.send_query_params(self.numbered, texts)
-                _flush(pgconn)
+                flush(pgconn)
             return
-        prepared = _PREPARED.setdefault(raw, set())
+        prepared = PREPARED.setdefault(raw, set())
         if self.name not in prepared:
-            _prepare(pgconn, self.name, self.sql, raw, self.numbered)
+            prepare(pgconn, self.name, self.sql, raw, self.numbered)
             prepared.add(self.name)
         with connection.wrap_database_errors:
             pgconn.send_query_prepared(self.name, texts)
-            _flush(pgconn)
+            flush(pgconn)
 
 
 # --- a model field's value in PostgreSQL's text form (worked out once per field) ------

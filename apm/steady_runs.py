@@ -15,7 +15,7 @@ statement here, which records the ledger row only when the run is steady:
 When the statement writes nothing the run is not steady and the caller decides
 it as before (``apm.escalation_statements``, in a transaction, committed
 synchronously): nothing was written, so nothing is undone. The conditions are
-the other module's (``_OPEN_WHERE``, ``_MAY_COVER_SQL``; ``_checked`` holds the
+the other module's (``_OPEN_WHERE``, ``MAY_COVER_SQL``; ``_checked`` holds the
 names below to its parameter lists), the ledger's columns the model's
 (``_meta``). Each value is named and sent once (the run's time stands in five
 places, the baseline's id in three), already in PostgreSQL's text form, worked
@@ -44,14 +44,14 @@ from django.utils import timezone
 
 from apm import prepared_statement
 from apm.escalation_statements import (
-    _IS_OPEN_SQL,
-    _LEVEL_SLOTS,
-    _MAY_COVER_SQL,
-    _ONCE,
-    _WEEKLY,
-    _col,
-    _is_open_params,
-    _may_cover_params,
+    IS_OPEN_SQL,
+    LEVEL_SLOTS,
+    MAY_COVER_SQL,
+    ONCE,
+    WEEKLY,
+    col,
+    is_open_params,
+    may_cover_params,
     repeat_params,
     repeat_sql,
 )
@@ -74,7 +74,7 @@ def _green_sql(asynchronous: bool) -> str:
     when = f" AND {ASYNC_COMMIT}" if asynchronous else ""
     return (
         f"INSERT INTO {_DEV.db_table} ({_COLUMNS}) SELECT {_VALUES}"
-        f" WHERE NOT EXISTS ({_IS_OPEN_SQL}) AND NOT EXISTS ({_MAY_COVER_SQL}){when}"
+        f" WHERE NOT EXISTS ({IS_OPEN_SQL}) AND NOT EXISTS ({MAY_COVER_SQL}){when}"
         f" RETURNING {_DEV.pk.column}"
     )
 
@@ -83,9 +83,9 @@ def _red_sql(asynchronous: bool) -> str:
     when = f" WHERE {ASYNC_COMMIT}" if asynchronous else ""
     return (
         f"WITH counted AS ({repeat_sql(_NEXT_ID)}"  # noqa: S608
-        f" AND NOT EXISTS ({_MAY_COVER_SQL}) RETURNING {_col('deviation')})"
+        f" AND NOT EXISTS ({MAY_COVER_SQL}) RETURNING {col('deviation')})"
         f" INSERT INTO {_DEV.db_table} ({_DEV.pk.column}, {_COLUMNS})"
-        f" SELECT {_col('deviation')}, {_VALUES} FROM counted{when} RETURNING {_DEV.pk.column}"
+        f" SELECT {col('deviation')}, {_VALUES} FROM counted{when} RETURNING {_DEV.pk.column}"
     )
 
 
@@ -99,19 +99,19 @@ def _red_sql(asynchronous: bool) -> str:
 _ROW = [field.attname for field in _FIELDS]
 _RUN, _NOW = "evaluated_at", "recorded_at"
 _OPEN = ["baseline_id", *(f"open:{status}" for status in Escalation.OPEN_STATUSES)]
-_COVER = ["baseline_id", "program_id", f"once:{_ONCE}", _RUN, _RUN, f"weekly:{_WEEKLY}", _RUN]
+_COVER = ["baseline_id", "program_id", f"once:{ONCE}", _RUN, _RUN, f"weekly:{WEEKLY}", _RUN]
 _LEVELS = [f"level:{i}" for i in range(len(Level.values))]
 _GREEN = [*_ROW, *_OPEN, *_COVER]
 _RED = [_RUN, _NOW, *_OPEN, *_LEVELS, *_COVER, *_ROW]  # after the id drawn in SQL
 _CONSTANTS = {
     **{f"open:{status}": str(status) for status in Escalation.OPEN_STATUSES},
-    f"once:{_ONCE}": str(_ONCE),
-    f"weekly:{_WEEKLY}": str(_WEEKLY),
+    f"once:{ONCE}": str(ONCE),
+    f"weekly:{WEEKLY}": str(WEEKLY),
 }
 _CONSTANT_TEXTS = {name: value.encode() for name, value in _CONSTANTS.items()}
 _LEVEL_TEXTS = {
     level: dict(zip(_LEVELS, (str(slot).encode() for slot in slots), strict=True))
-    for level, slots in _LEVEL_SLOTS.items()
+    for level, slots in LEVEL_SLOTS.items()
 }
 
 
@@ -231,10 +231,10 @@ def _checked() -> None:
             name == _NOW or known[name] == param for name, param in zip(names, params, strict=True)
         )
 
-    assert same(_GREEN[len(_ROW) :], [*_is_open_params(101), *_may_cover_params(probe)])
-    for level, slots in _LEVEL_SLOTS.items():
+    assert same(_GREEN[len(_ROW) :], [*is_open_params(101), *may_cover_params(probe)])
+    for level, slots in LEVEL_SLOTS.items():
         known.update(zip(_LEVELS, slots, strict=True))
-        assert same(_RED[: -len(_ROW)], [*repeat_params(probe, level), *_may_cover_params(probe)])
+        assert same(_RED[: -len(_ROW)], [*repeat_params(probe, level), *may_cover_params(probe)])
     for green, red in _STATEMENTS.values():  # numbered: every name once, in order of use
         assert green.sql.count("$") == len(_GREEN) and red.sql.count("$") == len(_RED)
 
