@@ -60,5 +60,5 @@ def prepare(escalations: list, tickets: list, programs: list) -> None:
     for row in tickets:
         row.page_url = link(row.baseline_id) if row.baseline_id else ""
     for program in programs:
-        for b in program.baselines.all():
+        for b in program.card_baselines:
             b.page_url = link(b.pk)

@@ -28,11 +28,11 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import Permission
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Avg, F, Prefetch, Q, prefetch_related_objects
+from django.db.models import Avg, F, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from apm import maintenance, page_rows, pages_periods, quality, signoff
+from apm import card_baselines, maintenance, page_rows, pages_periods, quality, signoff
 from apm.escalations import TOPIC as ESCALATION_TOPIC
 from apm.models import Baseline, Deviation, Escalation, Program, Ticket
 from apm.summary import summary, with_age_counts
@@ -116,17 +116,6 @@ def _daily_series(daily) -> tuple[dict, dict]:
     return xs, ys
 
 
-def _baselines_prefetch():
-    baselines = (
-        Baseline.objects.with_latest_deviation()
-        .with_latest_quality()
-        .with_data_age()
-        .select_related("validated_by")
-        .order_by("name")
-    )
-    return Prefetch("baselines", queryset=baselines)
-
-
 @dataclass
 class ProgramsPage:
     page: object
@@ -137,15 +126,12 @@ class ProgramsPage:
 def _programs_page(programs, params, at: datetime) -> ProgramsPage:
     """A page of ``programs`` (a queryset, or a list already read in ``code`` order) with
     their baselines' latest runs, trends, periods, sign-offs and data quality."""
-    if isinstance(programs, list):
-        page = Paginator(programs, PROGRAMS_PER_PAGE).get_page(params.get("page"))
-        rows = list(page.object_list)
-        prefetch_related_objects(rows, _baselines_prefetch())
-    else:
-        programs = programs.order_by("code").prefetch_related(_baselines_prefetch())
-        page = Paginator(programs, PROGRAMS_PER_PAGE).get_page(params.get("page"))
-        rows = list(page.object_list)
-    baselines = [b for program in rows for b in program.baselines.all()]
+    if not isinstance(programs, list):
+        programs = programs.order_by("code")
+    page = Paginator(programs, PROGRAMS_PER_PAGE).get_page(params.get("page"))
+    rows = list(page.object_list)
+    card_baselines.attach(rows)
+    baselines = [b for program in rows for b in program.card_baselines]
     by_baseline = trends(baselines, at)
     pages_periods.attach(baselines, at)
     for b in baselines:

@@ -62,7 +62,7 @@ def scorecard(params, at: datetime | None = None) -> dict:
     at = at or timezone.now()
     result = _programs_page(Program.objects.filter(public=True), params, at)
     explained, periods = _explanations([p.pk for p in result.programs])
-    shown = [b for program in result.programs for b in program.baselines.all() if b.active]
+    shown = [b for program in result.programs for b in program.card_baselines if b.active]
     history = quarter_bars.bars(shown, at, periods)
     programs = []
     for program in result.programs:
@@ -73,7 +73,7 @@ def scorecard(params, at: datetime | None = None) -> dict:
                 "authority": program.authority,
                 "baselines": [
                     _public(b, history[b.pk], explained.get(b.pk))
-                    for b in program.baselines.all()
+                    for b in program.card_baselines
                     if b.active
                 ],
             }

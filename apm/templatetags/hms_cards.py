@@ -151,7 +151,7 @@ def baseline_card(b, at):
 def program_card(program, at):
     """A program's card on the dashboard: its name, code and authority, and each of its
     baselines (``baseline_card``), or a line saying it has none yet."""
-    baselines = program.baselines.all()
+    baselines = program.card_baselines
     body = (
         SafeString("".join(f"\n      {baseline_card(b, at)}" for b in baselines))
         if baselines
