@@ -24,6 +24,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.contrib.auth.models import Permission
 from django.core.paginator import Paginator
@@ -35,7 +36,8 @@ from django.utils import timezone
 from apm import card_baselines, maintenance, page_rows, pages_periods, quality, signoff
 from apm.escalations import TOPIC as ESCALATION_TOPIC
 from apm.models import Baseline, Deviation, Escalation, Program, Ticket
-from apm.summary import summary, with_age_counts
+from apm.summary import summary_beside, with_age_counts
+from apm.templatetags import hms_cards
 from hms_site.sqlfunctions import EpochBucket
 from ops.models import Notification
 
@@ -156,12 +158,16 @@ def dashboard(user, params, at: datetime | None = None) -> dict:
     page = _programs_page(programs, params, at)
     tickets = leadership_tickets(user)
     page_rows.prepare(escalations, tickets, page.programs)
+    # the cards and rows are built while PostgreSQL adds up the strip's sums
+    build = partial(hms_cards.dashboard_rows, page.programs, escalations, tickets, at)
+    strip, rows = summary_beside(programs, escalations, at, build)
     return {
         "at": at,
-        "summary": summary(programs, escalations, at),
+        "summary": strip,
         "programs": page,
         "escalations": escalations,
         "tickets": tickets,
+        "rows": rows,
     }
 
 

@@ -62,7 +62,9 @@ def fetchall_beside(sql: str, params: list, work: Callable[[], T]) -> tuple[list
     """``(fetchall(sql, params), work())``; on PostgreSQL (psycopg 3) the statement is sent
     first, ``work`` runs while the server answers it, then its rows are read. ``work`` must
     not use the database connection. Parameters: bool, int, str or None; columns: bool,
-    integers, text (or NULL)."""
+    integers, double precision (its text is exact: with ``extra_float_digits`` at its default,
+    PostgreSQL 12+ writes the shortest form that reads back to the same bits), text (or
+    NULL)."""
     db = connections[DEFAULT_DB_ALIAS]  # the proxy's connection, looked up once
     raw = _idle_psycopg(db)
     if raw is None:  # inside a transaction a statement deallocated elsewhere would abort it
@@ -187,7 +189,7 @@ def _wait(fd: int, event: int) -> None:
     poller.poll()
 
 
-_LOADERS = {16: lambda b: b == b"t", 20: int, 21: int, 23: int, 26: int,
+_LOADERS = {16: lambda b: b == b"t", 20: int, 21: int, 23: int, 26: int, 701: float,
             18: bytes.decode, 19: bytes.decode, 25: bytes.decode, 1043: bytes.decode}  # fmt: skip
 
 

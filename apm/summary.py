@@ -20,6 +20,7 @@ from django.contrib.postgres.aggregates import RegrAvgX, RegrAvgY, RegrCount, Re
 from django.db import connections
 from django.db.models import Count, F, Q, Sum, Window
 
+from apm import prepared_reads, strip_sums
 from apm.models import Baseline, Program
 from apm.review.quarters import Quarter
 from apm.review.status import MEASURED, Sums, judge_sums, length_days
@@ -101,7 +102,30 @@ def _least_squares(vendor: str, x, y) -> dict:
 
 def quarter_sums(program_ids: list[int], quarter: Quarter, at: datetime) -> list:
     """[(``Promise``, ``Sums``)] of every active promise of ``program_ids`` measured this quarter,
-    in one statement: the database adds up each baseline's least-squares sums over the
+    in one statement (``quarter_sums_beside``)."""
+    return quarter_sums_beside(program_ids, quarter, at, _nothing)[0]
+
+
+def _nothing() -> None:
+    return None
+
+
+def quarter_sums_beside(program_ids: list[int], quarter: Quarter, at: datetime, work) -> tuple:
+    """``(quarter_sums(program_ids, quarter, at), work())``. On PostgreSQL the statement is
+    ``strip_sums.SQL`` (written once, prepared per connection) and ``work``, which must not
+    use the database, runs while the server adds the sums up (``prepared_reads
+    .fetchall_beside``); elsewhere the ORM's statement (``orm_quarter_sums``), then ``work``."""
+    if connections[Baseline.objects.db].vendor != "postgresql":
+        return orm_quarter_sums(program_ids, quarter, at), work()
+    rows, done = prepared_reads.fetchall_beside(
+        strip_sums.SQL, strip_sums.params(program_ids, quarter.start, min(at, quarter.end)), work
+    )
+    return [(Promise(*row[:5]), Sums(*row[5:])) for row in rows], done
+
+
+def orm_quarter_sums(program_ids: list[int], quarter: Quarter, at: datetime) -> list:
+    """``quarter_sums`` through the ORM (SQLite, and what the PostgreSQL statement is checked
+    against): the database adds up each baseline's least-squares sums over the
     quarter's counted evaluations with a value (x in days from the quarter's start,
     ``DaysSince``) and returns one row a baseline with the few baseline fields the rule
     reads. The statement reads from the baselines so that PostgreSQL groups by the
@@ -141,9 +165,13 @@ def quarter_statuses(program_ids: list[int], quarter: Quarter, at: datetime) -> 
     without an evaluation this quarter is ``insufficient_data``, which never decides a
     program's state, so it needs no row; only the status is read, so the runs without a
     value are not counted (``missing`` 0)."""
+    return _statuses(program_ids, quarter, quarter_sums(program_ids, quarter, at))
+
+
+def _statuses(program_ids: list[int], quarter: Quarter, sums: list) -> dict:
     by_program: dict[int, list[str]] = {pk: [] for pk in program_ids}
     days = length_days(quarter)
-    for baseline, line in quarter_sums(program_ids, quarter, at):
+    for baseline, line in sums:
         by_program[baseline.program_id].append(judge_sums(baseline, line, 0, days).status)
     return by_program
 
@@ -152,13 +180,21 @@ def summary(programs: list[Program], escalations: list, at: datetime) -> dict:
     """Context for the strip: the quarter, ``programs`` (those the user sees) per state, and
     the open escalations the user sees per age (``escalations``: the dashboard's rows,
     annotated ``with_age_counts``); one statement."""
+    return summary_beside(programs, escalations, at, _nothing)[0]
+
+
+def summary_beside(programs: list[Program], escalations: list, at: datetime, work) -> tuple:
+    """``(summary(programs, escalations, at), work())``, ``work`` (no database) run while the
+    database adds up the strip's sums (``quarter_sums_beside``)."""
     quarter = Quarter.containing(at)
-    by_program = quarter_statuses([p.pk for p in programs], quarter, at)
+    program_ids = [p.pk for p in programs]
+    sums, done = quarter_sums_beside(program_ids, quarter, at, work)
+    by_program = _statuses(program_ids, quarter, sums)  # ``quarter_statuses``
     counts = dict.fromkeys((key for key, _ in PROGRAM_STATES), 0)
     for statuses in by_program.values():
         counts[program_state(statuses)] += 1
     ages = escalation_ages(escalations)
-    return {
+    strip = {
         "quarter": quarter,
         "programs": [
             {"key": key, "label": label, "count": counts[key]} for key, label in PROGRAM_STATES
@@ -167,3 +203,4 @@ def summary(programs: list[Program], escalations: list, at: datetime) -> dict:
         "escalation_ages": ages,
         "escalation_total": sum(bucket["count"] for bucket in ages),
     }
+    return strip, done

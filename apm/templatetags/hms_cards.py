@@ -199,3 +199,15 @@ def ticket_item(t, at):
         link,
         when(t.created_at, at),
     )
+
+
+def dashboard_rows(programs, escalations, tickets, at) -> dict:
+    """The dashboard's cards and side rows, built before the template renders (``apm.pages``
+    builds them while the database adds up the strip's sums): ``cards`` (``program_card``
+    of each program), ``escalations`` (``escalation_row``) and ``tickets``
+    (``ticket_item``), the same HTML the tags give in a template."""
+    return {
+        "cards": [program_card(program, at) for program in programs],
+        "escalations": [escalation_row(e, at) for e in escalations],
+        "tickets": [ticket_item(t, at) for t in tickets],
+    }

@@ -65,6 +65,20 @@ def test_beside_the_types_are_a_plain_executions():
         assert cursor.fetchall() == [(True, 2**40, 7, "é")]
 
 
+def test_beside_double_precision_columns_are_a_plain_executions_to_the_bit():
+    values = ["0.1", "1e-300", "-0.0", "123456789.12345679", "NaN", "Infinity", "-Infinity"]
+    sql = "SELECT " + ", ".join(
+        ["CAST(%s AS double precision)"] * len(values) + ["CAST(1 AS double precision) / 3"]
+    )
+    [found] = prepared_reads.fetchall_beside(sql, values, lambda: 1)[0]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        [plain] = cursor.fetchall()
+    if connection.vendor == "postgresql":
+        assert [type(v) for v in found[:-1]] == [float] * len(values)
+    assert [repr(v) for v in found] == [repr(v) for v in plain]  # NaN, -0.0 and every digit
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="sent first on PostgreSQL only")
 def test_beside_the_statement_is_out_while_the_work_runs():
     import psycopg
