@@ -112,9 +112,10 @@ def _nothing() -> None:
 
 def quarter_sums_beside(program_ids: list[int], quarter: Quarter, at: datetime, work) -> tuple:
     """``(quarter_sums(program_ids, quarter, at), work())``. On PostgreSQL the statement is
-    ``strip_sums.SQL`` (written once, prepared per connection) and ``work``, which must not
-    use the database, runs while the server adds the sums up (``prepared_reads
-    .fetchall_beside``); elsewhere the ORM's statement (``orm_quarter_sums``), then ``work``."""
+    ``strip_sums.SQL`` (written once) and, outside a transaction, it is prepared per
+    connection and ``work``, which must not use the database, runs while the server adds
+    the sums up (``prepared_reads.fetchall_beside``; inside one, the statement and then
+    ``work``); elsewhere the ORM's statement (``orm_quarter_sums``), then ``work``."""
     if connections[Baseline.objects.db].vendor != "postgresql":
         return orm_quarter_sums(program_ids, quarter, at), work()
     rows, done = prepared_reads.fetchall_beside(

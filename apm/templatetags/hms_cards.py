@@ -12,7 +12,9 @@ by every page.
 template time (~13 ms of ~21 ms CPU at 200 programs): ~15 variables, filters and tags a
 baseline, each resolved and dispatched by the template engine, and two loops. One call a
 card builds it, with ``baseline_card`` a baseline. The same for the side's rows: an
-open escalation (``escalation_row``) and a leadership ticket (``ticket_item``).
+open escalation (``escalation_row``) and a leadership ticket (``ticket_item``). The
+dashboard calls the three from the view (``dashboard_rows``), while PostgreSQL adds up
+the strip's sums, and its template shows the HTML they built.
 """
 
 from __future__ import annotations
