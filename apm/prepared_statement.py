@@ -21,6 +21,7 @@ PostgreSQL with psycopg 3 only (``usable``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -30,7 +31,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import DateField, DateTimeField, Field
 
 # The names prepared per connection are shared with prepared_reads' (digests of the texts).
@@ -40,8 +41,14 @@ Texts = list[bytes | None]
 
 
 def usable() -> bool:
-    """PostgreSQL through psycopg 3 (the libpq connection this module speaks)."""
-    if connection.vendor != "postgresql":
+    """PostgreSQL through psycopg 3 (the libpq connection this module speaks): the
+    default database's engine, which a process does not change (asked once)."""
+    return _usable(type(connections[DEFAULT_DB_ALIAS]))
+
+
+@functools.cache
+def _usable(backend: type) -> bool:
+    if backend.vendor != "postgresql":
         return False
     from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
@@ -58,40 +65,41 @@ class PreparedStatement:
 
     def rows(self, texts: Texts) -> list[tuple]:
         """The statement's rows (bool, integer and text columns: ``prepared_reads``)."""
-        connection.close_if_health_check_failed()
-        connection.ensure_connection()
-        connection.validate_thread_sharing()
-        connection.validate_no_broken_transaction()
+        db = connections[DEFAULT_DB_ALIAS]  # the proxy's connection, looked up once
+        db.close_if_health_check_failed()
+        db.ensure_connection()
+        db.validate_thread_sharing()
+        db.validate_no_broken_transaction()
         started = time.monotonic()
-        executor = self._run
-        for wrapper in reversed(connection.execute_wrappers):
+        executor = partial(self._run, db)
+        for wrapper in reversed(db.execute_wrappers):
             executor = partial(wrapper, executor)
-        rows = executor(self.sql, texts, False, {"connection": connection, "cursor": None})
-        if connection.queries_logged:
+        rows = executor(self.sql, texts, False, {"connection": db, "cursor": None})
+        if db.queries_logged:
             took = time.monotonic() - started
             entry = {"sql": f"{self.sql} -- {texts!r}", "time": f"{took:.3f}"}
-            connection.queries_log.append(entry)
+            db.queries_log.append(entry)
         return rows
 
-    def _run(self, sql, texts, many, context) -> list[tuple]:
+    def _run(self, db, sql, texts, many, context) -> list[tuple]:
         """The statement sent and its rows read, or its error raised (what the execute
         wrappers wrap, as a cursor's execute: the connection is free when it returns)."""
-        raw = connection.connection
+        raw = db.connection
         pgconn = raw.pgconn
         with raw.lock:  # the connection is this statement's until its answer is read
             named = pgconn.transaction_status == IDLE
-            self._send(pgconn, raw, named, texts)
+            self._send(db, pgconn, raw, named, texts)
             results = answer(pgconn)
             if named and forgotten(results):  # deallocated elsewhere: again, at once
                 PREPARED.get(raw, set()).discard(self.name)
-                self._send(pgconn, raw, named, texts)
+                self._send(db, pgconn, raw, named, texts)
                 results = answer(pgconn)
-        return rows_of(results, raw)
+        return _rows(results, raw)
 
-    def _send(self, pgconn, raw, named: bool, texts) -> None:
+    def _send(self, db, pgconn, raw, named: bool, texts) -> None:
         """Bind, Execute and Sync (PQsendQueryPrepared, or PQsendQueryParams unnamed)."""
         if not named:
-            with connection.wrap_database_errors:
+            with db.wrap_database_errors:
                 pgconn.send_query_params(self.numbered, texts)
                 flush(pgconn)
             return
@@ -99,9 +107,30 @@ class PreparedStatement:
         if self.name not in prepared:
             prepare(pgconn, self.name, self.sql, raw, self.numbered)
             prepared.add(self.name)
-        with connection.wrap_database_errors:
+        with db.wrap_database_errors:
             pgconn.send_query_prepared(self.name, texts)
             flush(pgconn)
+
+
+_TUPLES_OK = 2  # PGRES_TUPLES_OK (psycopg.pq.ExecStatus.TUPLES_OK)
+
+
+def _rows(results: list, raw) -> list[tuple]:
+    """``prepared_reads.rows_of``: the usual answer (one result of rows, each of integer
+    columns) read here; anything else, an error among it, read there."""
+    result = results[0] if len(results) == 1 else None
+    if result is None or result.status != _TUPLES_OK:
+        return rows_of(results, raw)
+    columns = range(result.nfields)
+    if not all(result.ftype(j) in _INTEGERS for j in columns):
+        return rows_of(results, raw)
+    return [
+        tuple(None if (v := result.get_value(i, j)) is None else int(v) for j in columns)
+        for i in range(result.ntuples)
+    ]
+
+
+_INTEGERS = {20, 21, 23}  # int8, int2, int4: prepared_reads' loaders read them with int
 
 
 # --- a model field's value in PostgreSQL's text form (worked out once per field) ------

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from kombu.exceptions import OperationalError
@@ -174,17 +174,37 @@ def evaluate(
         )
     if status in (Deviation.Status.ERROR, Deviation.Status.NO_DATA):
         evidence["formula"] = f"{FULL_DEVIATION:g} (no measurement: counts as full deviation)"
-    return Deviation(
-        baseline=baseline,
-        evaluated_at=evaluated_at,
-        actual=reading.value,
-        deviation_pct=pct,
-        status=status,
-        evidence=evidence,
-        trigger=trigger,
-        slot=slot,
-        **_quality(baseline, reading),
+    quality = _quality(baseline, reading)
+    # Positional, as the ORM builds a loaded row (``Model.from_db``): the same instance as
+    # the keyword form's (the defaults below are the fields'; ``_FIELD_ORDER`` is checked).
+    deviation = Deviation(
+        None,  # id
+        None,  # baseline_id: set with the baseline below, as ``baseline=`` would
+        evaluated_at,
+        reading.value,
+        pct,
+        status,
+        evidence,
+        trigger,
+        slot,
+        _RECORDED_AT_DEFAULT,
+        quality["sample_count"],
+        quality["newest_sample_at"],
+        quality["completeness"],
+        quality["source"],
+        _IN_MAINTENANCE_DEFAULT,
     )
+    deviation.baseline = baseline  # the descriptor: the id, the cache, the router's db
+    return deviation
+
+
+_FIELD_ORDER = ("id", "baseline_id", "evaluated_at", "actual", "deviation_pct", "status",
+                "evidence", "trigger", "slot", "recorded_at", "sample_count",
+                "newest_sample_at", "completeness", "source", "in_maintenance")  # fmt: skip
+if tuple(f.attname for f in Deviation._meta.concrete_fields) != _FIELD_ORDER:
+    raise ImproperlyConfigured("apm.services.evaluate: Deviation's fields are not in _FIELD_ORDER")
+_RECORDED_AT_DEFAULT = Deviation._meta.get_field("recorded_at").get_default()
+_IN_MAINTENANCE_DEFAULT = Deviation._meta.get_field("in_maintenance").get_default()
 
 
 def scheduled_slot(baseline: Baseline, now: datetime | None = None) -> datetime:

@@ -39,7 +39,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, connection
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections
 from django.utils import timezone
 
 from apm import prepared_statement
@@ -174,7 +174,7 @@ def usable(deviation: Deviation) -> bool:
     """PostgreSQL (psycopg 3), and a slot's duplicate can be refused without a savepoint
     (outside a transaction the failed statement is its own; inside one it would abort it)."""
     return prepared_statement.usable() and (
-        deviation.slot is None or not connection.in_atomic_block
+        deviation.slot is None or not connections[DEFAULT_DB_ALIAS].in_atomic_block
     )
 
 
@@ -185,7 +185,8 @@ def record_if_steady(deviation: Deviation, level: str | None) -> bool:
     the caller decides the run."""
     # Outside a transaction the statement is its own (one implicit transaction): see the
     # module docstring. Inside a caller's, the caller's commit decides.
-    asynchronous = settings.HMS_WATCHDOG_ASYNC_COMMIT and not connection.in_atomic_block
+    db = connections[DEFAULT_DB_ALIAS]  # the proxy's connection, looked up once
+    asynchronous = settings.HMS_WATCHDOG_ASYNC_COMMIT and not db.in_atomic_block
     green, red = _STATEMENTS[bool(asynchronous)]
     values = _values(deviation, timezone.now())
     if level is None:
@@ -204,7 +205,7 @@ def record_if_steady(deviation: Deviation, level: str | None) -> bool:
         return False
     deviation.pk = rows[0][0]
     deviation._state.adding = False
-    deviation._state.db = connection.alias
+    deviation._state.db = db.alias
     return True
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from datetime import datetime
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 import orjson
 import urllib3
@@ -70,17 +70,29 @@ class _Pools:
     no retries here: a failed run is recorded as an error), without parsing and
     re-encoding the whole URL with its query string twice a request: the address is
     split once per URL (``_split``), the query string encoded as ``request`` does
-    (``urlencode``), and the request sent on the host's pool. Redirects are not
-    followed (as ``retries=False`` made the manager do: a 3xx is the answer)."""
+    (``urlencode``; ``_query_string``), and the request sent on the host's pool (the
+    last one kept: ``_pool``). Redirects are not followed (as ``retries=False`` made
+    the manager do: a 3xx is the answer)."""
 
     def __init__(self):
         self._manager = urllib3.PoolManager(num_pools=4, maxsize=4, retries=False)
+        self._last: tuple[str, urllib3.HTTPConnectionPool] | None = None  # origin, its pool
 
     def request(self, method: str, url: str, *, fields: dict, **kw) -> urllib3.BaseHTTPResponse:
         origin, path = _split(url)
-        pool = self._manager.connection_from_url(origin)
-        target = f"{path}?{urlencode(fields)}"
+        pool = self._pool(origin)
+        target = f"{path}?{_query_string(fields)}"
         return pool.urlopen(method, target, redirect=False, assert_same_host=False, **kw)
+
+    def _pool(self, origin: str) -> urllib3.HTTPConnectionPool:
+        """The manager's pool for ``origin``, the last one kept (not looked up again while
+        the address is the same and the pool not closed: ``pool.pool`` None)."""
+        last = self._last
+        if last is not None and last[0] == origin and last[1].pool is not None:
+            return last[1]
+        pool = self._manager.connection_from_url(origin)
+        self._last = (origin, pool)
+        return pool
 
 
 @functools.lru_cache(maxsize=16)
@@ -88,6 +100,21 @@ def _split(url: str) -> tuple[str, str]:
     """``(scheme://host:port, path)`` of an address without a query string."""
     parsed = parse_url(url)
     return f"{parsed.scheme}://{parsed.netloc}", parsed.path or "/"
+
+
+def _query_string(fields: dict[str, str]) -> str:
+    """``urlencode(fields)`` for its plain-word names: ``quote_plus`` of each value, the query's
+    kept per text (a baseline's query is the same text run after run; the times are not
+    kept: they change every run)."""
+    return "&".join(
+        f"{name}={_quoted_query(value) if name == 'query' else quote_plus(value)}"
+        for name, value in fields.items()
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted_query(query: str) -> str:
+    return quote_plus(query)
 
 
 @functools.lru_cache(maxsize=16)
