@@ -15,4 +15,6 @@ class ApmConfig(AppConfig):
         from apm import maintenance
         from ops import maintenance as ops_maintenance
 
-        ops_maintenance.register(maintenance.services_in_maintenance)
+        ops_maintenance.register(
+            maintenance.services_in_maintenance, every=maintenance.services_in_maintenance_at
+        )

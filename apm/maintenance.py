@@ -110,11 +110,16 @@ def services_in_maintenance(service_ids: Iterable[str], at: datetime) -> set[str
     ids = set(service_ids)
     if not ids:
         return set()
-    if len(ids) <= _FEW_SERVICES:
-        windows = MaintenanceWindow.objects.filter(service_id__in=ids)
-    else:  # the whole pass's services: every service window, not an IN list of thousands
-        windows = MaintenanceWindow.objects.filter(service_id__isnull=False)
-    return {w.service_id for w in windows.covering(at)} & ids
+    if len(ids) > _FEW_SERVICES:  # the whole pass's services: not an IN list of thousands
+        return services_in_maintenance_at(at) & ids
+    windows = MaintenanceWindow.objects.filter(service_id__in=ids)
+    return {w.service_id for w in windows.covering(at)}
+
+
+def services_in_maintenance_at(at: datetime) -> set[str]:
+    """Every service with a window covering ``at`` (one query: every service window)."""
+    windows = MaintenanceWindow.objects.filter(service_id__isnull=False)
+    return {w.service_id for w in windows.covering(at)}
 
 
 def _spans(windows, since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:

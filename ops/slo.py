@@ -9,7 +9,10 @@ no action: docs/VERDICTS.md). A service inside a maintenance window
 the playbook then opens no corrective run. Every window is read from the metrics
 store in one call (``window_values``: value and sample count): on the database store
 one ``percentile_cont`` statement on PostgreSQL, the same linear interpolation in
-Python on SQLite.
+Python on SQLite. The beat's pass on PostgreSQL, when the store can join its windows
+into a statement (``window_join``), reads the SLOs, computes their windows and writes
+the steady SLOs' values in one statement (``ops.slo_steady``) and decides only the SLOs
+it hands back, with the same ``decide``.
 
 Idempotent under double delivery: each pass first claims a fencing token (the
 ``slo-evaluator`` heartbeat row, moved forward only by a newer pass), so an
@@ -33,7 +36,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ops import maintenance, slo_handoff, slo_writes
+from ops import maintenance, slo_handoff, slo_steady, slo_writes
 from ops.metrics.store import get_store, percentile_statistic
 from ops.models import SLO, SLOStateChange, WorkerHeartbeat
 from ops.playbook import incidents
@@ -118,11 +121,12 @@ def last_pass_at() -> datetime | None:
     return None if at is None or at == _NEVER else at
 
 
-def _maintenance_flags(rows: list[Row], at: datetime) -> tuple[set[str], bool]:
-    """The services in maintenance now (one question per pass), and whether any SLO's flag
-    flipped; flip the flags and re-arm the playbook of the services whose window just
-    ended."""
-    inside = maintenance.services_in_maintenance({r.service for r in rows}, at)
+def _maintenance_flags(rows: list[Row], at: datetime, inside=None) -> tuple[set[str], bool]:
+    """The services in maintenance now (one question per pass, unless the caller asked:
+    ``inside``), and whether any SLO's flag flipped; flip the flags and re-arm the
+    playbook of the services whose window just ended."""
+    if inside is None:
+        inside = maintenance.services_in_maintenance({r.service for r in rows}, at)
     entered = [r.pk for r in rows if r.service in inside and not r.was_in_maintenance]
     left = [r for r in rows if r.service not in inside and r.was_in_maintenance]
     if entered:
@@ -157,14 +161,38 @@ def evaluate_services(service_ids, at: datetime | None = None) -> PassResult:
     return _evaluate(at or timezone.now(), sorted(set(service_ids)))
 
 
+def _unsteady(join, at: datetime, inside: set[str]) -> tuple[int, list[Row], int, bool]:
+    """The beat's pass in one statement (``ops.slo_steady``): the steady SLOs' values are
+    written; (SLOs, the others' rows, values written, commit made asynchronous). A row
+    whose window the statement did not answer is read through ``window_values``."""
+    total, written, made_async, answered = slo_steady.steady_pass(
+        join, at, inside, settings.HMS_SLO_ASYNC_COMMIT
+    )
+    rows = [Row(*head[:-3], head[-2], head[-1]) for head in answered if head[-3]]
+    others = [head[:-3] for head in answered if not head[-3]]
+    if others:
+        names = {pct: percentile_statistic(pct) for pct in {row[-1] for row in others}}
+        queries = [(row[1], row[-3], row[-2], at, names[row[-1]]) for row in others]
+        values = get_store().window_values(queries)
+        rows += [Row(*head, *answer) for head, answer in zip(others, values, strict=True)]
+    return total, rows, written, made_async
+
+
 def _evaluate(at: datetime, services: list[str] | None) -> PassResult:
     result = PassResult(at=at)
-    rows = _rows(at, services)
+    # The beat's pass in one statement when the store can join its windows into it and
+    # every maintenance answer can be asked before the SLOs are read.
+    join = get_store().window_join() if services is None else None
+    inside = None if join is None else maintenance.every_service_in_maintenance(at)
+    rows = _rows(at, services) if inside is None else []
+    total, written, made_async = None, 0, False
     with transaction.atomic():
         if services is None and not _claim_pass(at):
             result.stale = True
             return result
-        inside, flipped = _maintenance_flags(rows, at)
+        if inside is not None:
+            total, rows, written, made_async = _unsteady(join, at, inside)
+        inside, flipped = _maintenance_flags(rows, at, inside)
         moves, changed_values = {}, {}
         for row in rows:
             new_state = decide(row.value, row.threshold, row.count, row.min_samples)
@@ -177,10 +205,12 @@ def _evaluate(at: datetime, services: list[str] | None) -> PassResult:
         # Values only (no state moved, no flag flipped): the next pass writes them again,
         # so the commit need not wait for the WAL flush (HMS_SLO_ASYNC_COMMIT).
         steady = not moves and not flipped and settings.HMS_SLO_ASYNC_COMMIT
-        slo_writes.store_values(changed_values, at, asynchronous=steady)
+        slo_writes.store_values(changed_values, at, asynchronous=steady and not made_async)
+        if steady and written and not made_async and not changed_values:
+            slo_writes.commit_asynchronously()
         moved = {change.slo_id for change in result.changes}
         services = sorted({moves[pk][0] for pk in moved})
         if services:  # a lost message is sent again by the beat (slo_handoff.sweep)
             transaction.on_commit(lambda: slo_handoff.send(services), robust=True)
-    result.evaluated = len(rows)
+    result.evaluated = len(rows) if total is None else total
     return result

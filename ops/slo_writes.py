@@ -27,6 +27,13 @@ _MOVE_CHUNK = 150  # 6 parameters a row: under SQLite's 999
 ASYNC_COMMIT = "SET LOCAL synchronous_commit = off; "
 
 
+def commit_asynchronously() -> None:
+    """PostgreSQL, inside the pass's transaction: its commit does not wait for the WAL
+    flush (a pass whose values were written by another statement, ``ops.slo_steady``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(ASYNC_COMMIT.rstrip("; "))
+
+
 def store_values(
     values: dict[int, tuple[float | None, int]], at: datetime, asynchronous: bool = False
 ) -> None:

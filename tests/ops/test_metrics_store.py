@@ -203,6 +203,51 @@ def test_window_values_answer_as_window_stats_in_as_few_statements(store):
         store.window_values([("Scanner_A", METRIC, 0, now, "p95")])
 
 
+def test_window_join_answers_as_window_values_inside_a_callers_statement(store):
+    """The store's windows joined into the caller's own statement (the SLO tick's), for
+    the windows starting at or after the join's ``since``; the others are the caller's
+    to read through ``window_values``."""
+    join = store.window_join()
+    if store.name != "database" or connection.vendor != "postgresql":
+        assert join is None
+        return
+    now = at_second()
+    write(store, [(now - timedelta(seconds=s), float(s % 7)) for s in range(1, 41)])
+    write(store, [(now - timedelta(seconds=3), 50.0)], labels={"lane": "2"})
+    queries = [
+        (service, METRIC, window, at, statistic)
+        for service in (SERVICE, "No_Such_Service")
+        for window in (1, 10, 30, 3 * 86400)
+        for at in (now, now - timedelta(seconds=5))
+        for statistic in ("p95", "p50", "p99.9")
+    ]
+    expected = store.window_values(queries)
+    inside = [
+        (q, e)
+        for q, e in zip(queries, expected, strict=True)
+        if q[3] - timedelta(seconds=q[2]) >= join.since
+    ]
+    assert len(inside) == (0 if LAYOUT["name"] != "raw" else 2 * 3 * 2 * 3)  # 3 days: before
+    if not inside:
+        return
+    columns = list(
+        zip(*[(q[0], q[2], q[3], float(q[4][1:]) / 100) for q, _ in inside], strict=True)
+    )
+    lateral = join.lateral(
+        "q.service", f"'{METRIC}'", "q.at - q.seconds * interval '1 second'", "q.at", "q.frac"
+    )
+    sql = (
+        "SELECT w.n, w.v FROM unnest(%s::text[], %s::int[], %s::timestamptz[], %s::float8[]) "
+        "WITH ORDINALITY AS q(service, seconds, at, frac, o) "
+        f"CROSS JOIN {lateral} AS w ORDER BY q.o"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(c) for c in columns])
+        answers = [(v, n) for n, v in cursor.fetchall()]
+    assert answers == [e for _, e in inside]
+    assert any(n for _, n in answers) and any(n == 0 for _, n in answers)
+
+
 def test_count_above_counts_all_and_strictly_above_for_each_start(store):
     now = at_second()
     make_service("Other_Scanner")

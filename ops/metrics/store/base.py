@@ -194,6 +194,15 @@ class MetricsStore(abc.ABC):
         stats = self.window_stats([WindowQuery(*query) for query in queries])
         return [(stat.value, stat.samples) for stat in stats]
 
+    def window_join(self):
+        """An engine that keeps its samples in the application's database may return an
+        object whose ``lateral(service, metric, start, at, fraction)`` is SQL answering
+        (``n`` samples, ``v`` percentile) of one window inside the caller's statement,
+        for windows starting at or after its ``since`` (``window_sql.WindowJoin``); the
+        same answers as ``window_values``. None (the default): the caller reads through
+        ``window_values``."""
+        return None
+
     @abc.abstractmethod
     def count_above(self, queries: Sequence[CountQuery]) -> dict[Hashable, list[tuple[int, int]]]:
         """{query key: [(all, above) for each start, same order]} (zeros when empty)."""

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from ops.metrics.store import compaction, graph_reads, partitions, reads
+from ops.metrics.store import compaction, graph_reads, partitions, reads, window_sql
 from ops.metrics.store.base import MaintenanceResult, MetricsStore, Row, SeriesKey
 from ops.metrics.validation import UNIX_EPOCH
 from ops.models import Sample, Series
@@ -185,6 +185,9 @@ class DatabaseStore(MetricsStore):
 
     def window_values(self, queries):
         return reads.window_values(queries)
+
+    def window_join(self):
+        return window_sql.join() if connection.vendor == "postgresql" else None
 
     def count_above(self, queries):
         return reads.count_above(queries)

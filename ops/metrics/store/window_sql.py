@@ -9,16 +9,21 @@ Each window is a ``LATERAL`` subquery that walks the ``(series_id, ts)`` key of 
 series (index-only) in the partitions between the statement's outer bounds, which are
 constants, so the planner prunes the day partitions once; ``percentile_cont`` does the
 interpolation.
+
+``WindowJoin`` is the same per-window subquery for a caller's own statement (the SLO
+tick joins it to ``ops_slo``): the windows come from the caller's relation instead of
+``q``, so the tick's SLOs are never sent out and back.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 
-from ops.metrics.store import arrays, compaction
+from ops.metrics.store import arrays, compaction, partitions
 from ops.models import Sample, Series
 
 SAMPLE, SERIES = Sample._meta.db_table, Series._meta.db_table
@@ -114,3 +119,34 @@ def newest_time(us: int | None, made: dict) -> datetime | None:
     if us is not None and us not in made:
         made[us] = EPOCH + timedelta(microseconds=us)
     return None if us is None else made[us]
+
+
+@dataclass(frozen=True)
+class WindowJoin:
+    """The window subquery for a caller's statement: ``lateral`` gives SQL (a ``LATERAL``
+    item with columns ``n``, samples, and ``v``, the percentile; None when empty) over
+    the caller's SQL expressions. It reads raw rows only, so it answers only windows
+    starting at or after ``since`` (the read horizon when asked); the caller must send
+    the others through ``window_values``."""
+
+    since: datetime
+
+    def lateral(
+        self, service: str, metric: str, start: str, at: str, fraction: str, when: str = "true"
+    ) -> str:
+        """``at`` must be a constant of the statement (a parameter): with ``since`` it
+        bounds the samples, so the planner prunes the day partitions once. ``when``: a
+        condition on the caller's row; where it is false the window is not read (0, None)."""
+        since = f"'{self.since.isoformat()}'::timestamptz"
+        return (
+            "LATERAL (SELECT count(*) AS n, "  # noqa: S608
+            f"percentile_cont({fraction}) WITHIN GROUP (ORDER BY smp.value) AS v "
+            f"FROM {SERIES} AS se JOIN {partitions.TABLE} AS smp ON smp.series_id = se.id "
+            f"WHERE ({when}) AND se.service_id = {service} AND se.name = {metric} "
+            f"AND smp.ts > {start} AND smp.ts <= {at} AND smp.ts > {since} AND smp.ts <= {at})"
+        )
+
+
+def join() -> WindowJoin:
+    """The join for a statement sent now (``since``: the read horizon, as ``_by_path``)."""
+    return WindowJoin(since=compaction.read_horizon(datetime.now(UTC)))
